@@ -1,0 +1,17 @@
+"""tinygrad_lite: a small, readable autograd framework on numpy.
+
+    import tinygrad_lite as tl
+    x = tl.Value([1.0, 2.0, 3.0])
+    loss = (x ** 2).sum()
+    loss.backward()
+    x.grad            # array([2., 4., 6.])
+"""
+
+from . import ops, testing
+from .functional import grad, value_and_grad
+from .value import Value, concatenate, is_grad_enabled, no_grad, stack, vjp
+
+__version__ = "0.1.0"
+
+__all__ = ["Value", "concatenate", "grad", "is_grad_enabled", "no_grad", "ops", "stack", "testing",
+           "value_and_grad", "vjp", "__version__"]

@@ -1,0 +1,217 @@
+"""The derivative table: every primitive operation, its forward and its backward rules, side by side.
+
+Scope: numpy only. Nothing here knows about the graph; `value.py` records it and runs the rules.
+
+How to read an entry
+    Op(name, forward, rules, doc, ...)
+    - `forward(*inputs, **params)` is a numpy call on arrays.
+    - `rules` has one backward rule per input: `rule(g, out, *inputs, **params)` returns the gradient for
+      that input, given `g`, the gradient flowing into the output, and `out`, the forward's output.
+      A rule may return its gradient in the output's (broadcast) shape: the engine sums it back to the
+      input's shape in one place (`sum_to` below).
+    - The same rule runs on numpy arrays (plain `backward()`, fast, nothing recorded) and on Values
+      (`backward(create_graph=True)`, so that gradients can be differentiated again). That is why rules
+      use operators and the few two-way helpers below (`exp`, `log`, ...) instead of numpy calls.
+    - `domain` names the inputs on which the op is smooth, one per input; the gradient tests draw from it.
+
+Adding a primitive means adding one entry to TABLE: the Value method, the docs and the tests follow.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+Rule = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    forward: Callable[..., Any]
+    rules: tuple[Rule, ...]
+    doc: str
+    domain: tuple[str, ...] = ()  # per input: "real", "positive", "nonzero" (away from a kink), "distinct"
+    error: str = ""  # message for a shape error, formatted with the input shapes {0}, {1} and the params
+    params: dict[str, Any] = field(default_factory=dict)  # keyword parameters and their defaults
+
+    @property
+    def arity(self) -> int:
+        return len(self.rules)
+
+
+def _op(name: str, forward: Callable[..., Any], *rules: Rule, doc: str, domain: str | tuple[str, ...] = "real",
+        error: str = "") -> Op:
+    n = len(rules)
+    params = {} if isinstance(forward, np.ufunc) else \
+        {p.name: p.default for p in list(inspect.signature(forward).parameters.values())[n:]}
+    doms = (domain,) * n if isinstance(domain, str) else domain
+    return Op(name, forward, rules, doc, doms, error, params)
+
+
+# ---- two-way helpers: numpy on arrays, a recorded primitive on Values ------------------------------
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, np.generic, float, int))
+
+
+def _two_way(name: str) -> Callable[..., Any]:
+    def helper(x: Any, *args: Any, **kwargs: Any) -> Any:
+        if _is_array(x):
+            return TABLE[name].forward(x, *args, **kwargs)
+        return getattr(x, name)(*args, **kwargs)  # a Value: records the op
+    helper.__name__ = name
+    return helper
+
+
+exp, log, broadcast_to, scatter = (_two_way(n) for n in ("exp", "log", "broadcast_to", "scatter"))
+
+
+def data(x: Any) -> Any:
+    """The numbers behind x, for the parts of a rule that are constant (masks, signs)."""
+    return x if _is_array(x) else x.data
+
+
+def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum g over the axes that numpy broadcast to reach g's shape from `shape`.
+
+    Every op's gradient passes through here once, so no rule has to think about broadcasting.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)  # axes numpy prepended
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    """The shape a reduction over `axis` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# ---- forwards that are more than one numpy call ---------------------------------------------------
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: exp never sees a positive argument.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+def _scatter(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, dtype=np.result_type(x))
+    np.add.at(out, index, x)  # repeated indices accumulate
+    return out
+
+
+def _matmul_2d(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
+    """View 1-D operands as a row (a) or a column (b), and g to match: the rules are then 2-D/batched."""
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    batch = out.shape[:out.ndim - (a.ndim > 1) - (b.ndim > 1)]
+    return g.reshape(batch + (a2.shape[-2], b2.shape[-1])), a2, b2
+
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (the matrix transpose of a batch)."""
+    return x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+
+
+def _matmul_da(g: Any, out: Any, a: Any, b: Any) -> Any:
+    g2, _, b2 = _matmul_2d(g, out, a, b)
+    da = g2 @ _mT(b2)  # (..., m, n) @ (..., n, k) -> (..., m, k)
+    return da.reshape(da.shape[:-2] + a.shape) if a.ndim == 1 else da
+
+
+def _matmul_db(g: Any, out: Any, a: Any, b: Any) -> Any:
+    g2, a2, _ = _matmul_2d(g, out, a, b)
+    db = _mT(a2) @ g2  # (..., k, m) @ (..., m, n) -> (..., k, n)
+    return db.reshape(db.shape[:-1]) if b.ndim == 1 else db
+
+
+def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    # Ties split the gradient evenly between the maxima (as PyTorch's amax does).
+    keep = _keepdims_shape(x.shape, axis)
+    winners = data(x) == data(out).reshape(keep)
+    return g.reshape(keep) * (winners / winners.sum(axis=axis, keepdims=True))
+
+
+def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
+    return g.transpose(None if axes is None else tuple(np.argsort(axes)))
+
+
+# ---- the table --------------------------------------------------------------------------------------
+# g: gradient arriving at the output; out: the forward's output; rules in the output's shape.
+
+BROADCAST = "{name}: shapes {0} and {1} cannot be broadcast together"
+
+_ENTRIES = [
+    #   name        forward        backward rule per input                                    formula
+    _op("add",      np.add,        lambda g, out, a, b: g,                                    # d(a+b)/da = 1
+                                   lambda g, out, a, b: g,                                    # d(a+b)/db = 1
+        doc="Add: f(a, b) = a + b", error=BROADCAST),
+    _op("mul",      np.multiply,   lambda g, out, a, b: g * b,                                # d(ab)/da = b
+                                   lambda g, out, a, b: g * a,                                # d(ab)/db = a
+        doc="Multiply: f(a, b) = a * b", error=BROADCAST),
+    _op("div",      np.divide,     lambda g, out, a, b: g / b,                                # d(a/b)/da = 1/b
+                                   lambda g, out, a, b: -g * out / b,                         # d(a/b)/db = -a/b^2
+        doc="Divide: f(a, b) = a / b", domain=("real", "nonzero"), error=BROADCAST),
+    _op("pow",      np.power,      lambda g, out, a, b: g * b * a ** (b - 1),                 # d(a^b)/da = b a^(b-1)
+                                   lambda g, out, a, b: g * out * log(a),                     # d(a^b)/db = a^b log(a)
+        doc="Power: f(a, b) = a ** b", domain=("positive", "real"), error=BROADCAST),
+    _op("matmul",   np.matmul,     _matmul_da,                                                # dA = g @ B^T
+                                   _matmul_db,                                                # dB = A^T @ g
+        doc="Matrix product: f(A, B) = A @ B (numpy semantics: 1-D, 2-D, batched)",
+        error="{name}: shapes {0} and {1} do not align"),
+    _op("neg",      np.negative,   lambda g, out, x: -g,                                      # d(-x)/dx = -1
+        doc="Negate: f(x) = -x"),
+    _op("exp",      np.exp,        lambda g, out, x: g * out,                                 # d(e^x)/dx = e^x
+        doc="Exponential: f(x) = e^x"),
+    _op("log",      np.log,        lambda g, out, x: g / x,                                   # d(log x)/dx = 1/x
+        doc="Natural logarithm: f(x) = log(x)", domain="positive"),
+    _op("tanh",     np.tanh,       lambda g, out, x: g * (1 - out * out),                     # d(tanh x)/dx = 1 - tanh^2
+        doc="Hyperbolic tangent: f(x) = tanh(x)"),
+    _op("sigmoid",  _sigmoid,      lambda g, out, x: g * out * (1 - out),                     # ds/dx = s (1 - s)
+        doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
+    _op("relu",     lambda x: np.maximum(x, 0),
+                                   lambda g, out, x: g * (data(x) > 0),                       # 1 where x > 0, else 0
+        doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero"),
+    _op("abs",      np.abs,        lambda g, out, x: g * np.sign(data(x)),                    # d|x|/dx = sign(x)
+        doc="Absolute value: f(x) = |x|", domain="nonzero"),
+    _op("clip",     lambda x, lo=None, hi=None: np.clip(x, lo, hi),                          # 1 inside [lo, hi]
+                                   lambda g, out, x, lo, hi: g * ((data(x) >= (-np.inf if lo is None else lo))
+                                                                  & (data(x) <= (np.inf if hi is None else hi))),
+        doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_pm1"),
+    _op("sum",      lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+                                   lambda g, out, x, axis, keepdims:                          # each input gets g
+                                   broadcast_to(g.reshape(_keepdims_shape(x.shape, axis)), x.shape),
+        doc="Sum: f(x) = sum of x over axis"),
+    _op("max",      lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+                                   _max_rule,                                                 # g to the maxima
+        doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct"),
+    _op("reshape",  lambda x, shape: np.reshape(x, shape),
+                                   lambda g, out, x, shape: g.reshape(x.shape),               # same numbers
+        doc="Reshape: same numbers, new shape", error="{name}: cannot reshape shape {0} into {shape}"),
+    _op("transpose", lambda x, axes=None: np.transpose(x, axes),
+                                   _transpose_rule,                                           # inverse permutation
+        doc="Transpose: permute the axes (reverse them by default)"),
+    _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                                   lambda g, out, x, shape: g,                                # engine sums back
+        doc="Broadcast: repeat x along new or size-1 axes to `shape`",
+        error="{name}: cannot broadcast shape {0} to {shape}"),
+    _op("getitem",  lambda x, index: x[index],
+                                   lambda g, out, x, index: scatter(g, index, x.shape),       # g back to its places
+        doc="Index: f(x) = x[index] (slices, ints, integer arrays, boolean masks)"),
+    _op("scatter",  _scatter,      lambda g, out, x, index, shape: g[index],                  # the adjoint of indexing
+        doc="Scatter-add: f(x) = zeros(shape) with x added at index (repeats accumulate)"),
+    _op("astype",   lambda x, dtype: x.astype(dtype),
+                                   lambda g, out, x, dtype: g.astype(x.dtype),                # d/dx = 1
+        doc="Cast: f(x) = x as another float dtype"),
+]
+
+TABLE: dict[str, Op] = {op.name: op for op in _ENTRIES}

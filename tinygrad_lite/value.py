@@ -1,0 +1,450 @@
+"""Value: a numpy array that records how it was computed, and the reverse-mode engine that runs backward.
+
+Scope: graph recording (`_apply`), the primitive methods derived from the table in `ops.py`, the
+composite operations (one-liners with no backward of their own), and `backward`: a topological order
+built with an explicit stack (no recursion limit), the rules of `ops.py` applied in reverse, the
+graph released afterwards unless asked to keep it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from . import ops
+
+_grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
+_RELEASED = ("released",)  # what a node's _ctx becomes once backward has freed its links
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside this block (per thread and task: the flag is a context variable).
+
+    Works as a `with` block or as a decorator.
+    """
+    token = _grad_enabled.set(False)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled.get()
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"[:80]
+
+
+def _to_array(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
+    """Numbers, nested lists and arrays to a float ndarray; anything non-numeric is a TypeError."""
+    if isinstance(x, Value):
+        x = x.data
+    try:
+        arr = np.array(x, dtype=dtype) if copy else np.asarray(x, dtype=dtype)
+    except (ValueError, TypeError) as e:  # ragged lists, strings that won't convert to dtype, ...
+        raise TypeError(f"Value: cannot make a numeric array from {_describe(x)}: {e}") from None
+    kind = arr.dtype.kind
+    if kind in "iub":
+        return arr.astype(np.float64)  # ints and bools are promoted to float
+    if kind != "f":
+        raise TypeError(f"Value: expected real numbers, got {_describe(x)} (dtype {arr.dtype})")
+    return arr
+
+
+def _constant(x: Any) -> Any:
+    """A non-Value operand: Python numbers pass as they are (numpy treats them as weakly typed,
+    so float32 stays float32), arrays are validated like Value's data."""
+    if type(x) is float or type(x) is int:
+        return x
+    if isinstance(x, (bool, np.bool_, np.integer)):
+        return float(x)
+    if isinstance(x, np.floating):
+        return x
+    return _to_array(x, copy=False)
+
+
+def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
+    """Run op's forward on the operands' data and, if any operand needs a gradient, record the op."""
+    parents = tuple(a if isinstance(a, Value) else _constant(a) for a in args)
+    datas = [p.data if isinstance(p, Value) else p for p in parents]
+    try:
+        data = op.forward(*datas, **params)
+    except (ValueError, IndexError) as e:
+        shapes = [np.shape(d) for d in datas]
+        msg = op.error.format(*shapes, name=op.name, **params) if op.error else \
+            f"{op.name}: {e} (input shape{'s' if len(shapes) > 1 else ''} {', '.join(map(str, shapes))})"
+        raise (ValueError if isinstance(e, ValueError) else type(e))(msg) from None
+    out = Value.__new__(Value)
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = None
+    out.name = None
+    if _grad_enabled.get() and any(isinstance(p, Value) and p.requires_grad for p in parents):
+        out.requires_grad = True
+        out._ctx = (op, parents, params)
+    else:
+        out.requires_grad = False
+        out._ctx = None
+    return out
+
+
+def _method(op: ops.Op) -> Callable[..., Value]:
+    """A Value method for a table entry: `v.sum(0, keepdims=True)`, `v.reshape(2, 3)`, `a.matmul(b)`."""
+    n, names = op.arity, tuple(op.params)
+
+    def method(self: Value, *args: Any, **kwargs: Any) -> Value:
+        inputs, rest = (self,) + args[:n - 1], args[n - 1:]
+        if len(names) == 1 and len(rest) > 1:  # numpy style: v.reshape(2, 3) == v.reshape((2, 3))
+            rest = (rest,)
+        if len(rest) > len(names):
+            raise TypeError(f"{op.name}() takes at most {len(names)} parameters, got {len(rest)}")
+        params = dict(op.params)
+        params.update(zip(names, rest))
+        for k, v in kwargs.items():
+            if k not in params:
+                raise TypeError(f"{op.name}() got an unexpected keyword argument {k!r}")
+            params[k] = v
+        return _apply(op, inputs, params)
+
+    method.__name__ = op.name
+    method.__doc__ = op.doc + "."
+    return method
+
+
+class Value:
+    """A scalar or n-d array of floats that records the operations that produce it.
+
+    >>> x = Value(3.0); y = x * x + 2 * x; y.backward(); x.grad
+    array(8.)
+
+    Python numbers, lists and numpy arrays mixed into an expression are constants. Ints and bools
+    become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
+    """
+
+    __slots__ = ("data", "grad", "name", "requires_grad", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
+    __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
+
+    data: np.ndarray
+    grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
+    name: str | None
+    requires_grad: bool
+    _ctx: Any
+
+    def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise TypeError(f"Value: dtype must be a float type, got {np.dtype(dtype)}")
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self.name = name
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+
+    if TYPE_CHECKING:  # the primitive methods are made from ops.TABLE at the end of this file
+        def __getattr__(self, name: str) -> Callable[..., Value]: ...
+
+    # ---- plain attributes ----
+    shape = property(lambda self: self.data.shape, doc="The shape of data.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
+    dtype = property(lambda self: self.data.dtype, doc="The float dtype of data.")
+    size = property(lambda self: self.data.size, doc="The number of elements.")
+    T = property(lambda self: self.transpose(), doc="The transpose (axes reversed).")
+
+    def item(self) -> float:
+        """The single number in a one-element Value, as a Python float."""
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (shared, not copied)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self) -> Value:
+        """The same numbers as a constant: cut from the graph, no gradient flows through it."""
+        return Value._leaf(self.data, requires_grad=False)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (grad becomes None, as in PyTorch)."""
+        self.grad = None
+
+    @staticmethod
+    def _leaf(data: np.ndarray, requires_grad: bool) -> Value:
+        v = Value.__new__(Value)
+        v.data, v.grad, v.name, v.requires_grad, v._ctx = data, None, None, requires_grad, None
+        return v
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d Value")
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __repr__(self) -> str:
+        def fmt(a: Any) -> str:
+            if a is None:
+                return "None"
+            if isinstance(a, Value):
+                a = a.data
+            return np.array2string(np.asarray(a), precision=4, threshold=8, edgeitems=2, separator=", ")
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Value(data={fmt(self.data)}, grad={fmt(self.grad)}{name})"
+
+    # ---- operators: primitives from the table, composites as one-liners ----
+    def __add__(self, other: Any) -> Value:  # self + other
+        return _apply(ADD, (self, other), {})
+
+    def __radd__(self, other: Any) -> Value:  # other + self
+        return _apply(ADD, (other, self), {})
+
+    def __mul__(self, other: Any) -> Value:  # self * other
+        return _apply(MUL, (self, other), {})
+
+    def __rmul__(self, other: Any) -> Value:  # other * self
+        return _apply(MUL, (other, self), {})
+
+    def __truediv__(self, other: Any) -> Value:  # self / other
+        return _apply(DIV, (self, other), {})
+
+    def __rtruediv__(self, other: Any) -> Value:  # other / self
+        return _apply(DIV, (other, self), {})
+
+    def __pow__(self, other: Any) -> Value:  # self ** other
+        return _apply(POW, (self, other), {})
+
+    def __rpow__(self, other: Any) -> Value:  # other ** self
+        return _apply(POW, (other, self), {})
+
+    def __matmul__(self, other: Any) -> Value:  # self @ other
+        return _apply(MATMUL, (self, other), {})
+
+    def __rmatmul__(self, other: Any) -> Value:  # other @ self
+        return _apply(MATMUL, (other, self), {})
+
+    def __neg__(self) -> Value:  # -self
+        return _apply(NEG, (self,), {})
+
+    def __sub__(self, other: Any) -> Value:  # self - other
+        return self + (-other)
+
+    def __rsub__(self, other: Any) -> Value:  # other - self
+        return (-self) + other
+
+    def __getitem__(self, index: Any) -> Value:  # self[index]
+        if isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Value) else i for i in index)
+        elif isinstance(index, Value):
+            index = index.data
+        return _apply(GETITEM, (self,), {"index": index})
+
+    # comparisons: plain boolean arrays, no gradient
+    def __lt__(self, other: Any) -> Any:
+        return self.data < ops.data(_operand(other))
+
+    def __le__(self, other: Any) -> Any:
+        return self.data <= ops.data(_operand(other))
+
+    def __gt__(self, other: Any) -> Any:
+        return self.data > ops.data(_operand(other))
+
+    def __ge__(self, other: Any) -> Any:
+        return self.data >= ops.data(_operand(other))
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self.data == ops.data(_operand(other))
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self.data != ops.data(_operand(other))
+
+    # ---- composites: no backward of their own ----
+    def sqrt(self) -> Value:
+        """Square root: f(x) = x ** 0.5."""
+        return self ** 0.5
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Mean: f(x) = sum(x) / n over axis."""
+        n = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / n)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Minimum: f(x) = -max(-x) over axis."""
+        return -((-self).max(axis=axis, keepdims=keepdims))
+
+    def softmax(self, axis: int = -1) -> Value:
+        """Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow)."""
+        e = (self - self.data.max(axis=axis, keepdims=True)).exp()
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def log_softmax(self, axis: int = -1) -> Value:
+        """Log-softmax: f(x) = x - log(sum(e^x)) over axis, computed stably."""
+        s = self - self.data.max(axis=axis, keepdims=True)
+        return s - s.exp().sum(axis=axis, keepdims=True).log()
+
+    # ---- backward ----
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        grad: the gradient flowing into self; needed when self is not a scalar (same shape as self).
+        retain_graph: keep the graph to run backward through it again; then every value in it also
+            keeps its `.grad`, which is what drawing and explaining a graph show. Default: create_graph.
+        create_graph: record the backward pass itself, so that `.grad` is a Value you can differentiate
+            again (second derivatives, Hessians).
+        """
+        if retain_graph is None:
+            retain_graph = create_graph
+        seed = _seed(self, grad, create_graph)
+
+        def store(node: Value, g: Any) -> None:
+            if g.dtype != node.dtype:
+                g = g.astype(node.dtype)
+            if node.grad is not None:
+                node.grad = node.grad + g
+            else:  # an owned, writable array: grads of two inputs may be the same object
+                node.grad = g if create_graph else np.array(g)
+        _backprop(self, seed, retain_graph, create_graph, store, every_node=retain_graph)
+
+
+def _operand(x: Any) -> Any:
+    return x if isinstance(x, Value) else _constant(x)
+
+
+def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
+    if not root.requires_grad:
+        raise RuntimeError("backward: this Value does not require grad (it was computed from constants "
+                           "only, or under no_grad())")
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(f"backward: a scalar output is needed, got shape {root.shape}; for a non-scalar "
+                               f"output pass grad=, an array of shape {root.shape}")
+        seed = np.ones_like(root.data)
+    else:
+        seed = _to_array(grad, root.dtype)
+        if seed.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {seed.shape} but the output has shape {root.shape}")
+    return Value._leaf(seed, requires_grad=False) if create_graph else seed
+
+
+def _toposort(root: Value) -> list[Value]:
+    """Every node that needs a gradient, each after its parents: a depth-first search with an explicit
+    stack (so any depth works). A node is appended once all its parents are, so reversed, the list
+    gives each node its whole gradient before it passes it on."""
+    order: list[Value] = []
+    visited: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is _RELEASED:
+            raise RuntimeError("backward: this graph was already released by an earlier backward(); "
+                               "call backward(retain_graph=True) the first time to run backward through it again")
+        if ctx is not None:
+            for p in ctx[1]:
+                if isinstance(p, Value) and p.requires_grad and id(p) not in visited:
+                    stack.append((p, False))
+    return order
+
+
+def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
+              store: Callable[[Value, Any], None], every_node: bool) -> None:
+    """The engine. Walk the graph from the output back to the leaves, applying each op's rules.
+
+    `store(node, grad)` receives each leaf's gradient (with every_node, each node's) once it is
+    complete. With create_graph the rules run on Values, so the gradients record a graph too.
+    """
+    order = _toposort(root)
+    grads: dict[int, Any] = {id(root): seed}
+    for node in reversed(order):
+        g = grads.pop(id(node))
+        ctx = node._ctx
+        if ctx is None or every_node:
+            store(node, g)
+        if ctx is None:
+            continue
+        op, parents, params = ctx
+        if create_graph:
+            out, inputs = node, parents
+        else:
+            out, inputs = node.data, [p.data if isinstance(p, Value) else p for p in parents]
+        for rule, p in zip(op.rules, parents):
+            if isinstance(p, Value) and p.requires_grad:
+                gp = ops.sum_to(rule(g, out, *inputs, **params), p.data.shape)  # undo broadcasting, once
+                k = id(p)
+                grads[k] = gp if k not in grads else grads[k] + gp
+        if not retain_graph:
+            node._ctx = _RELEASED
+
+
+def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: bool = False) -> list[Any]:
+    """Gradients of `output` with respect to `inputs` (vector-Jacobian products), without touching `.grad`.
+
+    An input the output does not depend on gets zeros. With create_graph the gradients are Values.
+    """
+    wanted = {id(x): i for i, x in enumerate(inputs)}
+    found: list[Any] = [None] * len(inputs)
+
+    def store(node: Value, g: Any) -> None:
+        i = wanted.get(id(node))
+        if i is not None:
+            found[i] = g
+    if output.requires_grad:
+        _backprop(output, _seed(output, grad, create_graph), create_graph, create_graph, store, every_node=True)
+    for i, x in enumerate(inputs):
+        if found[i] is None:
+            found[i] = np.zeros_like(x.data)
+            if create_graph:
+                found[i] = Value._leaf(found[i], requires_grad=False)
+        elif found[i].dtype != x.dtype:
+            found[i] = found[i].astype(x.dtype)
+    return found
+
+
+def concatenate(values: Sequence[Any], axis: int = 0) -> Value:
+    """Join Values (or arrays) along an existing axis, like numpy.concatenate."""
+    parts = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in values]
+    try:
+        shape = np.concatenate([np.empty(p.shape, dtype=bool) for p in parts], axis=axis).shape
+    except (ValueError, IndexError) as e:
+        raise ValueError(f"concatenate: shapes {', '.join(str(p.shape) for p in parts)}: {e}") from None
+    axis = axis % len(shape)
+    total: Value | None = None
+    start = 0
+    for p in parts:  # each part scattered into its slot of the result; the gradient of scatter is a slice
+        index = (slice(None),) * axis + (slice(start, start + p.shape[axis]),)
+        piece = p.scatter(index, shape)
+        total = piece if total is None else total + piece
+        start += p.shape[axis]
+    assert total is not None
+    return total
+
+
+def stack(values: Sequence[Any], axis: int = 0) -> Value:
+    """Join Values (or arrays) of one shape along a new axis, like numpy.stack."""
+    parts = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in values]
+    if len({p.shape for p in parts}) > 1:
+        raise ValueError(f"stack: all inputs need one shape, got {', '.join(str(p.shape) for p in parts)}")
+    axis = axis % (parts[0].ndim + 1)
+    return concatenate([p.reshape(p.shape[:axis] + (1,) + p.shape[axis:]) for p in parts], axis=axis)
+
+
+# The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry.
+for _op in ops.TABLE.values():
+    setattr(Value, _op.name, _method(_op))
+ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM = (ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg",
+                                                                   "getitem"))

@@ -89,7 +89,7 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
 
 def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     """The shape a reduction over `axis` has with keepdims=True."""
-    if axis is None:
+    if axis is None or not shape:  # numpy lets a 0-d array be reduced over axis 0
         return (1,) * len(shape)
     axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
     return tuple(1 if i in axes else n for i, n in enumerate(shape))

@@ -273,8 +273,8 @@ class Value:
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
         """Mean: f(x) = sum(x) / n over axis."""
-        n = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / n)
+        total = self.sum(axis=axis, keepdims=keepdims)
+        return total * (total.size / self.size)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Value:
         """Minimum: f(x) = -max(-x) over axis."""

@@ -7,7 +7,8 @@ without touching any `.grad` attribute. They nest: `grad(grad(f))` is the second
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .value import Value, is_grad_enabled, vjp
 

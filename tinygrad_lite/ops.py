@@ -20,8 +20,9 @@ Adding a primitive means adding one entry to TABLE: the Value method, the docs a
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,16 @@ def _two_way(name: str) -> Callable[..., Any]:
     return helper
 
 
-exp, log, broadcast_to, scatter = (_two_way(n) for n in ("exp", "log", "broadcast_to", "scatter"))
+exp, log, scatter = (_two_way(n) for n in ("exp", "log", "scatter"))
+
+
+def expand(g: Any, shape: tuple[int, ...]) -> Any:
+    """g broadcast up to `shape`: a fresh array for arrays, the recorded broadcast_to op for Values."""
+    if _is_array(g):
+        out = np.empty(shape, g.dtype)
+        out[...] = g
+        return out
+    return g.broadcast_to(shape)
 
 
 def data(x: Any) -> Any:
@@ -98,9 +108,8 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 # ---- forwards that are more than one numpy call ---------------------------------------------------
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: exp never sees a positive argument.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    # 1 / (1 + e^-x) = e^-log(1 + e^-x); logaddexp(0, -x) = log(1 + e^-x) never overflows.
+    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def _scatter(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -119,19 +128,29 @@ def _matmul_2d(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
 
 def _mT(x: Any) -> Any:
     """Swap the last two axes (the matrix transpose of a batch)."""
-    return x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+    return x.T if x.ndim == 2 else x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
 def _matmul_da(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == b.ndim == 2:
+        return g @ b.T  # (m, n) @ (n, k) -> (m, k)
     g2, _, b2 = _matmul_2d(g, out, a, b)
     da = g2 @ _mT(b2)  # (..., m, n) @ (..., n, k) -> (..., m, k)
     return da.reshape(da.shape[:-2] + a.shape) if a.ndim == 1 else da
 
 
 def _matmul_db(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == b.ndim == 2:
+        return a.T @ g  # (k, m) @ (m, n) -> (k, n)
     g2, a2, _ = _matmul_2d(g, out, a, b)
     db = _mT(a2) @ g2  # (..., k, m) @ (..., m, n) -> (..., k, n)
     return db.reshape(db.shape[:-1]) if b.ndim == 1 else db
+
+
+def _sum_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    if axis is not None and not keepdims:  # put the summed axes back as size 1, then spread g over them
+        g = g.reshape(_keepdims_shape(x.shape, axis))
+    return expand(g, x.shape)
 
 
 def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -174,7 +193,7 @@ _ENTRIES = [
         doc="Exponential: f(x) = e^x"),
     _op("log",      np.log,        lambda g, out, x: g / x,                                   # d(log x)/dx = 1/x
         doc="Natural logarithm: f(x) = log(x)", domain="positive"),
-    _op("tanh",     np.tanh,       lambda g, out, x: g * (1 - out * out),                     # d(tanh x)/dx = 1 - tanh^2
+    _op("tanh",     np.tanh,       lambda g, out, x: g * (1 - out * out),                     # dtanh/dx = 1 - tanh^2
         doc="Hyperbolic tangent: f(x) = tanh(x)"),
     _op("sigmoid",  _sigmoid,      lambda g, out, x: g * out * (1 - out),                     # ds/dx = s (1 - s)
         doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
@@ -187,17 +206,16 @@ _ENTRIES = [
                                    lambda g, out, x, lo, hi: g * ((data(x) >= (-np.inf if lo is None else lo))
                                                                   & (data(x) <= (np.inf if hi is None else hi))),
         doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_pm1"),
-    _op("sum",      lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
-                                   lambda g, out, x, axis, keepdims:                          # each input gets g
-                                   broadcast_to(g.reshape(_keepdims_shape(x.shape, axis)), x.shape),
+    _op("sum",      lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
+                                   _sum_rule,                                                 # each element gets g
         doc="Sum: f(x) = sum of x over axis"),
-    _op("max",      lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+    _op("max",      lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    _max_rule,                                                 # g to the maxima
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct"),
-    _op("reshape",  lambda x, shape: np.reshape(x, shape),
+    _op("reshape",  lambda x, shape: x.reshape(shape),
                                    lambda g, out, x, shape: g.reshape(x.shape),               # same numbers
         doc="Reshape: same numbers, new shape", error="{name}: cannot reshape shape {0} into {shape}"),
-    _op("transpose", lambda x, axes=None: np.transpose(x, axes),
+    _op("transpose", lambda x, axes=None: x.transpose(axes),
                                    _transpose_rule,                                           # inverse permutation
         doc="Transpose: permute the axes (reverse them by default)"),
     _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import ops
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
+_recording = _grad_enabled.get
 _RELEASED = ("released",)  # what a node's _ctx becomes once backward has freed its links
 
 
@@ -62,7 +64,7 @@ def _to_array(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
 def _constant(x: Any) -> Any:
     """A non-Value operand: Python numbers pass as they are (numpy treats them as weakly typed,
     so float32 stays float32), arrays are validated like Value's data."""
-    if type(x) is float or type(x) is int:
+    if type(x) is float or type(x) is int or (type(x) is np.ndarray and x.dtype.kind == "f"):
         return x
     if isinstance(x, (bool, np.bool_, np.integer)):
         return float(x)
@@ -71,47 +73,70 @@ def _constant(x: Any) -> Any:
     return _to_array(x, copy=False)
 
 
+_NO_PARAMS: dict[str, Any] = {}
+
+
 def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
-    """Run op's forward on the operands' data and, if any operand needs a gradient, record the op."""
-    parents = tuple(a if isinstance(a, Value) else _constant(a) for a in args)
-    datas = [p.data if isinstance(p, Value) else p for p in parents]
+    """Run op's forward on the operands' data and, if any operand needs a gradient, record the op.
+
+    The hot path of the whole library: one loop over the operands, nothing allocated that is not needed.
+    """
+    parents, datas, needs_grad = [], [], False
+    for a in args:
+        if isinstance(a, Value):
+            datas.append(a.data)
+            needs_grad = needs_grad or a.requires_grad
+        else:
+            if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
+                a = _constant(a)  # validate and convert anything else
+            datas.append(a)
+        parents.append(a)
     try:
-        data = op.forward(*datas, **params)
+        data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError) as e:
-        shapes = [np.shape(d) for d in datas]
-        msg = op.error.format(*shapes, name=op.name, **params) if op.error else \
-            f"{op.name}: {e} (input shape{'s' if len(shapes) > 1 else ''} {', '.join(map(str, shapes))})"
-        raise (ValueError if isinstance(e, ValueError) else type(e))(msg) from None
+        raise _shape_error(op, datas, params, e) from None
     out = Value.__new__(Value)
     out.data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.name = None
-    if _grad_enabled.get() and any(isinstance(p, Value) and p.requires_grad for p in parents):
+    if needs_grad and _recording():
         out.requires_grad = True
-        out._ctx = (op, parents, params)
+        out._ctx = (op, parents, datas, params)  # the node's inputs, as Values and as the arrays used
     else:
         out.requires_grad = False
         out._ctx = None
     return out
 
 
+def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Exception) -> Exception:
+    """numpy's complaint about shapes, said in terms of the op and its input shapes."""
+    shapes = [np.shape(d) for d in datas]
+    msg = op.error.format(*shapes, name=op.name, **params) if op.error else \
+        f"{op.name}: {e} (input shape{'s' if len(shapes) > 1 else ''} {', '.join(map(str, shapes))})"
+    return (ValueError if isinstance(e, ValueError) else type(e))(msg)
+
+
 def _method(op: ops.Op) -> Callable[..., Value]:
     """A Value method for a table entry: `v.sum(0, keepdims=True)`, `v.reshape(2, 3)`, `a.matmul(b)`."""
     n, names = op.arity, tuple(op.params)
+    if not names and n == 1:
+        def unary(self: Value) -> Value:  # exp, tanh, sigmoid, ...: the common case, kept short
+            return _apply(op, (self,), _NO_PARAMS)
+        unary.__name__, unary.__doc__ = op.name, op.doc + "."
+        return unary
 
     def method(self: Value, *args: Any, **kwargs: Any) -> Value:
         inputs, rest = (self,) + args[:n - 1], args[n - 1:]
+        if not rest and not kwargs:
+            return _apply(op, inputs, op.params)  # all defaults: v.sum(), v.transpose()
         if len(names) == 1 and len(rest) > 1:  # numpy style: v.reshape(2, 3) == v.reshape((2, 3))
             rest = (rest,)
         if len(rest) > len(names):
             raise TypeError(f"{op.name}() takes at most {len(names)} parameters, got {len(rest)}")
-        params = dict(op.params)
-        params.update(zip(names, rest))
-        for k, v in kwargs.items():
-            if k not in params:
-                raise TypeError(f"{op.name}() got an unexpected keyword argument {k!r}")
-            params[k] = v
-        return _apply(op, inputs, params)
+        unknown = kwargs.keys() - op.params.keys()
+        if unknown:
+            raise TypeError(f"{op.name}() got an unexpected keyword argument {unknown.pop()!r}")
+        return _apply(op, inputs, {**op.params, **dict(zip(names, rest)), **kwargs})
 
     method.__name__ = op.name
     method.__doc__ = op.doc + "."
@@ -202,37 +227,37 @@ class Value:
 
     # ---- operators: primitives from the table, composites as one-liners ----
     def __add__(self, other: Any) -> Value:  # self + other
-        return _apply(ADD, (self, other), {})
+        return _apply(ADD, (self, other), _NO_PARAMS)
 
     def __radd__(self, other: Any) -> Value:  # other + self
-        return _apply(ADD, (other, self), {})
+        return _apply(ADD, (other, self), _NO_PARAMS)
 
     def __mul__(self, other: Any) -> Value:  # self * other
-        return _apply(MUL, (self, other), {})
+        return _apply(MUL, (self, other), _NO_PARAMS)
 
     def __rmul__(self, other: Any) -> Value:  # other * self
-        return _apply(MUL, (other, self), {})
+        return _apply(MUL, (other, self), _NO_PARAMS)
 
     def __truediv__(self, other: Any) -> Value:  # self / other
-        return _apply(DIV, (self, other), {})
+        return _apply(DIV, (self, other), _NO_PARAMS)
 
     def __rtruediv__(self, other: Any) -> Value:  # other / self
-        return _apply(DIV, (other, self), {})
+        return _apply(DIV, (other, self), _NO_PARAMS)
 
     def __pow__(self, other: Any) -> Value:  # self ** other
-        return _apply(POW, (self, other), {})
+        return _apply(POW, (self, other), _NO_PARAMS)
 
     def __rpow__(self, other: Any) -> Value:  # other ** self
-        return _apply(POW, (other, self), {})
+        return _apply(POW, (other, self), _NO_PARAMS)
 
     def __matmul__(self, other: Any) -> Value:  # self @ other
-        return _apply(MATMUL, (self, other), {})
+        return _apply(MATMUL, (self, other), _NO_PARAMS)
 
     def __rmatmul__(self, other: Any) -> Value:  # other @ self
-        return _apply(MATMUL, (other, self), {})
+        return _apply(MATMUL, (other, self), _NO_PARAMS)
 
     def __neg__(self) -> Value:  # -self
-        return _apply(NEG, (self,), {})
+        return _apply(NEG, (self,), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> Value:  # self - other
         return self + (-other)
@@ -260,10 +285,10 @@ class Value:
     def __ge__(self, other: Any) -> Any:
         return self.data >= ops.data(_operand(other))
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return self.data == ops.data(_operand(other))
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return self.data != ops.data(_operand(other))
 
     # ---- composites: no backward of their own ----
@@ -326,7 +351,7 @@ def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
         if root.size != 1:
             raise RuntimeError(f"backward: a scalar output is needed, got shape {root.shape}; for a non-scalar "
                                f"output pass grad=, an array of shape {root.shape}")
-        seed = np.ones_like(root.data)
+        seed = np.array(1, root.dtype) if root.ndim == 0 else ops.expand(np.array(1, root.dtype), root.shape)
     else:
         seed = _to_array(grad, root.dtype)
         if seed.shape != root.shape:
@@ -340,24 +365,28 @@ def _toposort(root: Value) -> list[Value]:
     gives each node its whole gradient before it passes it on."""
     order: list[Value] = []
     visited: set[int] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    stack: list[Any] = [root]
+    pop, push, seen, done = stack.pop, stack.append, visited.add, order.append
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
+        node = pop()
+        if node is None:  # the marker below it: that node's parents are all in order now
+            done(pop())
             continue
         if id(node) in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
+        seen(id(node))
         ctx = node._ctx
+        if ctx is None:  # a leaf has no parents: done at once
+            done(node)
+            continue
         if ctx is _RELEASED:
             raise RuntimeError("backward: this graph was already released by an earlier backward(); "
                                "call backward(retain_graph=True) the first time to run backward through it again")
-        if ctx is not None:
-            for p in ctx[1]:
-                if isinstance(p, Value) and p.requires_grad and id(p) not in visited:
-                    stack.append((p, False))
+        push(node)
+        push(None)
+        for p in ctx[1]:
+            if isinstance(p, Value) and p.requires_grad and id(p) not in visited:
+                push(p)
     return order
 
 
@@ -366,27 +395,27 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     """The engine. Walk the graph from the output back to the leaves, applying each op's rules.
 
     `store(node, grad)` receives each leaf's gradient (with every_node, each node's) once it is
-    complete. With create_graph the rules run on Values, so the gradients record a graph too.
+    complete. With create_graph the rules run on Values (the node itself as `out`, its parents as
+    inputs), so the gradients record a graph too; otherwise they run on the arrays the forward used.
     """
-    order = _toposort(root)
     grads: dict[int, Any] = {id(root): seed}
-    for node in reversed(order):
+    for node in reversed(_toposort(root)):
         g = grads.pop(id(node))
         ctx = node._ctx
-        if ctx is None or every_node:
-            store(node, g)
         if ctx is None:
+            store(node, g)
             continue
-        op, parents, params = ctx
-        if create_graph:
-            out, inputs = node, parents
-        else:
-            out, inputs = node.data, [p.data if isinstance(p, Value) else p for p in parents]
+        if every_node:
+            store(node, g)
+        op, parents, datas, params = ctx
+        out, inputs = (node, parents) if create_graph else (node.data, datas)
         for rule, p in zip(op.rules, parents):
             if isinstance(p, Value) and p.requires_grad:
-                gp = ops.sum_to(rule(g, out, *inputs, **params), p.data.shape)  # undo broadcasting, once
+                gp = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)
+                if gp.shape != p.data.shape:
+                    gp = ops.sum_to(gp, p.data.shape)  # undo broadcasting: here, once, for every op
                 k = id(p)
-                grads[k] = gp if k not in grads else grads[k] + gp
+                grads[k] = grads[k] + gp if k in grads else gp
         if not retain_graph:
             node._ctx = _RELEASED
 

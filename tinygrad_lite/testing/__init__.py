@@ -10,7 +10,8 @@ Inputs that are Values requiring grad are checked; anything else is passed to `f
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
     for k, i in enumerate(idx):
         x = xs[i]
         flat = x.data.reshape(-1)  # a view: x.data is our own contiguous copy
-        for d, grads in enumerate(analytic):
+        for grads in analytic:
             if np.shape(grads[k]) != x.shape:
                 raise GradcheckError(f"gradcheck: the gradient of input {i} has shape {np.shape(grads[k])}, "
                                      f"but the input has shape {x.shape}")

@@ -1,0 +1,252 @@
+"""Benchmark tinygrad_lite against the same math written by hand in numpy, in one process.
+
+    python benchmarks/bench.py            # the full run (about a minute), a Markdown table on stdout
+    python benchmarks/bench.py --quick    # a few repetitions, to check that it runs and that results agree
+    python benchmarks/bench.py --json out.json
+
+Each workload is first run once in both forms and the results compared (they must agree to 1e-9),
+then timed: the median, min and max over repetitions, and the ratio of medians.
+
+W1 the perceptron tutorial: 10,000 full-batch steps on 4 x 3 inputs
+W2 the 2-3-1 regressor: one forward + backward (cost and gradient)
+W3 an MLP 64-128-64-10 (tanh, relu), softmax cross-entropy, batch 256: one SGD step
+W4 a chain of 1,000 elementwise ops (add, mul, tanh) on a (4,) array, forward + backward; time per op
+W5 a 100,000-deep chain of scalar ops, forward + backward (numpy column: the same chain by hand)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import tinygrad_lite as tl  # noqa: E402
+
+# ---- W1: perceptron -------------------------------------------------------------------------------
+X1 = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
+Y1 = np.array([[0, 1, 1, 0]], dtype=float).T
+W1_INIT = 2 * np.random.default_rng(1).random((3, 1)) - 1
+
+
+def w1_numpy(steps: int = 10_000) -> np.ndarray:
+    w = W1_INIT.copy()
+    for _ in range(steps):
+        out = 1 / (1 + np.exp(-(X1 @ w)))
+        w += X1.T @ ((Y1 - out) * out * (1 - out))  # -dL/dw of L = 0.5 * sum((out - y)^2)
+    return w
+
+
+def w1_tl(steps: int = 10_000) -> np.ndarray:
+    w = tl.Value(W1_INIT)
+    for _ in range(steps):
+        loss = 0.5 * (((X1 @ w).sigmoid() - Y1) ** 2).sum()
+        w.grad = None
+        loss.backward()
+        w.data -= w.grad
+    return w.data
+
+
+# ---- W2: 2-3-1 regressor --------------------------------------------------------------------------
+X2 = np.array([[3, 5], [5, 1], [10, 2]], dtype=float) / np.array([10, 5])
+Y2 = np.array([[75], [82], [93]], dtype=float) / 100
+_r = np.random.default_rng(0)
+W2A, W2B = _r.standard_normal((2, 3)), _r.standard_normal((3, 1))
+
+
+def _sig(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def w2_numpy() -> tuple[np.ndarray, np.ndarray]:
+    a2 = _sig(X2 @ W2A)
+    yhat = _sig(a2 @ W2B)
+    delta3 = -(Y2 - yhat) * yhat * (1 - yhat)
+    dW2 = a2.T @ delta3
+    delta2 = (delta3 @ W2B.T) * a2 * (1 - a2)
+    return X2.T @ delta2, dW2
+
+
+def w2_tl() -> tuple[np.ndarray, np.ndarray]:
+    w1, w2 = tl.Value(W2A), tl.Value(W2B)
+    yhat = ((X2 @ w1).sigmoid() @ w2).sigmoid()
+    (0.5 * ((Y2 - yhat) ** 2).sum()).backward()
+    return w1.grad, w2.grad
+
+
+# ---- W3: MLP with softmax cross-entropy -----------------------------------------------------------
+_r = np.random.default_rng(3)
+X3 = _r.standard_normal((256, 64))
+Y3 = _r.integers(0, 10, 256)
+W3 = [(_r.standard_normal((a, b)) / np.sqrt(a), np.zeros(b)) for a, b in ((64, 128), (128, 64), (64, 10))]
+ONEHOT3 = np.eye(10)[Y3]
+
+
+def w3_numpy() -> list[np.ndarray]:
+    (A, a), (B, b), (C, c) = W3
+    h1 = np.tanh(X3 @ A + a)                      # (256, 128)
+    z2 = h1 @ B + b
+    h2 = np.maximum(z2, 0)                        # (256, 64)
+    logits = h2 @ C + c                           # (256, 10)
+    s = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    p /= p.sum(axis=1, keepdims=True)
+    d_logits = (p - ONEHOT3) / len(X3)            # d mean(-log p_y) / d logits
+    dC, dc = h2.T @ d_logits, d_logits.sum(0)
+    d_z2 = (d_logits @ C.T) * (z2 > 0)
+    dB, db = h1.T @ d_z2, d_z2.sum(0)
+    d_h1 = (d_z2 @ B.T) * (1 - h1 * h1)
+    dA, da = X3.T @ d_h1, d_h1.sum(0)
+    lr = 0.1
+    return [A - lr * dA, a - lr * da, B - lr * dB, b - lr * db, C - lr * dC, c - lr * dc]
+
+
+def w3_tl() -> list[np.ndarray]:
+    params = [tl.Value(p) for pair in W3 for p in pair]
+    A, a, B, b, C, c = params
+    h1 = (X3 @ A + a).tanh()
+    h2 = (h1 @ B + b).relu()
+    logits = h2 @ C + c
+    loss = -(logits.log_softmax(axis=1) * ONEHOT3).sum() * (1 / len(X3))
+    loss.backward()
+    return [p.data - 0.1 * p.grad for p in params]
+
+
+# ---- W4: a chain of 1,000 elementwise ops on a (4,) array ----------------------------------------
+X4 = np.array([0.1, -0.2, 0.3, 0.05])
+N4 = 1000
+
+
+def w4_numpy() -> np.ndarray:
+    xs, x = [], X4
+    for _ in range(N4 // 3):              # add, mul, tanh: 3 ops per round
+        xs.append(x)
+        x = np.tanh((x + 0.1) * 0.9)
+    g = np.ones_like(x)
+    for x in reversed(xs):                # backward: tanh' = 1 - t^2, then * 0.9, then add passes g
+        t = np.tanh((x + 0.1) * 0.9)
+        g = g * (1 - t * t) * 0.9
+    return g
+
+
+def w4_tl() -> np.ndarray:
+    x0 = tl.Value(X4)
+    x = x0
+    for _ in range(N4 // 3):
+        x = ((x + 0.1) * 0.9).tanh()
+    x.backward(np.ones(4))
+    return x0.grad
+
+
+# ---- W5: a 100,000-deep chain ---------------------------------------------------------------------
+N5 = 100_000
+
+
+def w5_numpy() -> float:
+    x = np.float64(0.5)
+    g = np.float64(1.0)
+    for _ in range(N5):  # y = x * 1.0 + 0.0, forward and the chain rule by hand
+        x = x * 1.0 + 0.0
+    for _ in range(N5):
+        g = g * 1.0
+    return float(g)
+
+
+def w5_tl() -> float:
+    x0 = tl.Value(0.5)
+    x = x0
+    for _ in range(N5 // 2):  # two ops per round: 100,000 nodes
+        x = x * 1.0 + 0.0
+    x.backward()
+    return float(x0.grad)
+
+
+WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]] = {
+    # name: (description, numpy, tinygrad_lite, ops per call for per-op figures (0: per call))
+    "W1": ("perceptron, 10,000 steps", w1_numpy, w1_tl, 0),
+    "W2": ("2-3-1 regressor, forward+backward", w2_numpy, w2_tl, 0),
+    "W3": ("MLP 64-128-64-10, batch 256, one step", w3_numpy, w3_tl, 0),
+    "W4": ("1,000 elementwise ops on (4,), per op", w4_numpy, w4_tl, N4 // 3 * 3),
+    "W5": ("100,000-deep chain, forward+backward", w5_numpy, w5_tl, 0),
+}
+
+
+def _agree(a: object, b: object) -> bool:
+    if isinstance(a, (list, tuple)):
+        return all(_agree(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12))
+
+
+def _time(fn: Callable[[], object], reps: int) -> list[float]:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def run(quick: bool = False) -> dict[str, dict[str, object]]:
+    results = {}
+    for name, (desc, f_np, f_tl, n_ops) in WORKLOADS.items():
+        if not _agree(f_np(), f_tl()):
+            raise SystemExit(f"{name}: tinygrad_lite and numpy disagree")
+        budget = 0.5 if quick else 3.0  # seconds per engine
+        t1 = time.perf_counter()
+        f_np()
+        reps = max(3, min(200, int(budget / max(time.perf_counter() - t1, 1e-9) / 2)))
+        reps = 3 if quick else reps
+        t_np, t_tl = [], []
+        for _ in range(reps):  # interleaved, so that both see the same machine load
+            t_np += _time(f_np, 1)
+            t_tl += _time(f_tl, 1)
+        scale = 1.0 / n_ops if n_ops else 1.0
+        results[name] = {
+            "workload": desc, "repetitions": reps, "unit": "per op" if n_ops else "per call",
+            "numpy_median_s": statistics.median(t_np) * scale, "numpy_min_s": min(t_np) * scale,
+            "numpy_max_s": max(t_np) * scale,
+            "tl_median_s": statistics.median(t_tl) * scale, "tl_min_s": min(t_tl) * scale,
+            "tl_max_s": max(t_tl) * scale,
+            "ratio": statistics.median(t_tl) / statistics.median(t_np),
+        }
+    return results
+
+
+def _fmt(s: float) -> str:
+    return f"{s * 1e6:.2f} us" if s < 1e-3 else f"{s * 1e3:.2f} ms"
+
+
+def table(results: dict[str, dict[str, object]]) -> str:
+    lines = [f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+             f"tinygrad_lite {tl.__version__}", "",
+             "| workload | numpy median (min-max) | tinygrad_lite median (min-max) | ratio |",
+             "|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} {r['workload']} | {_fmt(r['numpy_median_s'])} ({_fmt(r['numpy_min_s'])}-"  # type: ignore
+                     f"{_fmt(r['numpy_max_s'])}) | {_fmt(r['tl_median_s'])} ({_fmt(r['tl_min_s'])}-"  # type: ignore
+                     f"{_fmt(r['tl_max_s'])}) | {r['ratio']:.2f}x |")  # type: ignore
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="three repetitions each: checks, not figures")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args()
+    results = run(args.quick)
+    print(table(results))
+    if args.json:
+        meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "python": platform.python_version(),
+                "numpy": np.__version__}
+        Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

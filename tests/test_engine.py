@@ -107,6 +107,15 @@ def test_hundred_thousand_deep_chain():
     assert x.grad == 1.0
 
 
+def test_million_deep_chain():
+    x = Value(0.5)
+    y = x
+    for _ in range(500_000):  # two ops a round: 1,000,000 nodes, about 600 MB
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad == 1.0
+
+
 def test_graph_is_released_and_second_backward_says_retain_graph():
     x = Value([1.0, 2.0])
     loss = (x.exp() * 2).sum()

@@ -5,7 +5,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-EXAMPLES_PER_OP = int(os.environ.get("EXAMPLES_PER_OP", "60"))
+EXAMPLES_PER_OP = int(os.environ.get("EXAMPLES_PER_OP", "100"))
 
 settings.register_profile("ci", deadline=None, max_examples=EXAMPLES_PER_OP, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

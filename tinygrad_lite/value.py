@@ -364,7 +364,7 @@ def _toposort(root: Value) -> list[Value]:
     stack (so any depth works). A node is appended once all its parents are, so reversed, the list
     gives each node its whole gradient before it passes it on."""
     order: list[Value] = []
-    visited: set[int] = set()
+    visited: set[Value] = set()  # Values hash by identity
     stack: list[Any] = [root]
     pop, push, seen, done = stack.pop, stack.append, visited.add, order.append
     while stack:
@@ -372,9 +372,9 @@ def _toposort(root: Value) -> list[Value]:
         if node is None:  # the marker below it: that node's parents are all in order now
             done(pop())
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        seen(id(node))
+        seen(node)
         ctx = node._ctx
         if ctx is None:  # a leaf has no parents: done at once
             done(node)
@@ -385,7 +385,7 @@ def _toposort(root: Value) -> list[Value]:
         push(node)
         push(None)
         for p in ctx[1]:
-            if isinstance(p, Value) and p.requires_grad and id(p) not in visited:
+            if isinstance(p, Value) and p.requires_grad and p not in visited:
                 push(p)
     return order
 
@@ -398,9 +398,9 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     complete. With create_graph the rules run on Values (the node itself as `out`, its parents as
     inputs), so the gradients record a graph too; otherwise they run on the arrays the forward used.
     """
-    grads: dict[int, Any] = {id(root): seed}
+    grads: dict[Value, Any] = {root: seed}
     for node in reversed(_toposort(root)):
-        g = grads.pop(id(node))
+        g = grads.pop(node)
         ctx = node._ctx
         if ctx is None:
             store(node, g)
@@ -414,8 +414,7 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
                 gp = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)
                 if gp.shape != p.data.shape:
                     gp = ops.sum_to(gp, p.data.shape)  # undo broadcasting: here, once, for every op
-                k = id(p)
-                grads[k] = grads[k] + gp if k in grads else gp
+                grads[p] = grads[p] + gp if p in grads else gp
         if not retain_graph:
             node._ctx = _RELEASED
 
@@ -425,11 +424,11 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
 
     An input the output does not depend on gets zeros. With create_graph the gradients are Values.
     """
-    wanted = {id(x): i for i, x in enumerate(inputs)}
+    wanted = {x: i for i, x in enumerate(inputs)}
     found: list[Any] = [None] * len(inputs)
 
     def store(node: Value, g: Any) -> None:
-        i = wanted.get(id(node))
+        i = wanted.get(node)
         if i is not None:
             found[i] = g
     if output.requires_grad:

@@ -11,7 +11,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,dev]"
 	touch $@
 
 test: $(VENV)/.installed
@@ -20,7 +20,7 @@ test: $(VENV)/.installed
 	$(BIN)/pytest --hypothesis-profile=ci --hypothesis-seed=$(SEED)
 
 demo: $(VENV)/.installed
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/tinygrad-lite demo all --out demo-output
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench.py

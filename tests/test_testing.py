@@ -139,3 +139,25 @@ def test_grad_of_user_function_matches_gradcheck():
     f = lambda x: (x.tanh() * x).sum()
     x = np.array([0.2, -0.4])
     np.testing.assert_allclose(tl.grad(f)(x), np.tanh(x) + x * (1 - np.tanh(x) ** 2))
+
+
+def test_gradcheck_checks_values_reached_another_way():
+    # A module uses its own parameter objects: gradcheck must perturb those very Values (and put them back).
+    class WrongWeightGradient(tl.nn.Module):
+        def __init__(self):
+            self.w = Value(np.ones((3, 2)))
+
+        def forward(self, x):
+            return x @ self.w.detach() + (self.w - self.w.detach()).sum() * 0
+
+    m = WrongWeightGradient()
+    before = m.w.data
+    with pytest.raises(GradcheckError, match="input 1"):
+        gradcheck(lambda x, w: m(x), Value(np.ones((4, 3))), m.w)
+    assert m.w.data is before  # the original array is back
+
+
+def test_gradcheck_with_one_value_passed_twice():
+    x = Value(np.array([1.0, 2.0], np.float32))
+    assert gradcheck(lambda a, b: a * b.exp(), x, x)
+    assert x.dtype == np.float32

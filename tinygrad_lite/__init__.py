@@ -5,13 +5,16 @@
     loss = (x ** 2).sum()
     loss.backward()
     x.grad            # array([2., 4., 6.])
+
+tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' data, scalers),
+tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.tutorials.
 """
 
-from . import ops, testing
+from . import data, nn, ops, optim, testing
 from .functional import grad, value_and_grad
 from .value import Value, concatenate, is_grad_enabled, no_grad, stack, vjp
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "concatenate", "grad", "is_grad_enabled", "no_grad", "ops", "stack", "testing",
-           "value_and_grad", "vjp", "__version__"]
+__all__ = ["Value", "concatenate", "data", "grad", "is_grad_enabled", "nn", "no_grad", "ops", "optim", "stack",
+           "testing", "value_and_grad", "vjp", "__version__"]

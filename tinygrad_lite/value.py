@@ -424,12 +424,13 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
 
     An input the output does not depend on gets zeros. With create_graph the gradients are Values.
     """
-    wanted = {x: i for i, x in enumerate(inputs)}
+    wanted: dict[Value, list[int]] = {}
+    for i, x in enumerate(inputs):
+        wanted.setdefault(x, []).append(i)
     found: list[Any] = [None] * len(inputs)
 
     def store(node: Value, g: Any) -> None:
-        i = wanted.get(node)
-        if i is not None:
+        for i in wanted.get(node, ()):
             found[i] = g
     if output.requires_grad:
         _backprop(output, _seed(output, grad, create_graph), create_graph, create_graph, store, every_node=True)

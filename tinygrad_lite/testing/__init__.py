@@ -9,8 +9,9 @@ Inputs that are Values requiring grad are checked; anything else is passed to `f
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -28,14 +29,24 @@ class GradcheckError(AssertionError):
     """The gradient computed by backward differs from the finite-difference estimate."""
 
 
-def _checked(inputs: tuple[Any, ...]) -> tuple[list[Any], list[int]]:
-    """float64 copies of the inputs to check, the other inputs as they are."""
-    xs = [Value(np.array(x.data, dtype=np.float64), name=x.name) if isinstance(x, Value) and x.requires_grad
-          else x for x in inputs]
+@contextlib.contextmanager
+def _checked(inputs: tuple[Any, ...]) -> Iterator[list[int]]:
+    """The positions of the inputs to check, each holding a float64 copy of its data while the check runs.
+
+    The Values themselves are checked, not copies, so that a function may also reach them another way
+    (a module's parameters); their original arrays are put back afterwards.
+    """
     idx = [i for i, x in enumerate(inputs) if isinstance(x, Value) and x.requires_grad]
     if not idx:
         raise ValueError("gradcheck: no input is a Value that requires grad, so there is nothing to check")
-    return xs, idx
+    originals = [inputs[i].data for i in idx]
+    try:
+        for i in idx:
+            inputs[i].data = np.array(inputs[i].data, dtype=np.float64)  # our own contiguous copy
+        yield idx
+    finally:
+        for i, data in reversed(list(zip(idx, originals))):  # reversed: right if a Value is passed twice
+            inputs[i].data = data
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -60,7 +71,12 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
 
     Returns True, or raises GradcheckError naming the input, the element and both values.
     """
-    xs, idx = _checked(inputs)
+    with _checked(inputs) as idx:
+        return _gradcheck(fn, list(inputs), idx, eps, atol, rtol, seed)
+
+
+def _gradcheck(fn: Callable[..., Any], xs: list[Any], idx: list[int], eps: float, atol: float, rtol: float,
+               seed: int) -> bool:
     rng = np.random.default_rng(seed)
     out0 = _call(fn, xs)
     n_out = out0.size
@@ -79,7 +95,7 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
 
     for k, i in enumerate(idx):
         x = xs[i]
-        flat = x.data.reshape(-1)  # a view: x.data is our own contiguous copy
+        flat = x.data.reshape(-1)  # a view: x.data is our own contiguous copy (see _checked)
         for grads in analytic:
             if np.shape(grads[k]) != x.shape:
                 raise GradcheckError(f"gradcheck: the gradient of input {i} has shape {np.shape(grads[k])}, "
@@ -116,10 +132,10 @@ def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol:
     directions u_i per input, sum_i <u_i, d<v, fn>/dx_i>: a scalar whose gradient is a
     Hessian-vector product, checked element by element against central differences.
     """
-    xs, idx = _checked(inputs)
+    idx = [i for i, x in enumerate(inputs) if isinstance(x, Value) and x.requires_grad]
     rng = np.random.default_rng(seed + 1)
-    v = rng.standard_normal(_call(fn, xs).shape)
-    us = [rng.standard_normal(xs[i].shape) for i in idx]
+    v = rng.standard_normal(_call(fn, list(inputs)).shape)
+    us = [rng.standard_normal(inputs[i].shape) for i in idx]
 
     def first_derivative(*args: Any) -> Value:
         grads = vjp(_call(fn, list(args)), [args[i] for i in idx], grad=v, create_graph=True)

@@ -1,0 +1,284 @@
+"""Neural-network building blocks on Value: Module, Linear, activations, Sequential and losses.
+
+Scope: parameter discovery and saving, layers whose forward is plain Value arithmetic (so their
+gradients come from the engine, none written here), and losses that return scalar Values.
+Weights follow both tutorials: Linear's weight has shape (in_features, out_features) and the
+forward is `x @ W + b`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .value import Value
+
+__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MSE", "BCE", "CrossEntropy"]
+
+
+def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
+    """(dotted name, item) for the Values and Modules in an attribute, looking into lists, tuples and dicts."""
+    if isinstance(obj, (Value, Module)):
+        yield name, obj
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            yield from _walk(item, f"{name}.{i}")
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from _walk(item, f"{name}.{key}")
+
+
+class Module:
+    """Base class of layers and models: subclass it, set parameters and sub-modules as attributes in
+    `__init__`, and write `forward`. Calling the module calls `forward`.
+
+    Parameters are found by walking the attributes (Values that require grad, sub-Modules, and lists,
+    tuples and dicts of them) in the order they were set, with dotted names such as `layers.0.weight`.
+    """
+
+    training: bool = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        for attr, value in vars(self).items():
+            yield from _walk(value, attr)
+
+    def children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules, with their names."""
+        return ((n, m) for n, m in self._members() if isinstance(m, Module))
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """(dotted name, Value) for every parameter, each once, in a fixed order."""
+        seen: set[Value] = set()
+        for name, member in self._members():
+            items = member.named_parameters(f"{prefix}{name}.") if isinstance(member, Module) else \
+                [(prefix + name, member)] if member.requires_grad else []
+            for full, p in items:
+                if p not in seen:
+                    seen.add(p)
+                    yield full, p
+
+    def parameters(self) -> list[Value]:
+        """The parameters, in the order of named_parameters()."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every sub-module (layers that behave differently can read `training`)."""
+        self.training = mode
+        for _, child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode: the same as train(False)."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters' arrays, by dotted name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy arrays into the parameters. Names and shapes must match exactly (ValueError otherwise)."""
+        params = dict(self.named_parameters())
+        missing, unexpected = params.keys() - state.keys(), state.keys() - params.keys()
+        if missing or unexpected:
+            raise ValueError(f"load_state_dict: missing parameters {sorted(missing)}, "
+                             f"unexpected parameters {sorted(unexpected)}")
+        for name, p in params.items():
+            array = np.asarray(state[name])
+            if array.shape != p.shape:
+                raise ValueError(f"load_state_dict: parameter {name!r} has shape {p.shape}, "
+                                 f"the state has shape {array.shape}")
+            p.data[...] = array
+
+    def save(self, path: str | Path) -> None:
+        """Save the parameters to a .npz file (plain arrays, no pickled objects)."""
+        arrays: dict[str, Any] = self.state_dict()
+        np.savez(path, **arrays)
+
+    def load(self, path: str | Path) -> None:
+        """Load parameters saved by save(). Files holding pickled objects are refused."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+        except ValueError as e:
+            raise ValueError(f"load: {path} holds pickled objects, which are refused ({e})") from None
+        self.load_state_dict(state)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self.children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+def _generator(rng: Any) -> Any:
+    """numpy's global generator (np.random.seed controls it), a RandomState for an int (the tutorials'
+    generator, so rng=1 draws what np.random.seed(1) would), or the Generator/RandomState given."""
+    if rng is None:
+        return np.random.mtrand._rand
+    if isinstance(rng, (int, np.integer)):
+        return np.random.RandomState(int(rng))
+    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        return rng
+    raise TypeError(f"rng must be None, an int seed, or a numpy Generator/RandomState, got {type(rng).__name__}")
+
+
+class Linear(Module):
+    """A fully connected layer: y = x @ W + b, with W of shape (in_features, out_features).
+
+    init: "uniform" draws 2 * random - 1 (uniform in [-1, 1), the perceptron tutorial's choice),
+    "normal" draws standard normal (the regressor tutorial's randn), "xavier" uniform scaled by
+    sqrt(6 / (in + out)), "he" normal scaled by sqrt(2 / in). The bias starts at zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "uniform",
+                 rng: Any = None):
+        shape = (in_features, out_features)
+        gen = _generator(rng)
+        if init == "uniform":
+            w = 2 * gen.random(shape) - 1
+        elif init == "normal":
+            w = gen.standard_normal(shape)
+        elif init == "xavier":
+            w = (2 * gen.random(shape) - 1) * np.sqrt(6 / (in_features + out_features))
+        elif init == "he":
+            w = gen.standard_normal(shape) * np.sqrt(2 / in_features)
+        else:
+            raise ValueError(f"Linear: init must be 'uniform', 'normal', 'xavier' or 'he', got {init!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Value(w, name="weight")
+        self.bias = Value(np.zeros(out_features), name="bias") if bias else None
+
+    def forward(self, x: Any) -> Value:
+        out = x @ self.weight  # (batch, in) @ (in, out) -> (batch, out)
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Sigmoid(Module):
+    """Sigmoid activation: f(x) = 1 / (1 + e^-x)."""
+
+    def forward(self, x: Value) -> Value:
+        return x.sigmoid()
+
+
+class Tanh(Module):
+    """Tanh activation: f(x) = tanh(x)."""
+
+    def forward(self, x: Value) -> Value:
+        return x.tanh()
+
+
+class ReLU(Module):
+    """ReLU activation: f(x) = max(x, 0)."""
+
+    def forward(self, x: Value) -> Value:
+        return x.relu()
+
+
+class Sequential(Module):
+    """Layers applied one after another: Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))."""
+
+    def __init__(self, *layers: Module):
+        self.layers = list(layers)
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+def _check(loss: str, pred: Value, target: Any) -> np.ndarray | Value:
+    shape = target.shape if isinstance(target, Value) else np.shape(target)
+    if pred.shape != shape:
+        raise ValueError(f"{loss}: prediction shape {pred.shape} and target shape {shape} differ")
+    return target
+
+
+def _reduce(loss: str, per_element: Value, reduction: str) -> Value:
+    if reduction == "mean":
+        return per_element.mean()
+    if reduction == "sum":
+        return per_element.sum()
+    raise ValueError(f"{loss}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+class MSE(Module):
+    """Squared error: mean (or sum) of (prediction - target)^2. Both tutorials' cost is
+    0.5 * MSE(reduction="sum")(prediction, target)."""
+
+    def __init__(self, reduction: str = "mean"):
+        _reduce("MSE", Value(0.0), reduction)
+        self.reduction = reduction
+
+    def forward(self, pred: Value, target: Any) -> Value:
+        diff = pred - _check("MSE", pred, target)
+        return _reduce("MSE", diff * diff, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class BCE(Module):
+    """Binary cross-entropy of probabilities (e.g. a sigmoid's output) against targets in [0, 1]:
+    -(t log p + (1 - t) log(1 - p)), with p kept within [eps, 1 - eps] so that log stays finite."""
+
+    def __init__(self, reduction: str = "mean", eps: float = 1e-12):
+        _reduce("BCE", Value(0.0), reduction)
+        self.reduction, self.eps = reduction, eps
+
+    def forward(self, prob: Value, target: Any) -> Value:
+        t: Any = _check("BCE", prob, target)
+        p = prob.clip(self.eps, 1 - self.eps)
+        return _reduce("BCE", -(t * p.log() + (1 - t) * (1 - p).log()), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropy(Module):
+    """Cross-entropy from logits (batch, classes), computed stably with log_softmax.
+
+    target: class indices of shape (batch,), or probabilities of the logits' shape.
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        _reduce("CrossEntropy", Value(0.0), reduction)
+        self.reduction = reduction
+
+    def forward(self, logits: Value, target: Any) -> Value:
+        t = target.data if isinstance(target, Value) else np.asarray(target)
+        if t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
+            if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
+                raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "
+                                 f"got {t.min()} to {t.max()}")
+            t = np.eye(logits.shape[-1])[t]  # one-hot, (batch, classes)
+        _check("CrossEntropy", logits, t)
+        return _reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"

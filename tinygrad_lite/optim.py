@@ -1,0 +1,142 @@
+"""Optimisers: SGD (with momentum and weight decay), Adam, and minimize() (scipy's BFGS and friends).
+
+Scope: updating parameters' arrays in place from their gradients. Every gradient comes from
+`backward()`; nothing here differentiates anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .value import Value
+
+__all__ = ["Optimizer", "SGD", "Adam", "minimize"]
+
+
+class Optimizer:
+    """Holds a list of parameters; `zero_grad()` clears their gradients, `step()` updates them."""
+
+    def __init__(self, params: Iterable[Value]):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
+        for p in self.params:
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}: parameters must be Values, got {type(p).__name__}")
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    def _grads(self) -> Iterable[tuple[int, Value, np.ndarray]]:
+        for i, p in enumerate(self.params):
+            if p.grad is not None:  # a parameter the loss did not reach is left alone
+                yield i, p, p.grad.data if isinstance(p.grad, Value) else p.grad
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: p -= lr * v, where v = momentum * v + (grad + weight_decay * p)
+    (v = grad + weight_decay * p on the first step and whenever momentum is 0), as in PyTorch."""
+
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params)
+        if lr <= 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: need lr > 0, momentum >= 0 and weight_decay >= 0; "
+                             f"got {lr}, {momentum}, {weight_decay}")
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocity: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        for i, p, g in self._grads():
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                v = self.velocity[i]
+                g = g if v is None else self.momentum * v + g
+                self.velocity[i] = g
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): moving averages of the gradient and its square, bias-corrected;
+    p -= lr * m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        super().__init__(params)
+        if lr <= 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"Adam: need lr > 0 and betas in [0, 1); got {lr}, {betas}")
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.t = 0
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for i, p, g in self._grads():
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            m_hat = self.m[i] / (1 - b1 ** self.t)
+            v_hat = self.v[i] / (1 - b2 ** self.t)
+            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def minimize(params: Iterable[Value], loss_fn: Callable[[], Value], method: str = "BFGS", maxiter: int = 200,
+             callback: Callable[[int, float], Any] | None = None, **options: Any) -> Any:
+    """Minimise `loss_fn()` over `params` with scipy.optimize.minimize (BFGS by default), using the engine's
+    gradients (jac=True: cost and gradient in one call).
+
+    The parameters are flattened in order into one vector, and the best point is written back into them.
+    `callback(iteration, cost)` is called after each iteration. Returns scipy's OptimizeResult, with
+    `history`: the cost at the start and after each iteration. Extra keywords go to scipy's `options`.
+    """
+    try:
+        import scipy.optimize
+    except ImportError:
+        raise ImportError('minimize needs scipy: pip install "tinygrad-lite[optim]" (or pip install scipy)') from None
+    params = list(params)
+    if not params:
+        raise ValueError("minimize: got no parameters to optimise")
+    sizes = [p.size for p in params]
+    splits = np.cumsum(sizes)[:-1]
+
+    def load(x: np.ndarray) -> None:
+        for p, chunk in zip(params, np.split(x, splits)):
+            p.data[...] = chunk.reshape(p.shape)
+
+    evaluated: dict[bytes, float] = {}
+
+    def cost_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        load(x)
+        for p in params:
+            p.zero_grad()
+        loss = loss_fn()
+        if not isinstance(loss, Value) or loss.size != 1:
+            raise TypeError("minimize: loss_fn must return a scalar Value")
+        loss.backward()
+        grad = np.concatenate([np.zeros(p.size) if p.grad is None else np.ravel(p.grad) for p in params])
+        evaluated.clear()  # scipy reports an iteration at the point it evaluated last
+        evaluated[x.tobytes()] = loss.item()
+        return loss.item(), grad.astype(np.float64)
+
+    x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
+    history = [cost_and_grad(x0)[0]]
+
+    def on_iteration(xk: np.ndarray) -> None:
+        cost = evaluated.get(xk.tobytes())
+        history.append(cost if cost is not None else cost_and_grad(xk)[0])
+        if callback is not None:
+            callback(len(history) - 1, history[-1])
+
+    result = scipy.optimize.minimize(cost_and_grad, x0, jac=True, method=method, callback=on_iteration,
+                                     options={"maxiter": maxiter, **options})
+    load(result.x)
+    result.history = history
+    return result

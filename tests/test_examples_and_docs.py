@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -14,6 +16,19 @@ def test_quickstart_runs_and_prints_hand_derived_values():
     for line in ("dL/da = 6", "dL/db = -4", "dL/dc = -2", "dL/df = 4", "f'(2)  = 12", "f''(2) = 12",
                  "gradcheck of tanh(A @ B): True"):
         assert line in done.stdout
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("perceptron.py", "[0.99993704]"),
+    ("regressor.py", "Part 7"),
+    ("xor.py", "100% of the rows right"),
+    ("three_layer.py", "accuracy: 100%"),
+])
+def test_examples_run(name, expected, tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout
 
 
 def test_ops_doc_is_generated_from_the_table():

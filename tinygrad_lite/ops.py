@@ -5,8 +5,9 @@ Scope: numpy only. Nothing here knows about the graph; `value.py` records it and
 How to read an entry
     Op(name, forward, rules, doc, ...)
     - `forward(*inputs, **params)` is a numpy call on arrays.
-    - `rules` has one backward rule per input: `rule(g, out, *inputs, **params)` returns the gradient for
-      that input, given `g`, the gradient flowing into the output, and `out`, the forward's output.
+    - `rules` has one backward rule per input, with its formula beside it: `rule(g, out, *inputs, **params)`
+      returns the gradient for that input, given `g`, the gradient flowing into the output, and `out`,
+      the forward's output.
       A rule may return its gradient in the output's (broadcast) shape: the engine sums it back to the
       input's shape in one place (`sum_to` below).
     - The same rule runs on numpy arrays (plain `backward()`, fast, nothing recorded) and on Values
@@ -38,19 +39,20 @@ class Op:
     domain: tuple[str, ...] = ()  # per input: "real", "positive", "nonzero" (away from a kink), "distinct"
     error: str = ""  # message for a shape error, formatted with the input shapes {0}, {1} and the params
     params: dict[str, Any] = field(default_factory=dict)  # keyword parameters and their defaults
+    formulas: tuple[str, ...] = ()  # each rule's derivative, for people (tl.explain shows them)
 
     @property
     def arity(self) -> int:
         return len(self.rules)
 
 
-def _op(name: str, forward: Callable[..., Any], *rules: Rule, doc: str, domain: str | tuple[str, ...] = "real",
-        error: str = "") -> Op:
+def _op(name: str, forward: Callable[..., Any], *rules: tuple[Rule, str], doc: str,
+        domain: str | tuple[str, ...] = "real", error: str = "") -> Op:
     n = len(rules)
     params = {} if isinstance(forward, np.ufunc) else \
         {p.name: p.default for p in list(inspect.signature(forward).parameters.values())[n:]}
     doms = (domain,) * n if isinstance(domain, str) else domain
-    return Op(name, forward, rules, doc, doms, error, params)
+    return Op(name, forward, tuple(r for r, _ in rules), doc, doms, error, params, tuple(f for _, f in rules))
 
 
 # ---- two-way helpers: numpy on arrays, a recorded primitive on Values ------------------------------
@@ -160,75 +162,79 @@ def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return g.reshape(keep) * (winners / winners.sum(axis=axis, keepdims=True))
 
 
+def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:
+    inside = (data(x) >= (-np.inf if lo is None else lo)) & (data(x) <= (np.inf if hi is None else hi))
+    return g * inside
+
+
 def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
     return g.transpose(None if axes is None else tuple(np.argsort(axes)))
 
 
 # ---- the table --------------------------------------------------------------------------------------
-# g: gradient arriving at the output; out: the forward's output; rules in the output's shape.
+# g: the gradient arriving at the output; out: the forward's output. Rules return the output's shape.
 
 BROADCAST = "{name}: shapes {0} and {1} cannot be broadcast together"
 
 _ENTRIES = [
-    #   name        forward        backward rule per input                                    formula
-    _op("add",      np.add,        lambda g, out, a, b: g,                                    # d(a+b)/da = 1
-                                   lambda g, out, a, b: g,                                    # d(a+b)/db = 1
+    #   name       forward         (backward rule for each input,                            its formula)
+    _op("add",     np.add,         (lambda g, out, a, b: g,                                 "d(a+b)/da = 1"),
+                                   (lambda g, out, a, b: g,                                 "d(a+b)/db = 1"),
         doc="Add: f(a, b) = a + b", error=BROADCAST),
-    _op("mul",      np.multiply,   lambda g, out, a, b: g * b,                                # d(ab)/da = b
-                                   lambda g, out, a, b: g * a,                                # d(ab)/db = a
+    _op("mul",     np.multiply,    (lambda g, out, a, b: g * b,                             "d(a*b)/da = b"),
+                                   (lambda g, out, a, b: g * a,                             "d(a*b)/db = a"),
         doc="Multiply: f(a, b) = a * b", error=BROADCAST),
-    _op("div",      np.divide,     lambda g, out, a, b: g / b,                                # d(a/b)/da = 1/b
-                                   lambda g, out, a, b: -g * out / b,                         # d(a/b)/db = -a/b^2
+    _op("div",     np.divide,      (lambda g, out, a, b: g / b,                             "d(a/b)/da = 1/b"),
+                                   (lambda g, out, a, b: -g * out / b,                      "d(a/b)/db = -a/b^2"),
         doc="Divide: f(a, b) = a / b", domain=("real", "nonzero"), error=BROADCAST),
-    _op("pow",      np.power,      lambda g, out, a, b: g * b * a ** (b - 1),                 # d(a^b)/da = b a^(b-1)
-                                   lambda g, out, a, b: g * out * log(a),                     # d(a^b)/db = a^b log(a)
+    _op("pow",     np.power,       (lambda g, out, a, b: g * b * a ** (b - 1),              "d(a^b)/da = b a^(b-1)"),
+                                   (lambda g, out, a, b: g * out * log(a),                  "d(a^b)/db = a^b log(a)"),
         doc="Power: f(a, b) = a ** b", domain=("positive", "real"), error=BROADCAST),
-    _op("matmul",   np.matmul,     _matmul_da,                                                # dA = g @ B^T
-                                   _matmul_db,                                                # dB = A^T @ g
+    _op("matmul",  np.matmul,      (_matmul_da,                                             "dL/dA = g @ B^T"),
+                                   (_matmul_db,                                             "dL/dB = A^T @ g"),
         doc="Matrix product: f(A, B) = A @ B (numpy semantics: 1-D, 2-D, batched)",
         error="{name}: shapes {0} and {1} do not align"),
-    _op("neg",      np.negative,   lambda g, out, x: -g,                                      # d(-x)/dx = -1
+    _op("neg",     np.negative,    (lambda g, out, x: -g,                                   "d(-x)/dx = -1"),
         doc="Negate: f(x) = -x"),
-    _op("exp",      np.exp,        lambda g, out, x: g * out,                                 # d(e^x)/dx = e^x
+    _op("exp",     np.exp,         (lambda g, out, x: g * out,                              "d(e^x)/dx = e^x"),
         doc="Exponential: f(x) = e^x"),
-    _op("log",      np.log,        lambda g, out, x: g / x,                                   # d(log x)/dx = 1/x
+    _op("log",     np.log,         (lambda g, out, x: g / x,                                "d(log x)/dx = 1/x"),
         doc="Natural logarithm: f(x) = log(x)", domain="positive"),
-    _op("tanh",     np.tanh,       lambda g, out, x: g * (1 - out * out),                     # dtanh/dx = 1 - tanh^2
+    _op("tanh",    np.tanh,        (lambda g, out, x: g * (1 - out * out),                  "dtanh(x)/dx = 1 - tanh^2"),
         doc="Hyperbolic tangent: f(x) = tanh(x)"),
-    _op("sigmoid",  _sigmoid,      lambda g, out, x: g * out * (1 - out),                     # ds/dx = s (1 - s)
+    _op("sigmoid", _sigmoid,       (lambda g, out, x: g * out * (1 - out),                  "ds/dx = s (1 - s)"),
         doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
-    _op("relu",     lambda x: np.maximum(x, 0),
-                                   lambda g, out, x: g * (data(x) > 0),                       # 1 where x > 0, else 0
+    _op("relu",    lambda x: np.maximum(x, 0),
+                                   (lambda g, out, x: g * (data(x) > 0),                    "1 where x > 0, else 0"),
         doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero"),
-    _op("abs",      np.abs,        lambda g, out, x: g * np.sign(data(x)),                    # d|x|/dx = sign(x)
+    _op("abs",     np.abs,         (lambda g, out, x: g * np.sign(data(x)),                 "d|x|/dx = sign(x)"),
         doc="Absolute value: f(x) = |x|", domain="nonzero"),
-    _op("clip",     lambda x, lo=None, hi=None: np.clip(x, lo, hi),                          # 1 inside [lo, hi]
-                                   lambda g, out, x, lo, hi: g * ((data(x) >= (-np.inf if lo is None else lo))
-                                                                  & (data(x) <= (np.inf if hi is None else hi))),
+    _op("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
+                                   (_clip_rule,                                             "1 in [lo, hi], else 0"),
         doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_pm1"),
-    _op("sum",      lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
-                                   _sum_rule,                                                 # each element gets g
+    _op("sum",     lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
+                                   (_sum_rule,                                              "every element gets g"),
         doc="Sum: f(x) = sum of x over axis"),
-    _op("max",      lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
-                                   _max_rule,                                                 # g to the maxima
+    _op("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
+                                   (_max_rule,                                              "g goes to the maxima"),
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct"),
-    _op("reshape",  lambda x, shape: x.reshape(shape),
-                                   lambda g, out, x, shape: g.reshape(x.shape),               # same numbers
+    _op("reshape", lambda x, shape: x.reshape(shape),
+                                   (lambda g, out, x, shape: g.reshape(x.shape),            "g, in x's shape"),
         doc="Reshape: same numbers, new shape", error="{name}: cannot reshape shape {0} into {shape}"),
     _op("transpose", lambda x, axes=None: x.transpose(axes),
-                                   _transpose_rule,                                           # inverse permutation
+                                   (_transpose_rule,                                        "g, axes put back"),
         doc="Transpose: permute the axes (reverse them by default)"),
     _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-                                   lambda g, out, x, shape: g,                                # engine sums back
+                                   (lambda g, out, x, shape: g,                             "g, summed back to x"),
         doc="Broadcast: repeat x along new or size-1 axes to `shape`",
         error="{name}: cannot broadcast shape {0} to {shape}"),
-    _op("getitem",  lambda x, index: x[index],
-                                   lambda g, out, x, index: scatter(g, index, x.shape),       # g back to its places
+    _op("getitem", lambda x, index: x[index],
+                                   (lambda g, out, x, index: scatter(g, index, x.shape),    "g back to x[index]"),
         doc="Index: f(x) = x[index] (slices, ints, integer arrays, boolean masks)"),
-    _op("scatter",  _scatter,      lambda g, out, x, index, shape: g[index],                  # the adjoint of indexing
+    _op("scatter", _scatter,       (lambda g, out, x, index, shape: g[index],               "g[index]"),
         doc="Scatter-add: f(x) = zeros(shape) with x added at index (repeats accumulate)"),
-    _op("astype",   lambda x, dtype: x.astype(dtype),
-                                   lambda g, out, x, dtype: g.astype(x.dtype),                # d/dx = 1
+    _op("astype",  lambda x, dtype: x.astype(dtype),
+                                   (lambda g, out, x, dtype: g.astype(x.dtype),             "g, in x's dtype"),
         doc="Cast: f(x) = x as another float dtype"),
 ]
 

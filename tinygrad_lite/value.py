@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
+import sys
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +22,14 @@ from . import ops
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 _recording = _grad_enabled.get
+_anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
 _RELEASED = ("released",)  # what a node's _ctx becomes once backward has freed its links
+
+# Opt-in extras live in two slots that are set only when used: a node's hooks (register_hook) and, in
+# detect_anomaly mode only, the user's file and line where it was made. Backward looks for hooks only
+# while some exist.
+_hook_count = 0
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 @contextlib.contextmanager
@@ -37,6 +47,37 @@ def no_grad() -> Iterator[None]:
 
 def is_grad_enabled() -> bool:
     return _grad_enabled.get()
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside this block, the first op whose forward output or backward gradient holds NaN or Inf raises
+    FloatingPointError naming the op, its input shapes, and your file and line that made it.
+
+    The file and line are recorded only in this mode, so the normal path pays nothing for them.
+    """
+    token = _anomaly.set(True)
+    try:
+        yield
+    finally:
+        _anomaly.reset(token)
+
+
+def _user_site() -> str:
+    """The first frame outside this package: where the user's code called into it."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
+
+
+def _non_finite(op_name: str, where: str, array: Any, datas: Sequence[Any], site: str | None) -> None:
+    a = np.asarray(array)
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        what = "NaN" if np.isnan(a).any() else "Inf"
+        shapes = ", ".join(str(np.shape(d)) for d in datas)
+        raise FloatingPointError(f"detect_anomaly: {op_name} produced {what} in its {where} "
+                                 f"(input shapes {shapes}); the op was made at {site or '<unknown>'}")
 
 
 def _describe(x: Any) -> str:
@@ -105,6 +146,9 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     else:
         out.requires_grad = False
         out._ctx = None
+    if _anomaly.get():
+        out._site = _user_site()
+        _non_finite(op.name, "forward output", out.data, datas, out._site)
     return out
 
 
@@ -153,7 +197,7 @@ class Value:
     become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("data", "grad", "name", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
 
@@ -162,6 +206,7 @@ class Value:
     name: str | None
     requires_grad: bool
     _ctx: Any
+    _site: str  # set in detect_anomaly mode only
 
     def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
         if dtype is not None and np.dtype(dtype).kind != "f":
@@ -316,6 +361,16 @@ class Value:
         return s - s.exp().sum(axis=axis, keepdims=True).log()
 
     # ---- backward ----
+    def register_hook(self, fn: Callable[[Any], Any]) -> HookHandle:
+        """Call fn(grad) when the gradient for this value is complete, during every backward pass; if it
+        returns something other than None, that replaces the gradient. Returns a handle: handle.remove()."""
+        global _hook_count
+        if getattr(self, "_hooks", None) is None:
+            self._hooks: list[Callable[[Any], Any]] = []
+        self._hooks.append(fn)
+        _hook_count += 1
+        return HookHandle(self, fn)
+
     def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
 
@@ -399,8 +454,11 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     inputs), so the gradients record a graph too; otherwise they run on the arrays the forward used.
     """
     grads: dict[Value, Any] = {root: seed}
+    hooks, anomaly = _hook_count > 0, _anomaly.get()
     for node in reversed(_toposort(root)):
         g = grads.pop(node)
+        if hooks and getattr(node, "_hooks", None):
+            g = _run_hooks(node, g)
         ctx = node._ctx
         if ctx is None:
             store(node, g)
@@ -412,6 +470,8 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
         for rule, p in zip(op.rules, parents):
             if isinstance(p, Value) and p.requires_grad:
                 gp = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)
+                if anomaly:
+                    _non_finite(op.name, "backward gradient", ops.data(gp), datas, getattr(node, "_site", None))
                 if gp.shape != p.data.shape:
                     gp = ops.sum_to(gp, p.data.shape)  # undo broadcasting: here, once, for every op
                 grads[p] = grads[p] + gp if p in grads else gp
@@ -419,10 +479,38 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
             node._ctx = _RELEASED
 
 
-def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: bool = False) -> list[Any]:
+def _run_hooks(node: Value, g: Any) -> Any:
+    for fn in list(node._hooks):
+        replaced = fn(g)
+        if replaced is not None:
+            if np.shape(replaced) != node.shape:
+                raise ValueError(f"register_hook: a hook returned a gradient of shape {np.shape(replaced)} "
+                                 f"for a value of shape {node.shape}")
+            g = replaced
+    return g
+
+
+class HookHandle:
+    """Returned by register_hook: `remove()` unregisters the hook."""
+
+    def __init__(self, value: Value, fn: Callable[[Any], Any]):
+        self._value, self._fn = weakref.ref(value), fn
+
+    def remove(self) -> None:
+        global _hook_count
+        value = self._value()
+        fns = getattr(value, "_hooks", None)
+        if fns and self._fn in fns:
+            fns.remove(self._fn)
+            _hook_count -= 1
+
+
+def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: bool = False,
+        retain_graph: bool | None = None) -> list[Any]:
     """Gradients of `output` with respect to `inputs` (vector-Jacobian products), without touching `.grad`.
 
     An input the output does not depend on gets zeros. With create_graph the gradients are Values.
+    retain_graph (default: create_graph) keeps the graph for another pass.
     """
     wanted: dict[Value, list[int]] = {}
     for i, x in enumerate(inputs):
@@ -433,7 +521,8 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
         for i in wanted.get(node, ()):
             found[i] = g
     if output.requires_grad:
-        _backprop(output, _seed(output, grad, create_graph), create_graph, create_graph, store, every_node=True)
+        keep = create_graph if retain_graph is None else retain_graph
+        _backprop(output, _seed(output, grad, create_graph), keep, create_graph, store, every_node=True)
     for i, x in enumerate(inputs):
         if found[i] is None:
             found[i] = np.zeros_like(x.data)

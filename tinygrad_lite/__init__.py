@@ -11,10 +11,13 @@ tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.tutor
 """
 
 from . import data, nn, ops, optim, testing
-from .functional import grad, value_and_grad
-from .value import Value, concatenate, is_grad_enabled, no_grad, stack, vjp
+from .explain import explain
+from .function import Function
+from .functional import grad, hessian, jacobian, value_and_grad
+from .value import Value, concatenate, detect_anomaly, is_grad_enabled, no_grad, stack, vjp
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "concatenate", "data", "grad", "is_grad_enabled", "nn", "no_grad", "ops", "optim", "stack",
-           "testing", "value_and_grad", "vjp", "__version__"]
+__all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "explain", "grad", "hessian",
+           "is_grad_enabled", "jacobian", "nn", "no_grad", "ops", "optim", "stack", "testing", "value_and_grad",
+           "vjp", "__version__"]

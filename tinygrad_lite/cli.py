@@ -1,6 +1,7 @@
 """The `tinygrad-lite` command (also `python -m tinygrad_lite`).
 
     tinygrad-lite demo perceptron|regressor|xor|all [--out DIR] [--json] [--seed N]
+    tinygrad-lite explain perceptron|regressor
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}
+
+
+def explain(args: argparse.Namespace) -> int:
+    from .explain import explain as explain_text
+
+    print(explain_text(LOSSES[args.name]()))
+    return 0
+
+
 def _plots_available() -> bool:
     from . import plots
 
@@ -73,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
     p.add_argument("--seed", type=int, help="the random seed (defaults: perceptron 1, regressor 0, xor 0)")
     p.set_defaults(handler=demo)
+    p = sub.add_parser("explain", help="walk through one backward pass in plain text",
+                       description="Print the forward ops and each backward step of a tutorial's loss at its start.")
+    p.add_argument("name", choices=list(LOSSES), help="whose loss")
+    p.set_defaults(handler=explain)
     return parser
 
 

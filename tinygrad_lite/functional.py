@@ -1,4 +1,5 @@
-"""Functional forms of differentiation: `grad(f)` and `value_and_grad(f)`, as in JAX and HIPS autograd.
+"""Functional forms of differentiation: `grad(f)`, `value_and_grad(f)`, `jacobian(f)`, `hessian(f)`,
+as in JAX and HIPS autograd.
 
 Scope: wrapping arguments as leaves, calling `f`, and asking the engine (`value.vjp`) for the gradient,
 without touching any `.grad` attribute. They nest: `grad(grad(f))` is the second derivative.
@@ -10,7 +11,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from .value import Value, is_grad_enabled, vjp
+import numpy as np
+
+from .value import Value, is_grad_enabled, stack, vjp
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., tuple[Any, Any]]:
@@ -64,3 +67,35 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
         return vg(*args, **kwargs)[1]
 
     return wrapper
+
+
+def jacobian(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Return a function computing the Jacobian of f at x: shape f(x).shape + x.shape, so (m, n) for
+    f: R^n -> R^m. One backward pass per output element.
+
+    Like grad, it returns arrays for array inputs and Values (differentiable again) for Values.
+    """
+
+    @functools.wraps(f)
+    def wrapper(x: Any, *args: Any, **kwargs: Any) -> Any:
+        nested = is_grad_enabled() and isinstance(x, Value) and x.requires_grad
+        xv = x if nested else Value(x)
+        out = f(xv, *args, **kwargs)
+        if not isinstance(out, Value):
+            out = Value(out, requires_grad=False)
+        rows = []
+        for i in range(out.size):
+            direction = np.zeros(out.shape, dtype=out.dtype)
+            direction.flat[i] = 1.0
+            rows.append(vjp(out, [xv], grad=direction, create_graph=nested, retain_graph=True)[0])
+        if nested:
+            return stack(rows).reshape(out.shape + xv.shape)
+        return np.stack(rows).reshape(out.shape + xv.shape)
+
+    return wrapper
+
+
+def hessian(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Return a function computing the Hessian of scalar-valued f at x: the Jacobian of its gradient,
+    shape (n, n) for a 1-D x of n elements. Built on backward(create_graph=True)."""
+    return jacobian(grad(f))

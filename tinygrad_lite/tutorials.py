@@ -92,6 +92,17 @@ def perceptron(seed: int = 1, steps: int = 10_000, show_progress: bool = False) 
     return Run(summary, narration, {"loss": losses, "checkpoints": checkpoints, "outputs": outputs.ravel().tolist()})
 
 
+def perceptron_loss(seed: int = 1) -> Value:
+    """The perceptron's loss at its first step, L = 0.5 * sum((sigmoid(X @ w) - y)^2), ready for backward."""
+    X, y = data.perceptron()
+    w = Value(2 * np.random.RandomState(seed).random((3, 1)) - 1, name="w")
+    out = (Value(X, requires_grad=False) @ w).sigmoid()  # X is a constant
+    out.name = "out"
+    loss = 0.5 * ((out - y) ** 2).sum()
+    loss.name = "L"
+    return loss
+
+
 # ---- 2. the 2-3-1 regressor ------------------------------------------------------------------------
 
 def _network(rng: np.random.RandomState) -> tuple[nn.Sequential, nn.Linear, nn.Linear]:
@@ -99,6 +110,21 @@ def _network(rng: np.random.RandomState) -> tuple[nn.Sequential, nn.Linear, nn.L
     hidden = nn.Linear(2, 3, bias=False, init="normal", rng=rng)
     output = nn.Linear(3, 1, bias=False, init="normal", rng=rng)
     return nn.Sequential(hidden, nn.Sigmoid(), output, nn.Sigmoid()), hidden, output
+
+
+def regressor_loss(seed: int = 0) -> Value:
+    """The regressor's cost at the start, J = 0.5 * sum((y - yhat)^2) on the scaled data, ready for backward."""
+    X_raw, y_raw = data.sleep_study()
+    X, y = data.MaxScaler().fit_transform(X_raw), y_raw / 100
+    _, hidden, output = _network(np.random.RandomState(seed))
+    hidden.weight.name, output.weight.name = "W1", "W2"
+    a2 = hidden(X).sigmoid()  # X @ W1
+    a2.name = "a2"
+    yhat = output(a2).sigmoid()  # a2 @ W2
+    yhat.name = "yhat"
+    J = 0.5 * ((y - yhat) ** 2).sum()
+    J.name = "J"
+    return J
 
 
 def _numerical_gradient(cost_fn: Any, params: list[Value], eps: float = 1e-4) -> np.ndarray:

@@ -25,13 +25,20 @@ RANDOM_DIRECTIONS = 2  # beyond it, this many random output directions (vector-J
 FULL_INPUT_MAX_ELEMENTS = 512  # beyond this many elements, an input is checked along random directions
 
 
+# Default (eps, atol, rtol) for each precision: float64 like PyTorch's gradcheck; float32 with a step
+# balancing rounding (about 1e-7 / eps) against truncation (about eps^2).
+TOLERANCES = {np.dtype(np.float64): (1e-6, 1e-5, 1e-3), np.dtype(np.float32): (5e-3, 1e-2, 1e-2),
+              np.dtype(np.float16): (1e-1, 1e-1, 1e-1)}
+
+
 class GradcheckError(AssertionError):
     """The gradient computed by backward differs from the finite-difference estimate."""
 
 
 @contextlib.contextmanager
-def _checked(inputs: tuple[Any, ...]) -> Iterator[list[int]]:
-    """The positions of the inputs to check, each holding a float64 copy of its data while the check runs.
+def _checked(inputs: tuple[Any, ...], dtype: Any) -> Iterator[list[int]]:
+    """The positions of the inputs to check, each holding a copy of its data (in `dtype`, or its own dtype
+    if None) while the check runs.
 
     The Values themselves are checked, not copies, so that a function may also reach them another way
     (a module's parameters); their original arrays are put back afterwards.
@@ -42,7 +49,7 @@ def _checked(inputs: tuple[Any, ...]) -> Iterator[list[int]]:
     originals = [inputs[i].data for i in idx]
     try:
         for i in idx:
-            inputs[i].data = np.array(inputs[i].data, dtype=np.float64)  # our own contiguous copy
+            inputs[i].data = np.array(inputs[i].data, dtype=dtype)  # our own contiguous copy
         yield idx
     finally:
         for i, data in reversed(list(zip(idx, originals))):  # reversed: right if a Value is passed twice
@@ -60,8 +67,8 @@ def _call(fn: Callable[..., Any], xs: list[Any]) -> Value:
     return out
 
 
-def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              seed: int = 0) -> bool:
+def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float | None = None, atol: float | None = None,
+              rtol: float | None = None, seed: int = 0, dtype: Any = np.float64) -> bool:
     """Compare the gradients backward computes for `fn` with central differences, element by element.
 
     For outputs of up to 16 elements, the full Jacobian is compared; for larger outputs, vector-Jacobian
@@ -69,14 +76,21 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
     differently). Inputs of more than 512 elements are checked along random input directions.
     A pair passes when |analytic - numeric| <= atol + rtol * |numeric|.
 
+    dtype: the check runs in float64 (the default), or with dtype=None in the inputs' own dtype. eps, atol
+    and rtol default to TOLERANCES for the precision the check runs in (float32: 5e-3, 1e-2, 1e-2), and
+    every report says which were used.
+
     Returns True, or raises GradcheckError naming the input, the element and both values.
     """
-    with _checked(inputs) as idx:
-        return _gradcheck(fn, list(inputs), idx, eps, atol, rtol, seed)
+    with _checked(inputs, dtype) as idx:
+        used = min((inputs[i].dtype for i in idx), key=lambda d: d.itemsize)
+        d_eps, d_atol, d_rtol = TOLERANCES.get(used, TOLERANCES[np.dtype(np.float64)])
+        return _gradcheck(fn, list(inputs), idx, d_eps if eps is None else eps, d_atol if atol is None else atol,
+                          d_rtol if rtol is None else rtol, seed, used)
 
 
 def _gradcheck(fn: Callable[..., Any], xs: list[Any], idx: list[int], eps: float, atol: float, rtol: float,
-               seed: int) -> bool:
+               seed: int, dtype: np.dtype) -> bool:
     rng = np.random.default_rng(seed)
     out0 = _call(fn, xs)
     n_out = out0.size
@@ -107,7 +121,7 @@ def _gradcheck(fn: Callable[..., Any], xs: list[Any], idx: list[int], eps: float
             probes = [(f"random input direction {r}", rng.standard_normal(x.size)) for r in range(RANDOM_DIRECTIONS)]
         for label, u in probes:
             orig = flat.copy()
-            flat[:] = orig + eps * u
+            flat[:] = orig + eps * u  # (in the input's dtype: a float32 check perturbs in float32)
             f_plus = f_out()
             flat[:] = orig - eps * u
             f_minus = f_out()
@@ -120,12 +134,13 @@ def _gradcheck(fn: Callable[..., Any], xs: list[Any], idx: list[int], eps: float
                     raise GradcheckError(
                         f"gradcheck: input {i} (shape {x.shape}), element {label}, {where[d]}: "
                         f"analytic {a:.10g} != numeric {numeric:.10g} "
-                        f"(|difference| {abs(a - numeric):.3g} > atol {atol:g} + rtol {rtol:g} * |numeric|)")
+                        f"(|difference| {abs(a - numeric):.3g} > atol {atol:g} + rtol {rtol:g} * |numeric|; "
+                        f"checked in {dtype} with eps {eps:g})")
     return True
 
 
-def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                  seed: int = 0) -> bool:
+def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float | None = None, atol: float | None = None,
+                  rtol: float | None = None, seed: int = 0, dtype: Any = np.float64) -> bool:
     """Check second derivatives: gradcheck of the first derivative, computed with create_graph=True.
 
     The first derivative is taken in a random output direction v and projected on random
@@ -144,7 +159,7 @@ def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol:
             total = total + (g * u).sum()
         return total
 
-    return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed, dtype=dtype)
 
 
 def __getattr__(name: str) -> Any:

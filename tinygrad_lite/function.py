@@ -1,0 +1,104 @@
+"""Your own operations: subclass Function, write forward and backward on arrays, then gradcheck it.
+
+    class Cube(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved
+            return 3 * x ** 2 * grad
+
+    y = Cube.apply(v)                          # a Value in the graph like any other
+    tl.testing.gradcheck(Cube.apply, v)        # True, or a report of what is wrong
+
+backward returns one gradient per input (a tuple when there are several; None for an input with no
+gradient), in the input's shape or the output's broadcast shape: the engine sums broadcasting back.
+With backward(create_graph=True), the arrays saved with save_for_backward stand for the Values they
+came from, so if backward uses operators only, second derivatives through the op are right too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .value import Value, _apply, _to_array
+
+__all__ = ["Function", "FunctionCtx"]
+
+
+class FunctionCtx:
+    """What forward leaves for backward: `ctx.save_for_backward(*arrays)`, read back as `ctx.saved`."""
+
+    def __init__(self) -> None:
+        self._saved: tuple[Any, ...] = ()
+        self._as_values: dict[int, Value] | None = None  # during a create_graph backward
+        self._last: tuple[Any, tuple[Any, ...]] | None = None  # (g, gradients): one backward call per g
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._saved = arrays
+
+    @property
+    def saved(self) -> tuple[Any, ...]:
+        if self._as_values is None:
+            return self._saved
+        return tuple(self._as_values.get(id(a), a) for a in self._saved)
+
+
+class Function:
+    """Base class of user-defined operations; see the module's documentation for an example."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *arrays: Any) -> Any:
+        raise NotImplementedError("a Function needs @staticmethod forward(ctx, *arrays)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad: Any) -> Any:
+        raise NotImplementedError("a Function needs @staticmethod backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Value:
+        """Run forward on the arguments' arrays and record the op, so that backward reaches it."""
+        ctx = FunctionCtx()
+        name = cls.__name__
+
+        def forward(*arrays: Any) -> np.ndarray:
+            return _to_array(cls.forward(ctx, *arrays), copy=False)
+
+        def rule_for(i: int) -> ops.Rule:
+            return lambda g, out, *inputs: cls._gradients(ctx, g, out, inputs)[i]
+
+        op = ops.Op(name, forward, tuple(rule_for(i) for i in range(len(args))),
+                    doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
+                    domain=("real",) * len(args), formulas=(f"{name}.backward",) * len(args))
+        return _apply(op, args, {})
+
+    @classmethod
+    def _gradients(cls, ctx: FunctionCtx, g: Any, out: Any, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+        if ctx._last is not None and ctx._last[0] is g:  # the engine asks once per input: one backward call
+            return ctx._last[1]
+        if isinstance(g, Value):  # create_graph: saved arrays stand for their Values
+            ctx._as_values = {id(v.data): v for v in (*inputs, out) if isinstance(v, Value)}
+        try:
+            grads = cls.backward(ctx, g)
+        finally:
+            ctx._as_values = None
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        name = cls.__name__
+        if len(grads) != len(inputs):
+            raise TypeError(f"{name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
+        checked = []
+        for i, (gi, x) in enumerate(zip(grads, inputs)):
+            if gi is None:
+                gi = np.zeros(np.shape(ops.data(x)))
+            elif np.broadcast_shapes(np.shape(gi), np.shape(ops.data(x))) != np.shape(gi):
+                raise ValueError(f"{name}.backward returned a gradient of shape {np.shape(gi)} for input {i} "
+                                 f"of shape {np.shape(ops.data(x))}")
+            checked.append(gi)
+        ctx._last = (g, tuple(checked))
+        return ctx._last[1]

@@ -23,6 +23,7 @@ def test_quickstart_runs_and_prints_hand_derived_values():
     ("regressor.py", "Part 7"),
     ("xor.py", "100% of the rows right"),
     ("three_layer.py", "accuracy: 100%"),
+    ("newton.py", "Newton: final cost"),
 ])
 def test_examples_run(name, expected, tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True,
@@ -36,9 +37,12 @@ def test_ops_doc_is_generated_from_the_table():
     assert (ROOT / "docs" / "ops.md").read_text() == render(), "run: python docs/make_ops_table.py"
 
 
-def test_readme_code_runs():
-    text = (ROOT / "README.md").read_text()
+@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                                          for p in (ROOT / "docs").glob("*.md"))])
+def test_every_python_block_in_the_docs_runs(page):
+    """The blocks of a page run in order in one namespace, as a reader would run them."""
+    text = (ROOT / page).read_text()
     blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
-    assert blocks
+    namespace: dict = {}
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, page, "exec"), namespace)

@@ -32,6 +32,14 @@ from .value import Value, _apply, _to_array
 __all__ = ["Function", "FunctionCtx"]
 
 
+def _sums_to(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether a gradient of grad_shape is shape itself or shape broadcast (so the engine can sum it back)."""
+    try:
+        return np.broadcast_shapes(grad_shape, shape) == grad_shape
+    except ValueError:
+        return False
+
+
 class FunctionCtx:
     """What forward leaves for backward: `ctx.save_for_backward(*arrays)`, read back as `ctx.saved`."""
 
@@ -94,11 +102,12 @@ class Function:
             raise TypeError(f"{name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
         checked = []
         for i, (gi, x) in enumerate(zip(grads, inputs)):
+            shape = np.shape(ops.data(x))
             if gi is None:
-                gi = np.zeros(np.shape(ops.data(x)))
-            elif np.broadcast_shapes(np.shape(gi), np.shape(ops.data(x))) != np.shape(gi):
+                gi = np.zeros(shape)
+            elif not _sums_to(np.shape(gi), shape):
                 raise ValueError(f"{name}.backward returned a gradient of shape {np.shape(gi)} for input {i} "
-                                 f"of shape {np.shape(ops.data(x))}")
+                                 f"of shape {shape}")
             checked.append(gi)
         ctx._last = (g, tuple(checked))
         return ctx._last[1]

@@ -15,9 +15,10 @@ from .explain import explain
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad
 from .value import Value, concatenate, detect_anomaly, is_grad_enabled, no_grad, stack, vjp
+from .viz import draw
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "explain", "grad", "hessian",
+__all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "explain", "grad", "hessian",
            "is_grad_enabled", "jacobian", "nn", "no_grad", "ops", "optim", "stack", "testing", "value_and_grad",
            "vjp", "__version__"]

@@ -2,17 +2,21 @@
 
     tinygrad-lite demo perceptron|regressor|xor|all [--out DIR] [--json] [--seed N]
     tinygrad-lite explain perceptron|regressor
+    tinygrad-lite graph perceptron|regressor -o FILE
+    tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o FILE
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from . import __version__, tutorials
+from .value import Value
 
 DEMOS = {"perceptron": tutorials.perceptron, "regressor": tutorials.regressor, "xor": tutorials.xor}
 TITLES = {"perceptron": "The perceptron (How to Make a Neural Network)",
@@ -38,18 +42,20 @@ def demo(args: argparse.Namespace) -> int:
         run = _run_demo(name, args.seed, show_progress=sys.stderr.isatty())  # the bar goes to stderr
         results[name] = run.summary
         written = _plot(name, run, out) if plots_ok and out is not None else []
+        if out is not None and name in LOSSES:
+            written.append(_draw_loss(name, out))
         if not args.json:
             print(f"== {TITLES[name]} ==")
             print("\n".join(run.narration))
             for path in written:
-                print(f"plot: {path}")
+                print(f"{'graph' if '_graph.' in path.name else 'plot'}: {path}")
             print()
     if args.json:
         print(json.dumps(results if args.name == "all" else results[args.name], indent=2))
     return 0
 
 
-LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}
+LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}  # one step's loss
 
 
 def explain(args: argparse.Namespace) -> int:
@@ -57,6 +63,106 @@ def explain(args: argparse.Namespace) -> int:
 
     print(explain_text(LOSSES[args.name]()))
     return 0
+
+
+# ---- graph: draw a tutorial's loss or a learner's own expression ----
+
+FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt")
+MAX_EXPRESSION = 500  # characters
+_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
+
+
+class ExpressionError(ValueError):
+    """An expression the graph command will not evaluate."""
+
+
+def evaluate(expression: str, variables: dict[str, Value]) -> Value:
+    """Evaluate a learner's expression by walking its syntax tree against a whitelist: numbers, the given
+    variables, + - * / **, unary minus and the functions in FUNCTIONS. Nothing else is ever executed."""
+    if len(expression) > MAX_EXPRESSION:
+        raise ExpressionError(f"the expression is {len(expression)} characters long; at most {MAX_EXPRESSION}")
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as e:
+        raise ExpressionError(f"not a valid expression: {e.msg}") from None
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in variables:
+                raise ExpressionError(f"unknown name {node.id!r}: give it a value, e.g. {node.id}=1.5")
+            return variables[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return -ev(node.operand) if isinstance(node.op, ast.USub) else ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
+                and len(node.args) == 1 and not node.keywords:
+            arg = ev(node.args[0])
+            arg = arg if isinstance(arg, Value) else Value(arg, requires_grad=False)
+            return getattr(arg, node.func.id)()
+        raise ExpressionError(f"not allowed in an expression: {ast.unparse(node)[:60]!r} (use numbers, variables, "
+                              f"+ - * / **, parentheses and {', '.join(FUNCTIONS)})")
+
+    result = ev(tree)
+    return result if isinstance(result, Value) else Value(result, requires_grad=False)
+
+
+def _variables(pairs: list[str]) -> dict[str, Value]:
+    out = {}
+    for pair in pairs:
+        name, eq, number = pair.partition("=")
+        if not eq or not name.isidentifier() or name.startswith("_") or name in FUNCTIONS:
+            raise ExpressionError(f"variables are given as name=number, got {pair!r}")
+        try:
+            out[name] = Value(float(number), name=name)
+        except ValueError:
+            raise ExpressionError(f"{name}: {number!r} is not a number") from None
+    return out
+
+
+def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import viz
+
+    if args.expr is not None:
+        try:
+            root = evaluate(args.expr, _variables(args.items))
+        except ExpressionError as e:
+            parser.error(str(e))
+    elif len(args.items) == 1 and args.items[0] in LOSSES:
+        root = LOSSES[args.items[0]]()
+    else:
+        parser.error(f"name one of {', '.join(LOSSES)}, or give --expr")
+    if root.requires_grad:
+        root.backward(retain_graph=True)  # keep the graph, and every value's gradient, to draw them
+    drawing = viz.draw(root)
+    try:
+        if args.output == "-":
+            sys.stdout.write(drawing.svg())
+        else:
+            print(f"graph: {drawing.save(args.output)}")
+    except (viz.RendererNotFound, ValueError, OSError) as e:
+        print(f"tinygrad-lite graph: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _draw_loss(name: str, out: Path) -> Path:
+    """The graph of one step's loss, after backward: SVG where a renderer is available, else DOT text."""
+    from . import viz
+
+    loss = LOSSES[name]()
+    loss.backward(retain_graph=True)
+    drawing = viz.draw(loss)
+    if viz.renderer() is None:
+        print(f"note: {viz.NO_RENDERER} Writing DOT text instead.", file=sys.stderr)
+        return drawing.save(out / f"{name}_graph.dot")
+    out.mkdir(parents=True, exist_ok=True)
+    return drawing.save(out / f"{name}_graph.svg")
 
 
 def _plots_available() -> bool:
@@ -84,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
     p.add_argument("--seed", type=int, help="the random seed (defaults: perceptron 1, regressor 0, xor 0)")
     p.set_defaults(handler=demo)
+    p = sub.add_parser("graph", help="draw a computation graph (SVG, PNG, PDF or DOT)",
+                       description="Draw a tutorial's loss after one backward pass, or your own expression.",
+                       epilog='example: tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o neuron.svg')
+    p.add_argument("items", nargs="*", metavar="perceptron|regressor|NAME=NUMBER",
+                   help="the tutorial whose loss to draw, or the variables of --expr")
+    p.add_argument("--expr", help=f"an expression: numbers, variables, + - * / **, {', '.join(FUNCTIONS)}")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="output file (.svg .png .pdf .dot), or - for SVG on stdout")
+    p.set_defaults(handler=lambda args, parser=p: graph(args, parser))
     p = sub.add_parser("explain", help="walk through one backward pass in plain text",
                        description="Print the forward ops and each backward step of a tutorial's loss at its start.")
     p.add_argument("name", choices=list(LOSSES), help="whose loss")

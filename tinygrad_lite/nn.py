@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import Value
+from .value import _RELEASED, Value
 
 __all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MSE", "BCE", "CrossEntropy"]
 
@@ -31,6 +31,20 @@ def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
             yield from _walk(item, f"{name}.{key}")
 
 
+def _mark(out: Any, args: tuple[Any, ...], module: Module) -> None:
+    """Note on each value a module's forward made (walking back from its output to its inputs) which
+    module made it, so that drawings can group them. The innermost module keeps its mark."""
+    inputs = {id(a) for a in args if isinstance(a, Value)}
+    stack = [out] if isinstance(out, Value) else []
+    while stack:
+        v = stack.pop()
+        ctx = v._ctx
+        if id(v) in inputs or ctx is None or ctx is _RELEASED or getattr(v, "_module", None) is not None:
+            continue
+        v._module = module
+        stack.extend(p for p in ctx[1] if isinstance(p, Value))
+
+
 class Module:
     """Base class of layers and models: subclass it, set parameters and sub-modules as attributes in
     `__init__`, and write `forward`. Calling the module calls `forward`.
@@ -42,7 +56,9 @@ class Module:
     training: bool = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        _mark(out, args, self)
+        return out
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

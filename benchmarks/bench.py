@@ -108,8 +108,13 @@ def w3_numpy() -> list[np.ndarray]:
     return [A - lr * dA, a - lr * da, B - lr * dB, b - lr * db, C - lr * dC, c - lr * dc]
 
 
+W3_PARAMS = [tl.Value(p) for pair in W3 for p in pair]  # made once, as a training loop keeps its parameters
+
+
 def w3_tl() -> list[np.ndarray]:
-    params = [tl.Value(p) for pair in W3 for p in pair]
+    params = W3_PARAMS
+    for p in params:
+        p.zero_grad()
     A, a, B, b, C, c = params
     h1 = (X3 @ A + a).tanh()
     h2 = (h1 @ B + b).relu()

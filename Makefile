@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A fresh hypothesis seed per run, printed in pytest's header; `make test SEED=123` replays one.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 
-.PHONY: test demo bench clean
+.PHONY: test demo bench bench-peers clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV)
@@ -25,5 +25,16 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench.py
 
+# The peers get a virtual environment of their own: PyTorch 2.13.0 (the CPU build), HIPS autograd, micrograd.
+.venv-peers/.installed: setup.cfg pyproject.toml
+	rm -rf .venv-peers
+	$(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/python -m pip install --quiet --upgrade pip
+	.venv-peers/bin/python -m pip install --quiet torch==2.13.0 autograd micrograd -e .
+	touch $@
+
+bench-peers: .venv-peers/.installed
+	.venv-peers/bin/python benchmarks/peers.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache .hypothesis

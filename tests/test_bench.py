@@ -14,3 +14,16 @@ def test_bench_runs_and_engines_agree(tmp_path):
     for name in ("W1", "W2", "W3", "W4", "W5"):
         assert f"| {name} " in done.stdout
     assert '"ratio"' in out.read_text()
+
+
+def test_peers_benchmark_runs_and_engines_agree(tmp_path):
+    # Here only numpy and tinygrad_lite are installed; `make bench-peers` adds PyTorch, autograd, micrograd.
+    out = tmp_path / "peers.json"
+    peers = BENCH.with_name("peers.py")
+    done = subprocess.run([sys.executable, str(peers), "--quick", "--json", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr  # non-zero if any engine's result differs from numpy's
+    results = __import__("json").loads(out.read_text())["results"]
+    assert {"numpy", "tinygrad_lite"} <= set(results)
+    for engine in results.values():
+        assert all("error" not in v for v in engine.values())
+    assert "| W3 one step, peak traced |" in done.stdout

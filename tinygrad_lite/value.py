@@ -33,34 +33,31 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 @contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Record nothing inside this block (per thread and task: the flag is a context variable).
-
-    Works as a `with` block or as a decorator.
-    """
-    token = _grad_enabled.set(False)
+def _set(flag: contextvars.ContextVar[bool], value: bool) -> Iterator[None]:
+    """Set a mode flag for a block; per thread and task, since the flags are context variables."""
+    token = flag.set(value)
     try:
         yield
     finally:
-        _grad_enabled.reset(token)
+        flag.reset(token)
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Record nothing inside this block. Works as a `with` block or as a decorator."""
+    return _set(_grad_enabled, False)
 
 
 def is_grad_enabled() -> bool:
     return _grad_enabled.get()
 
 
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> contextlib.AbstractContextManager[None]:
     """Inside this block, the first op whose forward output or backward gradient holds NaN or Inf raises
     FloatingPointError naming the op, its input shapes, and your file and line that made it.
 
     The file and line are recorded only in this mode, so the normal path pays nothing for them.
     """
-    token = _anomaly.set(True)
-    try:
-        yield
-    finally:
-        _anomaly.reset(token)
+    return _set(_anomaly, True)
 
 
 def _user_site() -> str:

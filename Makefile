@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A fresh hypothesis seed per run, printed in pytest's header; `make test SEED=123` replays one.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 
-.PHONY: test demo bench bench-peers clean
+.PHONY: test demo docs bench bench-peers clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV)
@@ -21,6 +21,12 @@ test: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/tinygrad-lite demo all --out demo-output
+
+# The site: pictures made by a script first, then Sphinx with warnings as errors.
+docs: $(VENV)/.installed
+	$(BIN)/python docs/make_pictures.py
+	$(BIN)/python docs/make_ops_table.py
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench.py

@@ -1,8 +1,12 @@
 """The runnable promises: examples run and print what they say; generated docs are current."""
 
+import contextlib
+import io
+import re
 import runpy
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -37,12 +41,39 @@ def test_ops_doc_is_generated_from_the_table():
     assert (ROOT / "docs" / "ops.md").read_text() == render(), "run: python docs/make_ops_table.py"
 
 
-@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
-                                                          for p in (ROOT / "docs").glob("*.md"))])
-def test_every_python_block_in_the_docs_runs(page):
-    """The blocks of a page run in order in one namespace, as a reader would run them."""
-    text = (ROOT / page).read_text()
-    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+PAGES = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```python\n(.*?)```(?:\n\n```text\n(.*?)```)?", re.S)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_python_block_in_the_docs_runs_and_prints_what_it_shows(page):
+    """The blocks of a page run in order in one namespace, as a reader would run them; where a block is
+    followed by a text block, that is what it must print."""
     namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, page, "exec"), namespace)
+    for match in BLOCK.finditer((ROOT / page).read_text()):
+        code, shown = match.groups()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            exec(compile(code, page, "exec"), namespace)
+        if shown is not None:
+            assert out.getvalue() == shown, f"{page}: the block starting {code.splitlines()[0]!r} printed something else"
+
+
+def test_every_picture_in_the_docs_is_made_by_the_script(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "docs" / "make_pictures.py"), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    made = {p.name for p in tmp_path.iterdir()}
+    shown = {m for page in PAGES for m in re.findall(r"\]\(pictures/([^)]+)\)", (ROOT / page).read_text())}
+    assert shown and shown <= made, f"not made by docs/make_pictures.py: {shown - made}"
+    assert {p.name for p in (ROOT / "docs" / "pictures").iterdir()} == made  # the committed ones are current
+
+
+def test_the_site_builds_without_warnings(tmp_path):
+    pytest.importorskip("sphinx", reason="sphinx is in the dev extra, which make test installs")
+    pytest.importorskip("myst_parser", reason="myst-parser is in the dev extra, which make test installs")
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
+                           str(ROOT / "docs"), str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "faq.html").exists() and (tmp_path / "api.html").exists()

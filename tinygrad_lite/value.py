@@ -372,11 +372,14 @@ class Value:
     def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
 
-        grad: the gradient flowing into self; needed when self is not a scalar (same shape as self).
-        retain_graph: keep the graph to run backward through it again; then every value in it also
-            keeps its `.grad`, which is what drawing and explaining a graph show. Default: create_graph.
-        create_graph: record the backward pass itself, so that `.grad` is a Value you can differentiate
-            again (second derivatives, Hessians).
+        grad
+            the gradient flowing into self; needed when self is not a scalar (same shape as self).
+        retain_graph
+            keep the graph to run backward through it again; then every value in it also keeps its
+            `.grad`, which is what drawing and explaining a graph show. Default: create_graph.
+        create_graph
+            record the backward pass itself, so that `.grad` is a Value you can differentiate again
+            (second derivatives, Hessians).
         """
         if retain_graph is None:
             retain_graph = create_graph

@@ -1,4 +1,4 @@
-"""Check gradients against finite differences: for the built-in ops, and for your own.
+"""Check gradients against finite differences: for the built-in ops, and for your own::
 
     gradcheck(fn, *inputs)       reverse mode against central differences, in float64
     gradgradcheck(fn, *inputs)   the same for second derivatives, through backward(create_graph=True)
@@ -74,7 +74,7 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float | None = None, at
     For outputs of up to 16 elements, the full Jacobian is compared; for larger outputs, vector-Jacobian
     products in 2 random directions (never only a `.sum()` seed, so every output element weighs
     differently). Inputs of more than 512 elements are checked along random input directions.
-    A pair passes when |analytic - numeric| <= atol + rtol * |numeric|.
+    A pair passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
 
     dtype: the check runs in float64 (the default), or with dtype=None in the inputs' own dtype. eps, atol
     and rtol default to TOLERANCES for the precision the check runs in (float32: 5e-3, 1e-2, 1e-2), and

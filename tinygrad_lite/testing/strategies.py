@@ -1,4 +1,4 @@
-"""Hypothesis strategies for property-testing code built on Value.
+"""Hypothesis strategies for property-testing code built on Value::
 
     from hypothesis import given
     from tinygrad_lite.testing import gradcheck, strategies as tst
@@ -7,7 +7,8 @@
     def test_my_log(x):
         assert gradcheck(lambda x: my_log(x), x)
 
-Domains keep inputs where an op is smooth, so that finite differences are meaningful:
+Domains keep inputs where an op is smooth, so that finite differences are meaningful::
+
     real      [-3, 3]
     positive  [0.2, 3]                       (log, the base of a power, sqrt)
     nonzero   [-3, -0.2] or [0.2, 3]          (a divisor; abs and relu away from their kink at 0)

@@ -1,0 +1,53 @@
+"""Make every picture the docs show, into docs/pictures/ (`make docs` runs this first). Nothing is drawn by hand.
+
+Needs the plot extra (matplotlib) and a Graphviz renderer (`dot`, or the svg extra).
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_lite as tl
+from tinygrad_lite import plots, tutorials
+
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "pictures"
+
+
+def graph(root: tl.Value, name: str, **kwargs: object) -> None:
+    tl.draw(root, **kwargs).save(OUT / f"{name}.svg")  # type: ignore[arg-type]
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    # the tutorials' plots
+    plots.perceptron(tutorials.perceptron(), OUT)
+    plots.regressor(tutorials.regressor(), OUT)
+    plots.xor(tutorials.xor(), OUT)
+    # the graphs of their losses, after one backward pass
+    for name, make in (("perceptron_graph", tutorials.perceptron_loss), ("regressor_graph", tutorials.regressor_loss)):
+        loss = make()
+        loss.backward(retain_graph=True)
+        graph(loss, name, rankdir="TB" if name == "perceptron_graph" else "LR")
+    # how autograd works: one expression before and after backward, and broadcasting
+    a, b, c = tl.Value(2.0, name="a"), tl.Value(-3.0, name="b"), tl.Value(10.0, name="c")
+    e = a * b
+    e.name = "e"
+    d = e + c
+    d.name = "d"
+    L = d.tanh()
+    L.name = "L"
+    graph(L, "expression_before")
+    L.backward(retain_graph=True)
+    graph(L, "expression_after")
+    x = tl.Value(np.ones((2, 3)), name="x")
+    bias = tl.Value(np.array([1.0, 2.0, 3.0]), name="bias")
+    s = (x * bias).sum()
+    s.name = "s"
+    s.backward(retain_graph=True)
+    graph(s, "broadcasting")
+    print(f"pictures in {OUT}: {', '.join(sorted(p.name for p in OUT.iterdir()))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -57,7 +57,8 @@ def test_every_python_block_in_the_docs_runs_and_prints_what_it_shows(page):
             warnings.simplefilter("ignore", RuntimeWarning)
             exec(compile(code, page, "exec"), namespace)
         if shown is not None:
-            assert out.getvalue() == shown, f"{page}: the block starting {code.splitlines()[0]!r} printed something else"
+            first = code.splitlines()[0]
+            assert out.getvalue() == shown, f"{page}: the block starting {first!r} printed something else"
 
 
 def test_every_picture_in_the_docs_is_made_by_the_script(tmp_path):

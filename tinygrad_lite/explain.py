@@ -39,8 +39,8 @@ def explain(root: Value, max_values: int = 24) -> Explanation:
     width = max(len(n) for n in names.values())
 
     def label(x: Any) -> str:
-        if isinstance(x, Value) and x in names:
-            return names[x]
+        if isinstance(x, Value) and (x in names or x.name):
+            return names.get(x) or str(x.name)
         shape = np.shape(ops.data(x))
         return f"{ops.data(x):g}" if shape == () else f"const{shape}"
 

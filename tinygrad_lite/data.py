@@ -46,9 +46,15 @@ def xor3() -> tuple[np.ndarray, np.ndarray]:
 
 class _Scaler:
     def fit(self, X: Any) -> Any:
+        """Learn the factors from training data (rows are examples, columns features); returns self."""
         raise NotImplementedError
 
     def transform(self, X: Any) -> np.ndarray:
+        """Scale data with the factors learned by fit()."""
+        raise NotImplementedError
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Undo transform(): back to the original units (a prediction in dollars, a score out of 100)."""
         raise NotImplementedError
 
     def fit_transform(self, X: Any) -> np.ndarray:

@@ -61,6 +61,7 @@ class Module:
         return out
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation: Value operations on the inputs and the module's parameters."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def _members(self) -> Iterator[tuple[str, Any]]:
@@ -135,6 +136,7 @@ class Module:
         self.load_state_dict(state)
 
     def extra_repr(self) -> str:
+        """What repr() shows inside the parentheses, such as a layer's sizes."""
         return ""
 
     def __repr__(self) -> str:

@@ -28,6 +28,7 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: parameters must be Values, got {type(p).__name__}")
 
     def zero_grad(self) -> None:
+        """Clear every parameter's gradient (to None), before the next backward()."""
         for p in self.params:
             p.zero_grad()
 
@@ -37,6 +38,7 @@ class Optimizer:
                 yield i, p, p.grad.data if isinstance(p.grad, Value) else p.grad
 
     def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
         raise NotImplementedError
 
 

@@ -48,6 +48,7 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations are being recorded (False inside `no_grad()`)."""
     return _grad_enabled.get()
 
 

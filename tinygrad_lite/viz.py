@@ -71,6 +71,7 @@ class Graph:
         self.nodes = nodes
 
     def svg(self) -> str:
+        """The picture as SVG text (needs `dot` or the svg extra)."""
         return render(self.source, "svg").decode("utf-8")
 
     def save(self, path: str | Path) -> Path:

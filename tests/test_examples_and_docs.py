@@ -28,12 +28,27 @@ def test_quickstart_runs_and_prints_hand_derived_values():
     ("xor.py", "100% of the rows right"),
     ("three_layer.py", "accuracy: 100%"),
     ("newton.py", "Newton: final cost"),
+    ("own_data.py", "root mean squared error"),
 ])
 def test_examples_run(name, expected, tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert expected in done.stdout
+
+
+def test_own_data_example_reads_a_csv(tmp_path):
+    csv = tmp_path / "scores.csv"
+    csv.write_text("hours,sleep,score\n" + "".join(f"{h},{s},{50 + 4 * h + 2 * s}\n" for h in range(1, 6)
+                                                      for s in range(4, 9)))
+    script = str(ROOT / "examples" / "own_data.py")
+    done = subprocess.run([sys.executable, script, str(csv), "--steps", "800"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "inputs: hours, sleep; 20 training rows, 5 test rows" in done.stdout
+    test_error = float(re.search(r"test ([0-9.]+) \(in the target's units\)", done.stdout).group(1))
+    assert test_error < 2.0  # scores span 60 to 86: a linear rule, learned to within a couple of points
+    bad = subprocess.run([sys.executable, script, str(csv), "--target", "price"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "no column 'price'" in bad.stderr
 
 
 def test_ops_doc_is_generated_from_the_table():

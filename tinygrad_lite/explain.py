@@ -23,7 +23,7 @@ class Explanation(str):
 
 
 def _fmt(a: Any) -> str:
-    a = np.asarray(a)
+    a = np.asarray(a) + 0.0  # shows -0.0 as 0
     if a.size == 1:
         return f"{a.item():.6g}"
     if a.size <= 6:

@@ -97,6 +97,7 @@ class Graph:
 # ---- building the DOT text ----------------------------------------------------------------------------
 
 def _numbers(a: np.ndarray) -> str:
+    a = np.asarray(a) + 0.0  # shows -0.0 as 0 (it appears when a constant is negated: x - y is x + (-y))
     if a.size == 1:
         return f"{a.item():.4g}"
     if a.size <= 6:

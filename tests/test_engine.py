@@ -283,6 +283,10 @@ def test_attributes_and_methods():
     assert repr(Value(np.arange(100.0))).startswith("Value(data=[ 0.,  1., ..., 98., 99.], grad=None")
     with pytest.raises(TypeError):
         len(Value(1.0))
+    with pytest.raises(TypeError, match="0-d"):
+        list(Value(1.0))  # not an empty list
+    rows = list(Value([[1.0, 2.0], [3.0, 4.0]]))
+    assert len(rows) == 2 and rows[1].data.tolist() == [3.0, 4.0]
 
 
 def test_numpy_operands_on_either_side_are_constants():

@@ -256,6 +256,11 @@ class Value:
             raise TypeError("len() of a 0-d Value")
         return len(self.data)
 
+    def __iter__(self) -> Iterator[Value]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d Value")
+        return (self[i] for i in range(len(self.data)))
+
     def __bool__(self) -> bool:
         return bool(self.data)
 

@@ -132,7 +132,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
         parents.append(a)
     try:
         data = op.forward(*datas, **params) if params else op.forward(*datas)
-    except (ValueError, IndexError) as e:
+    except (ValueError, IndexError, TypeError) as e:
         raise _shape_error(op, datas, params, e) from None
     out = Value.__new__(Value)
     out.data = data if type(data) is np.ndarray else np.asarray(data)
@@ -151,9 +151,9 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
 
 
 def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Exception) -> Exception:
-    """numpy's complaint about shapes, said in terms of the op and its input shapes."""
+    """numpy's complaint about shapes (or parameters), said in terms of the op and its input shapes."""
     shapes = [np.shape(d) for d in datas]
-    msg = op.error.format(*shapes, name=op.name, **params) if op.error else \
+    msg = op.error.format(*shapes, name=op.name, **params) if op.error and isinstance(e, ValueError) else \
         f"{op.name}: {e} (input shape{'s' if len(shapes) > 1 else ''} {', '.join(map(str, shapes))})"
     return (ValueError if isinstance(e, ValueError) else type(e))(msg)
 

@@ -61,11 +61,22 @@ def test_demo_without_matplotlib_says_so_once_and_still_runs(tmp_path):
     assert "100% of the rows right" in done.stdout and not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("args", [["demo"], ["demo", "nonsense"], ["demo", "xor", "--seed", "x"], ["bogus"], []])
+@pytest.mark.parametrize("args", [["demo"], ["demo", "nonsense"], ["demo", "xor", "--seed", "x"], ["bogus"], [],
+                                  ["demo", "perceptron", "--seed", "-5"], ["demo", "xor", "--seed", "99999999999"],
+                                  ["explain", "nonsense"]])
 def test_bad_arguments_give_usage_and_exit_2(args):
     done = _run(*args)
     assert done.returncode == 2
     assert "usage: tinygrad-lite" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_out_that_is_a_file_or_unwritable_gives_a_message(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    done = _run("demo", "xor", "--out", str(afile))
+    assert done.returncode == 2 and "that is a file" in done.stderr and "Traceback" not in done.stderr
+    done = _run("demo", "xor", "--out", str(afile / "inside"))
+    assert done.returncode == 1 and "tinygrad-lite:" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_help_from_both_entry_points():

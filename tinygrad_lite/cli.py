@@ -31,9 +31,11 @@ def _run_demo(name: str, seed: int | None, show_progress: bool) -> tutorials.Run
     return DEMOS[name](**kwargs)
 
 
-def demo(args: argparse.Namespace) -> int:
+def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     names = list(DEMOS) if args.name == "all" else [args.name]
     out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: that is a file; give a folder for the plots")
     plots_ok = out is not None and _plots_available()
     if out is not None and not plots_ok:
         print('note: plots need matplotlib: pip install "tinygrad-lite[plot]"; writing none', file=sys.stderr)
@@ -178,6 +180,17 @@ def _plot(name: str, run: tutorials.Run, out: Path) -> list[Path]:
     return paths
 
 
+def _seed(text: str) -> int:
+    """A seed for numpy's generators: a whole number from 0 to 2**32 - 1."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= seed < 2**32:
+        raise argparse.ArgumentTypeError(f"{seed} is out of range: a seed is from 0 to 2**32 - 1")
+    return seed
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygrad-lite", description="A small, readable autograd framework: "
                                      "run the tutorials' programs and see their results.")
@@ -188,8 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=[*DEMOS, "all"], help="which program")
     p.add_argument("--out", metavar="DIR", help="write plots (PNG) into this folder")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
-    p.add_argument("--seed", type=int, help="the random seed (defaults: perceptron 1, regressor 0, xor 0)")
-    p.set_defaults(handler=demo)
+    p.add_argument("--seed", type=_seed, help="the random seed (defaults: perceptron 1, regressor 0, xor 0)")
+    p.set_defaults(handler=lambda args, parser=p: demo(args, parser))
     p = sub.add_parser("graph", help="draw a computation graph (SVG, PNG, PDF or DOT)",
                        description="Draw a tutorial's loss after one backward pass, or your own expression.",
                        epilog='example: tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o neuron.svg')
@@ -208,7 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except OSError as e:  # a folder that cannot be written, a full disk: say so, without a traceback
+        print(f"tinygrad-lite: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

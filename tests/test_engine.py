@@ -10,9 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_lite as tl
 from tinygrad_lite import Value
+from tinygrad_lite.testing import gradcheck, gradgradcheck
+from tinygrad_lite.testing import strategies as tst
 
 # ---- values derived by hand ----
 
@@ -406,3 +410,44 @@ def test_grad_of_a_function_that_ignores_its_input_is_zero():
 def test_clear_errors(make, error, pattern):
     with pytest.raises(error, match=pattern):
         make()
+
+
+# ---- random graphs: topological order and accumulation, against finite differences ----
+
+_STEPS = {  # bounded, smooth steps; each takes one or two earlier values
+    "tanh": lambda a, b: a.tanh(),
+    "sigmoid": lambda a, b: a.sigmoid(),
+    "mul": lambda a, b: a * b,
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "square": lambda a, b: a * a,
+    "softsign": lambda a, b: a / (1 + a * a),
+    "mean": lambda a, b: a - a.mean(axis=-1, keepdims=True),
+}
+
+
+@st.composite
+def _programs(draw):
+    """A random computation: each step applies an op to earlier values, chosen at random, so values are
+    reused (shared subexpressions) and the graph is a DAG, not a chain."""
+    n_inputs = draw(st.integers(1, 3))
+    shape = draw(tst.shapes(min_dims=1, max_dims=2, max_side=3))
+    inputs = tuple(draw(tst.values(shape)) for _ in range(n_inputs))
+    steps = draw(st.lists(st.tuples(st.sampled_from(sorted(_STEPS)), st.integers(0, 10**6), st.integers(0, 10**6)),
+                          min_size=1, max_size=12))
+    return inputs, steps
+
+
+def _run(steps, *inputs):
+    values = list(inputs)
+    for name, i, j in steps:
+        values.append(_STEPS[name](values[i % len(values)], values[j % len(values)]))
+    return values[-1] + 0.5 * values[len(values) // 2]  # the output uses an earlier value again
+
+
+@given(_programs())
+def test_random_graphs_have_the_right_first_and_second_derivatives(program):
+    inputs, steps = program
+    fn = lambda *xs: _run(steps, *xs)
+    assert gradcheck(fn, *inputs)
+    assert gradgradcheck(fn, *inputs)

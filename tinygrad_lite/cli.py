@@ -139,9 +139,7 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         root = LOSSES[args.items[0]]()
     else:
         parser.error(f"name one of {', '.join(LOSSES)}, or give --expr")
-    if root.requires_grad:
-        root.backward(retain_graph=True)  # keep the graph, and every value's gradient, to draw them
-    drawing = viz.draw(root)
+    drawing = _after_backward(root)
     try:
         if args.output == "-":
             sys.stdout.write(drawing.svg())
@@ -153,13 +151,20 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _after_backward(root: Value) -> Any:
+    """Run backward keeping the graph (and every value's gradient), then draw it."""
+    from . import viz
+
+    if root.requires_grad:
+        root.backward(retain_graph=True)
+    return viz.draw(root)
+
+
 def _draw_loss(name: str, out: Path) -> Path:
     """The graph of one step's loss, after backward: SVG where a renderer is available, else DOT text."""
     from . import viz
 
-    loss = LOSSES[name]()
-    loss.backward(retain_graph=True)
-    drawing = viz.draw(loss)
+    drawing = _after_backward(LOSSES[name]())
     if viz.renderer() is None:
         print(f"note: {viz.NO_RENDERER} Writing DOT text instead.", file=sys.stderr)
         return drawing.save(out / f"{name}_graph.dot")

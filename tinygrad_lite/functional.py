@@ -16,6 +16,11 @@ import numpy as np
 from .value import Value, is_grad_enabled, stack, vjp
 
 
+def _inside_a_graph(x: Any) -> bool:
+    """Whether x is part of a graph being recorded: then results are Values, differentiable again."""
+    return is_grad_enabled() and isinstance(x, Value) and x.requires_grad
+
+
 def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., tuple[Any, Any]]:
     """Return a function computing `(f(*args), df/d args[argnums])`; `f` must return a scalar.
 
@@ -31,7 +36,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
             if not -len(args) <= i < len(args):
                 raise TypeError(f"grad: argnums {i} is out of range for {len(args)} positional arguments")
         args = list(args)  # type: ignore[assignment]
-        nested = is_grad_enabled() and any(isinstance(args[i], Value) and args[i].requires_grad for i in nums)
+        nested = any(_inside_a_graph(args[i]) for i in nums)
         wrt = []
         for i in nums:
             a = args[i]
@@ -78,7 +83,7 @@ def jacobian(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(x: Any, *args: Any, **kwargs: Any) -> Any:
-        nested = is_grad_enabled() and isinstance(x, Value) and x.requires_grad
+        nested = _inside_a_graph(x)
         xv = x if nested else Value(x)
         out = f(xv, *args, **kwargs)
         if not isinstance(out, Value):

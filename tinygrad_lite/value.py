@@ -23,6 +23,7 @@ from . import ops
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 _recording = _grad_enabled.get
 _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
+_checking = _anomaly.get
 _RELEASED = ("released",)  # what a node's _ctx becomes once backward has freed its links
 
 # Opt-in extras live in two slots that are set only when used: a node's hooks (register_hook) and, in
@@ -144,7 +145,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     else:
         out.requires_grad = False
         out._ctx = None
-    if _anomaly.get():
+    if _checking():
         out._site = _user_site()
         _non_finite(op.name, "forward output", out.data, datas, out._site)
     return out
@@ -461,7 +462,7 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     inputs), so the gradients record a graph too; otherwise they run on the arrays the forward used.
     """
     grads: dict[Value, Any] = {root: seed}
-    hooks, anomaly = _hook_count > 0, _anomaly.get()
+    hooks, anomaly = _hook_count > 0, _checking()
     for node in reversed(_toposort(root)):
         g = grads.pop(node)
         if hooks and getattr(node, "_hooks", None):

@@ -35,6 +35,11 @@ class GradcheckError(AssertionError):
     """The gradient computed by backward differs from the finite-difference estimate."""
 
 
+def _checkable(inputs: tuple[Any, ...]) -> list[int]:
+    """The positions of the inputs that gradcheck checks: Values that require grad."""
+    return [i for i, x in enumerate(inputs) if isinstance(x, Value) and x.requires_grad]
+
+
 @contextlib.contextmanager
 def _checked(inputs: tuple[Any, ...], dtype: Any) -> Iterator[list[int]]:
     """The positions of the inputs to check, each holding a copy of its data (in `dtype`, or its own dtype
@@ -43,7 +48,7 @@ def _checked(inputs: tuple[Any, ...], dtype: Any) -> Iterator[list[int]]:
     The Values themselves are checked, not copies, so that a function may also reach them another way
     (a module's parameters); their original arrays are put back afterwards.
     """
-    idx = [i for i, x in enumerate(inputs) if isinstance(x, Value) and x.requires_grad]
+    idx = _checkable(inputs)
     if not idx:
         raise ValueError("gradcheck: no input is a Value that requires grad, so there is nothing to check")
     originals = [inputs[i].data for i in idx]
@@ -147,7 +152,7 @@ def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float | None = None
     directions u_i per input, sum_i <u_i, d<v, fn>/dx_i>: a scalar whose gradient is a
     Hessian-vector product, checked element by element against central differences.
     """
-    idx = [i for i, x in enumerate(inputs) if isinstance(x, Value) and x.requires_grad]
+    idx = _checkable(inputs)
     rng = np.random.default_rng(seed + 1)
     v = rng.standard_normal(_call(fn, list(inputs)).shape)
     us = [rng.standard_normal(inputs[i].shape) for i in idx]

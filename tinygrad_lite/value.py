@@ -505,6 +505,7 @@ class HookHandle:
         self._value, self._fn = weakref.ref(value), fn
 
     def remove(self) -> None:
+        """Unregister the hook: later backward passes no longer call it (removing twice is harmless)."""
         global _hook_count
         value = self._value()
         fns = getattr(value, "_hooks", None)

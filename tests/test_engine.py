@@ -397,7 +397,7 @@ def test_grad_of_a_function_that_ignores_its_input_is_zero():
     (lambda: Value(np.ones((2, 3))).sum(axis=2), ValueError, r"sum: axis 2 .*\(2, 3\)"),
     (lambda: Value(np.ones((2, 3))).max(axis=-3), ValueError, r"max: axis -3 .*\(2, 3\)"),
     (lambda: Value(np.ones(3))[5], IndexError, r"getitem: .*\(3,\)"),
-    (lambda: Value(np.ones(3)).sum(axis="x"), TypeError, r"sum: .*\(input shape \(3,\)\)"),
+    (lambda: Value(np.ones(3)).sum(axis="x"), TypeError, r"sum: .*\(input shape \(3,\), axis='x'"),
     (lambda: Value("abc"), TypeError, "str"),
     (lambda: Value(None), TypeError, "NoneType"),
     (lambda: Value(np.array([object()])), TypeError, "object"),

@@ -1,9 +1,16 @@
-"""Every primitive in the op table and every composite, checked against finite differences.
+"""Every primitive in the op table and every composite, checked against finite differences, and at the
+points where a convention decides the gradient, against PyTorch.
 
-Each case draws inputs with hypothesis (0-d, 1-d, n-d, broadcast pairs) from the op's safe domain in
-the table, then: gradcheck (full Jacobian or random output directions), gradgradcheck (second order
-through create_graph), and the gradient's shape and dtype equal to the input's.
+Each primitive's inputs AND parameters are drawn by the family its table entry names (see
+tinygrad_lite.testing.strategies: axes None/negative/tuple/numpy integers, permutations with negative
+entries, reshape targets with -1, indices with negative steps, repeats and masks, clip bounds with None),
+then: gradcheck (full Jacobian or random output directions), gradgradcheck (second order through
+create_graph), and the gradient's shape and dtype equal to the input's.
 """
+
+import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,122 +19,22 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_lite as tl
-from tinygrad_lite import ops
+from tinygrad_lite import Value, ops
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 from tinygrad_lite.testing import strategies as tst
 
-
-@st.composite
-def _axis(draw, ndim):
-    """None, one axis (maybe negative) or a tuple of distinct axes."""
-    if ndim == 0:
-        return None
-    one = st.integers(-ndim, ndim - 1)
-    many = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple)
-    return draw(st.none() | one | many)
+PYTORCH = json.loads((Path(__file__).parent / "data" / "pytorch_conventions.json").read_text())["ops"]
 
 
-@st.composite
-def _reduction(draw, domain):
-    x = draw(tst.values(domain=domain))
-    return (x,), {"axis": draw(_axis(x.ndim)), "keepdims": draw(st.booleans())}
+def test_every_primitive_draws_its_parameters():
+    for op in ops.TABLE.values():
+        assert op.draw in tst.OP_CASES, f"{op.name}: add a strategy family for {op.draw!r}"
+        if op.params and op.draw in ("unary", "broadcast"):
+            pytest.fail(f"{op.name} has parameters {list(op.params)} but its family draws none")
 
 
-@st.composite
-def _reshape(draw):
-    x = draw(tst.values())
-    shape = draw(st.sampled_from([(x.size,), (-1,), x.shape[::-1], (1,) + x.shape, (x.size, 1)]))
-    return (x,), {"shape": shape}
-
-
-@st.composite
-def _transpose(draw):
-    x = draw(tst.values())
-    return (x,), {"axes": draw(st.none() | st.permutations(range(x.ndim)).map(tuple))}
-
-
-@st.composite
-def _broadcast_to(draw):
-    target = draw(tst.shapes(max_dims=3))
-    kept = target[draw(st.integers(0, len(target))):]  # x has the trailing axes, some of them size 1
-    shape = tuple(1 if draw(st.booleans()) else n for n in kept)
-    return (draw(tst.values(shape)),), {"shape": target}
-
-
-@st.composite
-def _index(draw, shape):
-    """An index into an array of `shape`: an int, a slice, integer arrays (repeats allowed) or a mask."""
-    n = shape[0]
-    return draw(st.one_of(
-        st.integers(-n, n - 1),
-        st.builds(slice, st.none() | st.integers(-n, n), st.none() | st.integers(-n, n),
-                  st.none() | st.integers(1, 2)),
-        st.lists(st.integers(-n, n - 1), min_size=1, max_size=6).map(np.array),  # repeats accumulate
-        st.tuples(st.lists(st.integers(0, n - 1), min_size=1, max_size=4).map(np.array), st.just(Ellipsis)),
-        hnp.arrays(bool, shape),
-    ))
-
-
-@st.composite
-def _getitem(draw):
-    x = draw(tst.values(tst.shapes(min_dims=1)))
-    return (x,), {"index": draw(_index(x.shape))}
-
-
-@st.composite
-def _scatter(draw):
-    shape = draw(tst.shapes(min_dims=1))
-    index = draw(_index(shape))
-    return (draw(tst.values(np.empty(shape)[index].shape)),), {"index": index, "shape": shape}
-
-
-@st.composite
-def _clip(draw):
-    lo, hi = draw(st.sampled_from([(-1.0, 1.0), (None, 1.0), (-1.0, None)]))
-    return (draw(tst.values(domain="off_pm1")),), {"lo": lo, "hi": hi}
-
-
-def _unary(domain):
-    return tst.values(domain=domain).map(lambda x: ((x,), {}))
-
-
-def _binary(domains):
-    return tst.broadcastable_values(domains=domains).map(lambda xs: (xs, {}))
-
-
-# How to draw inputs for each primitive; the table supplies each op's domain.
-PRIMITIVE_CASES = {
-    "add": lambda op: _binary(op.domain),
-    "mul": lambda op: _binary(op.domain),
-    "div": lambda op: _binary(op.domain),
-    "pow": lambda op: _binary(op.domain),
-    "matmul": lambda op: tst.matmul_values().map(lambda xs: (xs, {})),
-    "neg": lambda op: _unary(op.domain[0]),
-    "exp": lambda op: _unary(op.domain[0]),
-    "log": lambda op: _unary(op.domain[0]),
-    "tanh": lambda op: _unary(op.domain[0]),
-    "sigmoid": lambda op: _unary(op.domain[0]),
-    "relu": lambda op: _unary(op.domain[0]),
-    "abs": lambda op: _unary(op.domain[0]),
-    "clip": lambda op: _clip(),
-    "sum": lambda op: _reduction(op.domain[0]),
-    "max": lambda op: _reduction(op.domain[0]),
-    "reshape": lambda op: _reshape(),
-    "transpose": lambda op: _transpose(),
-    "broadcast_to": lambda op: _broadcast_to(),
-    "getitem": lambda op: _getitem(),
-    "scatter": lambda op: _scatter(),
-    "astype": lambda op: _unary("real").map(lambda c: (c[0], {"dtype": np.float64})),
-}
-
-
-def test_every_primitive_has_a_case():
-    assert set(PRIMITIVE_CASES) == set(ops.TABLE), "add a case for each new table entry"
-
-
-def _primitive(name):
-    op = ops.TABLE[name]
-    return PRIMITIVE_CASES[name](op), (lambda *xs, params: getattr(xs[0], name)(*xs[1:], **params))
+def _one_axis(ndim):
+    return tst.axes(ndim).filter(lambda axis: axis is not None and not isinstance(axis, tuple))
 
 
 # Composites: (inputs, the function). Each is a one-liner on Value with no backward of its own.
@@ -141,12 +48,17 @@ COMPOSITE_CASES = {
     "pow_number": (tst.values(domain="positive"), lambda a: a ** 2.5),
     "sqrt": (tst.values(domain="positive"), lambda a: a.sqrt()),
     "mean": (tst.values(tst.shapes(min_dims=2)), lambda a: a.mean(axis=1) + a.mean()),
-    "min": (tst.values(domain="distinct"), lambda a: a.min(axis=0, keepdims=True)),
-    "softmax": (tst.values(tst.shapes(min_dims=1)), lambda a: a.softmax(axis=-1)),
-    "log_softmax": (tst.values(tst.shapes(min_dims=1)), lambda a: a.log_softmax(axis=0)),
+    "min": (tst.values(domain="distinct").flatmap(lambda a: st.tuples(st.just(a), tst.axes(a.ndim), st.booleans())),
+            lambda a, axis, keepdims: a.min(axis=axis, keepdims=keepdims)),
+    "mean_axes": (tst.values().flatmap(lambda a: st.tuples(st.just(a), tst.axes(a.ndim))),
+                  lambda a, axis: a.mean(axis=axis)),
+    "softmax": (tst.values(tst.shapes(min_dims=1)).flatmap(lambda a: st.tuples(st.just(a), _one_axis(a.ndim))),
+                lambda a, axis: a.softmax(axis=axis)),
+    "log_softmax": (tst.values(tst.shapes(min_dims=1)).flatmap(lambda a: st.tuples(st.just(a), _one_axis(a.ndim))),
+                    lambda a, axis: a.log_softmax(axis=axis)),
     "T": (tst.values(), lambda a: a.T),
-    "concatenate": (st.tuples(tst.values((2, 3)), tst.values((1, 3))), lambda a, b: tl.concatenate([a, b, a])),
-    "stack": (st.tuples(tst.values((2, 3)), tst.values((2, 3))), lambda a, b: tl.stack([a, b], axis=1)),
+    "concatenate_same_part_twice": (st.tuples(tst.values((2, 3)), tst.values((1, 3))),
+                                    lambda a, b: tl.concatenate([a, b, a])),
 }
 
 
@@ -154,22 +66,109 @@ def _check_shapes_and_dtypes(fn, inputs):
     out = fn(*inputs)
     out.backward(np.random.default_rng(0).standard_normal(out.shape))
     for x in inputs:
-        assert x.grad.shape == x.shape and x.grad.dtype == x.dtype
+        if isinstance(x, Value) and x.requires_grad:
+            assert x.grad.shape == x.shape and x.grad.dtype == x.dtype
 
 
-@pytest.mark.parametrize("name", sorted(PRIMITIVE_CASES))
+@pytest.mark.parametrize("name", sorted(ops.TABLE))
 def test_primitive_gradients(name):
-    strategy, apply = _primitive(name)
+    op = ops.TABLE[name]
 
-    @given(strategy)
+    @given(tst.op_cases(op))
     def check(case):
         inputs, params = case
-        fn = lambda *xs: apply(*xs, params=params)
+        fn = lambda *xs: tst.apply_op(op, xs, params)
         assert gradcheck(fn, *inputs)
         assert gradgradcheck(fn, *inputs)
         _check_shapes_and_dtypes(fn, inputs)
 
     check()
+
+
+# ---- special points: where a convention decides the gradient, PyTorch's ----
+
+ELEMENTWISE_SPECIAL = sorted(op.name for op in ops.TABLE.values() if op.special and op.draw != "reduction")
+
+
+def test_every_special_point_has_pytorch_s_gradient_recorded():
+    for name in ELEMENTWISE_SPECIAL:
+        op = ops.TABLE[name]
+        recorded = {tuple(r["point"]) for r in PYTORCH.get(name, ())}
+        points = set(itertools.product(*op.special))
+        assert points <= recorded, f"{name}: run tests/pytorch_conventions.py (see its docstring)"
+
+
+@st.composite
+def _special_case(draw, op):
+    """Inputs of one shape whose elements are, position by position, either all special points of the op
+    (the same position in every input) or all from its smooth domain; clip's bounds drawn as in the gradient
+    tests. Returns (inputs, params, mask of the special positions)."""
+    shape = draw(tst.shapes(max_dims=2))
+    mask = draw(hnp.arrays(bool, shape))
+    inputs = []
+    for k, domain in enumerate(op.domain):
+        smooth = draw(tst.arrays(shape, domain))
+        special = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from(op.special[k])))
+        inputs.append(np.where(mask, special, smooth))
+    params = draw(tst.op_cases(op))[1] if op.params else {}
+    return inputs, params, mask
+
+
+def _local_derivatives(op, inputs, params, k, eps=1e-6):
+    """d out / d input k, element by element, by central differences (the op is elementwise)."""
+    up, down = list(inputs), list(inputs)
+    up[k], down[k] = inputs[k] + eps, inputs[k] - eps
+    return np.asarray((op.forward(*up, **params) - op.forward(*down, **params)) / (2 * eps))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE_SPECIAL)
+def test_gradients_at_special_points_match_pytorch(name):
+    op = ops.TABLE[name]
+    table = {(tuple(r["point"]), json.dumps(r["params"], sort_keys=True)): r["grads"] for r in PYTORCH[name]}
+
+    @given(_special_case(op))
+    def check(case):
+        arrays, params, mask = case
+        values = [Value(a) for a in arrays]
+        g = np.random.default_rng(0).standard_normal(mask.shape)
+        with np.errstate(all="ignore"):
+            tst.apply_op(op, values, params).backward(g)
+        key = json.dumps(params, sort_keys=True)
+        for k, v in enumerate(values):
+            with np.errstate(all="ignore"):
+                expected = _local_derivatives(op, arrays, params, k)
+            for pos in np.argwhere(mask):
+                pos = tuple(pos)
+                point = tuple(float(x[pos]) for x in arrays)
+                expected[pos] = table[point, key][k]
+            np.testing.assert_allclose(v.grad, g * expected, rtol=1e-5, atol=1e-6, err_msg=f"{name} input {k}")
+
+    check()
+
+
+@pytest.mark.parametrize("case", PYTORCH["max"], ids=lambda c: f"{c['x']}-axis{c['axis']}")
+def test_max_over_ties_splits_the_gradient_as_pytorch_does(case):
+    axis = tuple(case["axis"]) if isinstance(case["axis"], list) else case["axis"]
+    x = Value(case["x"])
+    x.max(axis=axis).backward(np.array(case["g"]))
+    np.testing.assert_allclose(x.grad, case["grad"], rtol=1e-15)
+
+
+@given(st.data())
+def test_max_over_ties_with_drawn_axes_matches_the_even_split(data):
+    x = data.draw(tst.arrays(domain="real", special=(0.0, 1.0)).map(lambda a: np.where(np.abs(a) > 1, 1.0, 0.0)))
+    axis = data.draw(tst.axes(x.ndim))
+    keepdims = data.draw(st.booleans())
+    v = Value(x)
+    out = v.max(axis=axis, keepdims=keepdims)
+    g = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(g)
+    # plain numpy: each maximum gets g divided by how many elements share it (torch.amax's rule, above)
+    plain_axis = None if axis is None else tuple(int(a) for a in np.atleast_1d(axis))
+    winners = x == x.max(axis=plain_axis, keepdims=True)
+    count = winners.sum(axis=plain_axis, keepdims=True)
+    g_kept = g.reshape(np.max(x, axis=plain_axis, keepdims=True).shape)
+    np.testing.assert_allclose(v.grad, winners * g_kept / count, rtol=1e-14)
 
 
 @pytest.mark.parametrize("name", sorted(COMPOSITE_CASES))

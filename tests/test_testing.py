@@ -118,6 +118,9 @@ def test_hypothesis_is_imported_only_with_the_strategies():
 
 def test_every_table_entry_is_a_documented_value_method():
     for name, op in ops.TABLE.items():
+        if op.variadic:  # the joining ops are module functions: tl.concatenate, tl.stack
+            assert getattr(tl, name).__doc__ and not hasattr(Value, name) and len(op.domain) == 1, name
+            continue
         method = getattr(Value, name)
         assert method.__doc__ == op.doc + "." and op.doc.split(":")[0], name
         assert len(op.domain) == op.arity, name

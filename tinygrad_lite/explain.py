@@ -53,7 +53,7 @@ def explain(root: Value, max_values: int = 24) -> Explanation:
         if node._ctx is None:
             what = "input (a leaf that requires grad)"
         else:
-            op, parents, _, params = node._ctx
+            op, parents, _, params, _ = node._ctx
             shown = {k: v for k, v in params.items() if k != "index" and v is not op.params[k] and v != op.params[k]}
             extra = "".join(f", {k}={v}" for k, v in shown.items())
             what = f"{op.name}({', '.join(label(p) for p in parents)}{extra})"
@@ -65,11 +65,11 @@ def explain(root: Value, max_values: int = 24) -> Explanation:
         if node._ctx is None:
             backward.append(f"  {names[node]} is an input: d{names[root]}/d{names[node]} = {_fmt(g)}")
             continue
-        op, parents, datas, params = node._ctx
+        op, parents, datas, params, _ = node._ctx
         parts = []
         for rule, formula, p in zip(op.rules, op.formulas, parents):
             if isinstance(p, Value) and p.requires_grad:
-                gp = ops.sum_to(rule(g, node.data, *datas, **params), p.shape)
+                gp = ops.sum_to(rule(g, node.data, *datas, **params), p.shape, op.name)
                 parts.append(f"{formula}, so {names[p]} receives {_fmt(gp)}")
         backward.append(f"  {names[node]} = {op.name}(...): gradient {_fmt(g)} arrives; " + "; ".join(parts))
 

@@ -83,7 +83,7 @@ class Function:
 
         op = ops.Op(name, forward, tuple(rule_for(i) for i in range(len(args))),
                     doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
-                    domain=("real",) * len(args), formulas=(f"{name}.backward",) * len(args))
+                    domain=("real",) * len(args), formulas=(f"{name}.backward",) * len(args), user=True)
         return _apply(op, args, {})
 
     @classmethod
@@ -105,7 +105,13 @@ class Function:
             shape = np.shape(ops.data(x))
             if gi is None:
                 gi = np.zeros(shape)
-            elif not _sums_to(np.shape(gi), shape):
+            elif not isinstance(gi, (np.ndarray, Value)):  # a number, a list, a numpy scalar
+                try:
+                    gi = _to_array(gi, copy=False)
+                except TypeError:
+                    raise TypeError(f"{name}.backward returned {type(gi).__name__} {gi!r:.40} for input {i}; "
+                                    "it should return an array (or a number, a list, None)") from None
+            if not _sums_to(np.shape(gi), shape):
                 raise ValueError(f"{name}.backward returned a gradient of shape {np.shape(gi)} for input {i} "
                                  f"of shape {shape}")
             checked.append(gi)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import _RELEASED, Value
+from .value import _RELEASED, Value, _write
 
 __all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MSE", "BCE", "CrossEntropy"]
 
@@ -108,18 +108,28 @@ class Module:
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy arrays into the parameters. Names and shapes must match exactly (ValueError otherwise)."""
+        """Copy arrays into the parameters, all or nothing: every name, shape and dtype (real floats) is
+        checked before any parameter is written (ValueError otherwise)."""
         params = dict(self.named_parameters())
         missing, unexpected = params.keys() - state.keys(), state.keys() - params.keys()
         if missing or unexpected:
             raise ValueError(f"load_state_dict: missing parameters {sorted(missing)}, "
                              f"unexpected parameters {sorted(unexpected)}")
+        arrays = {}
         for name, p in params.items():
-            array = np.asarray(state[name])
+            try:
+                array = np.asarray(state[name])
+            except ValueError as e:
+                raise ValueError(f"load_state_dict: parameter {name!r}: {e}") from None
+            if array.dtype.kind != "f":
+                raise ValueError(f"load_state_dict: parameter {name!r} needs real floats, "
+                                 f"the state has dtype {array.dtype}")
             if array.shape != p.shape:
                 raise ValueError(f"load_state_dict: parameter {name!r} has shape {p.shape}, "
                                  f"the state has shape {array.shape}")
-            p.data[...] = array
+            arrays[name] = array
+        for name, p in params.items():
+            _write(p, arrays[name])
 
     def save(self, path: str | Path) -> None:
         """Save the parameters to a .npz file (plain arrays, no pickled objects)."""
@@ -232,6 +242,9 @@ class Sequential(Module):
 
 def _check(loss: str, pred: Value, target: Any) -> np.ndarray | Value:
     shape = target.shape if isinstance(target, Value) else np.shape(target)
+    if pred.size == 0:
+        raise ValueError(f"{loss}: the batch is empty (prediction shape {pred.shape}); a loss needs at least "
+                         "one example")
     if pred.shape != shape:
         raise ValueError(f"{loss}: prediction shape {pred.shape} and target shape {shape} differ")
     return target
@@ -281,7 +294,8 @@ class BCE(Module):
 class CrossEntropy(Module):
     """Cross-entropy from logits (batch, classes), computed stably with log_softmax.
 
-    target: class indices of shape (batch,), or probabilities of the logits' shape.
+    target: class indices of shape (batch,), or probabilities of the logits' shape (an array, or a
+    Value, which then gets its gradient too, as in PyTorch).
     """
 
     def __init__(self, reduction: str = "mean"):
@@ -289,12 +303,12 @@ class CrossEntropy(Module):
         self.reduction = reduction
 
     def forward(self, logits: Value, target: Any) -> Value:
-        t = target.data if isinstance(target, Value) else np.asarray(target)
-        if t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
+        t = target if isinstance(target, Value) else np.asarray(target)
+        if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
             if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
                 raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "
                                  f"got {t.min()} to {t.max()}")
-            t = np.eye(logits.shape[-1])[t]  # one-hot, (batch, classes)
+            t = np.eye(logits.shape[-1], dtype=logits.dtype)[t]  # one-hot in the logits' dtype, (batch, classes)
         _check("CrossEntropy", logits, t)
         return _reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
 

@@ -14,14 +14,22 @@ How to read an entry
       (`backward(create_graph=True)`, so that gradients can be differentiated again). That is why rules
       use operators and the few two-way helpers below (`exp`, `log`, ...) instead of numpy calls.
     - `domain` names the inputs on which the op is smooth, one per input; the gradient tests draw from it.
+    - `draw` names how the tests draw the op's inputs *and parameters* (axes, permutations, indices, bounds):
+      a family in `tinygrad_lite.testing.strategies.OP_CASES`, so an op with an `axis` is tested with None,
+      negative, tuple and numpy-integer axes without new test code.
+    - `special` lists, per input, the points where a convention decides the gradient (0 for relu and abs,
+      0 and integers for pow, bounds for clip); the tests draw them and compare with PyTorch's choice.
 
 Adding a primitive means adding one entry to TABLE: the Value method, the docs and the tests follow.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable
+import itertools
+import operator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,20 +47,44 @@ class Op:
     domain: tuple[str, ...] = ()  # per input: "real", "positive", "nonzero" (away from a kink), "distinct"
     error: str = ""  # message for a shape error, formatted with the input shapes {0}, {1} and the params
     params: dict[str, Any] = field(default_factory=dict)  # keyword parameters and their defaults
-    formulas: tuple[str, ...] = ()  # each rule's derivative, for people (tl.explain shows them)
+    formulas: Any = ()  # each rule's derivative, for people (tl.explain shows them)
+    draw: str = "unary"  # how the tests draw inputs and parameters: a family in testing.strategies.OP_CASES
+    special: tuple[tuple[float, ...], ...] = ()  # per input: points where a convention decides the gradient
+    variadic: bool = False  # any number of inputs (concatenate, stack): rule i is told its part=i
+    user: bool = False  # a user's Function: exceptions from its forward are the user's own and pass unchanged
 
     @property
     def arity(self) -> int:
         return len(self.rules)
 
 
+class _EachPart:
+    """The rules (or formulas) of a variadic op: the i-th is the one rule, told part=i. Iterating never ends;
+    the engine zips it with the node's inputs."""
+
+    def __init__(self, item: Any, call: bool):
+        self.item, self.call = item, call
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self.call:
+            return itertools.repeat(self.item)
+        return (functools.partial(self.item, part=i) for i in itertools.count())
+
+
 def _op(name: str, forward: Callable[..., Any], *rules: tuple[Rule, str], doc: str,
-        domain: str | tuple[str, ...] = "real", error: str = "") -> Op:
+        domain: str | tuple[str, ...] = "real", error: str = "", draw: str = "unary",
+        special: tuple[tuple[float, ...], ...] = (), variadic: bool = False) -> Op:
     n = len(rules)
-    params = {} if isinstance(forward, np.ufunc) else \
-        {p.name: p.default for p in list(inspect.signature(forward).parameters.values())[n:]}
+    signature = [] if isinstance(forward, np.ufunc) else list(inspect.signature(forward).parameters.values())
+    params = {p.name: p.default for p in signature if p.kind is p.KEYWORD_ONLY} if variadic else \
+        {p.name: p.default for p in signature[n:]}
     doms = (domain,) * n if isinstance(domain, str) else domain
-    return Op(name, forward, tuple(r for r, _ in rules), doc, doms, error, params, tuple(f for _, f in rules))
+    if variadic:
+        (rule, formula), = rules
+        return Op(name, forward, _EachPart(rule, True), doc, doms, error, params,  # type: ignore[arg-type]
+                  _EachPart(formula, False), draw, special, variadic=True)
+    return Op(name, forward, tuple(r for r, _ in rules), doc, doms, error, params, tuple(f for _, f in rules),
+              draw, special)
 
 
 # ---- two-way helpers: numpy on arrays, a recorded primitive on Values ------------------------------
@@ -87,23 +119,32 @@ def data(x: Any) -> Any:
     return x if _is_array(x) else x.data
 
 
-def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+def sum_to(g: Any, shape: tuple[int, ...], op_name: str) -> Any:
     """Undo broadcasting: sum g over the axes that numpy broadcast to reach g's shape from `shape`.
 
-    Every op's gradient passes through here once, so no rule has to think about broadcasting.
+    Every op's gradient passes through here once, so no rule has to think about broadcasting. A gradient
+    that is not `shape` broadcast (a rule's mistake) is refused at once: it is never reshaped blindly.
     """
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)  # axes numpy prepended
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[lead:])):
+        raise RuntimeError(f"{op_name}: internal error: its backward rule gave a gradient of shape {g.shape}, "
+                           f"which cannot be summed to its input's shape {shape}")
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
     return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _axes(axis: Any, ndim: int) -> list[int]:
+    """`axis` (an int, a numpy integer, or a sequence of them; negative counts from the end) as axes >= 0."""
+    return [operator.index(a) % ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
 
 
 def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     """The shape a reduction over `axis` has with keepdims=True."""
     if axis is None or not shape:  # numpy lets a 0-d array be reduced over axis 0
         return (1,) * len(shape)
-    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    axes = _axes(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -112,6 +153,21 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # 1 / (1 + e^-x) = e^-log(1 + e^-x); logaddexp(0, -x) = log(1 + e^-x) never overflows.
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"a gradient needs a float dtype, got {np.dtype(dtype)}")
+    return x.astype(dtype)
+
+
+def _concatenate(*xs: np.ndarray, axis: int = 0, bounds: tuple[int, ...] = ()) -> np.ndarray:
+    return np.concatenate(xs, axis=axis)  # bounds: where each part starts and ends along axis, for backward
+
+
+def _slab(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
+    """The index that picks `index` (an int or a slice) along `axis` and everything along the other axes."""
+    return (slice(None),) * (operator.index(axis) % ndim) + (index,)
 
 
 def _scatter(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -168,7 +224,21 @@ def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:
 
 
 def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
-    return g.transpose(None if axes is None else tuple(np.argsort(axes)))
+    # The inverse permutation; axes are made non-negative first (argsort of (-1, 0) would be (0, 1), wrong).
+    return g.transpose(None if axes is None else tuple(int(i) for i in np.argsort(_axes(axes, x.ndim))))
+
+
+def _pow_da(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # b a^(b-1), and 0 wherever b = 0, for every a (PyTorch's value; 0 * a^-1 would be NaN at a = 0 and
+    # overflow near it): there the exponent becomes 0, so 0 * a^0 = 0. Second derivatives through exactly
+    # b = 0 are then a convention too (d2/da db gives 1 there; PyTorch gives 0 or NaN).
+    return g * b * a ** (b - 1 + (data(b) == 0))
+
+
+def _pow_db(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # a^b log(a), and 0 where a = 0 and b >= 0 (PyTorch's value, where a^b log(a) would be NaN or -inf):
+    # there log gets 1 instead of 0.
+    return g * out * log(a + ((data(a) == 0) & (data(b) >= 0)))
 
 
 # ---- the table --------------------------------------------------------------------------------------
@@ -180,20 +250,21 @@ _ENTRIES = [
     #   name       forward         (backward rule for each input,                            its formula)
     _op("add",     np.add,         (lambda g, out, a, b: g,                                 "d(a+b)/da = 1"),
                                    (lambda g, out, a, b: g,                                 "d(a+b)/db = 1"),
-        doc="Add: f(a, b) = a + b", error=BROADCAST),
+        doc="Add: f(a, b) = a + b", error=BROADCAST, draw="broadcast"),
     _op("mul",     np.multiply,    (lambda g, out, a, b: g * b,                             "d(a*b)/da = b"),
                                    (lambda g, out, a, b: g * a,                             "d(a*b)/db = a"),
-        doc="Multiply: f(a, b) = a * b", error=BROADCAST),
+        doc="Multiply: f(a, b) = a * b", error=BROADCAST, draw="broadcast"),
     _op("div",     np.divide,      (lambda g, out, a, b: g / b,                             "d(a/b)/da = 1/b"),
                                    (lambda g, out, a, b: -g * out / b,                      "d(a/b)/db = -a/b^2"),
-        doc="Divide: f(a, b) = a / b", domain=("real", "nonzero"), error=BROADCAST),
-    _op("pow",     np.power,       (lambda g, out, a, b: g * b * a ** (b - 1),              "d(a^b)/da = b a^(b-1)"),
-                                   (lambda g, out, a, b: g * out * log(a),                  "d(a^b)/db = a^b log(a)"),
-        doc="Power: f(a, b) = a ** b", domain=("positive", "real"), error=BROADCAST),
+        doc="Divide: f(a, b) = a / b", domain=("real", "nonzero"), error=BROADCAST, draw="broadcast"),
+    _op("pow",     np.power,       (_pow_da,                                                "d(a^b)/da = b a^(b-1)"),
+                                   (_pow_db,                                                "d(a^b)/db = a^b log(a)"),
+        doc="Power: f(a, b) = a ** b", domain=("positive", "nonzero"), error=BROADCAST, draw="pow",
+        special=((0.0, 1.0, 2.0, -1.0, -2.0), (0.0, 1.0, 2.0, 3.0, -1.0, 0.5))),
     _op("matmul",  np.matmul,      (_matmul_da,                                             "dL/dA = g @ B^T"),
                                    (_matmul_db,                                             "dL/dB = A^T @ g"),
         doc="Matrix product: f(A, B) = A @ B (numpy semantics: 1-D, 2-D, batched)",
-        error="{name}: shapes {0} and {1} do not align"),
+        error="{name}: shapes {0} and {1} do not align", draw="matmul"),
     _op("neg",     np.negative,    (lambda g, out, x: -g,                                   "d(-x)/dx = -1"),
         doc="Negate: f(x) = -x"),
     _op("exp",     np.exp,         (lambda g, out, x: g * out,                              "d(e^x)/dx = e^x"),
@@ -206,36 +277,47 @@ _ENTRIES = [
         doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
     _op("relu",    lambda x: np.maximum(x, 0),
                                    (lambda g, out, x: g * (data(x) > 0),                    "1 where x > 0, else 0"),
-        doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero"),
+        doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
     _op("abs",     np.abs,         (lambda g, out, x: g * np.sign(data(x)),                 "d|x|/dx = sign(x)"),
-        doc="Absolute value: f(x) = |x|", domain="nonzero"),
+        doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
     _op("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
                                    (_clip_rule,                                             "1 in [lo, hi], else 0"),
-        doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_pm1"),
+        doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_grid", draw="clip",
+        special=((-1.0, -0.5, 0.0, 0.5, 1.0),)),
     _op("sum",     lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
                                    (_sum_rule,                                              "every element gets g"),
-        doc="Sum: f(x) = sum of x over axis"),
+        doc="Sum: f(x) = sum of x over axis", draw="reduction"),
     _op("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),
-        doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct"),
+        doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",
+        draw="reduction"),
     _op("reshape", lambda x, shape: x.reshape(shape),
                                    (lambda g, out, x, shape: g.reshape(x.shape),            "g, in x's shape"),
-        doc="Reshape: same numbers, new shape", error="{name}: cannot reshape shape {0} into {shape}"),
+        doc="Reshape: same numbers, new shape", error="{name}: cannot reshape shape {0} into {shape}",
+        draw="reshape"),
     _op("transpose", lambda x, axes=None: x.transpose(axes),
                                    (_transpose_rule,                                        "g, axes put back"),
-        doc="Transpose: permute the axes (reverse them by default)"),
+        doc="Transpose: permute the axes (reverse them by default)", draw="transpose"),
     _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                                    (lambda g, out, x, shape: g,                             "g, summed back to x"),
         doc="Broadcast: repeat x along new or size-1 axes to `shape`",
-        error="{name}: cannot broadcast shape {0} to {shape}"),
+        error="{name}: cannot broadcast shape {0} to {shape}", draw="broadcast_to"),
     _op("getitem", lambda x, index: x[index],
                                    (lambda g, out, x, index: scatter(g, index, x.shape),    "g back to x[index]"),
-        doc="Index: f(x) = x[index] (slices, ints, integer arrays, boolean masks)"),
+        doc="Index: f(x) = x[index] (slices, ints, integer arrays, boolean masks)", draw="getitem"),
     _op("scatter", _scatter,       (lambda g, out, x, index, shape: g[index],               "g[index]"),
-        doc="Scatter-add: f(x) = zeros(shape) with x added at index (repeats accumulate)"),
-    _op("astype",  lambda x, dtype: x.astype(dtype),
-                                   (lambda g, out, x, dtype: g.astype(x.dtype),             "g, in x's dtype"),
-        doc="Cast: f(x) = x as another float dtype"),
+        doc="Scatter-add: f(x) = zeros(shape) with x added at index (repeats accumulate)", draw="scatter"),
+    _op("astype",  _astype,        (lambda g, out, x, dtype: g.astype(x.dtype),             "g, in x's dtype"),
+        doc="Cast: f(x) = x as another float dtype", draw="astype"),
+    _op("concatenate", _concatenate,
+                                   (lambda g, out, *xs, axis, bounds, part:
+                                    g[_slab(out.ndim, axis, slice(bounds[part], bounds[part + 1]))],
+                                                                                            "g, the part's slice"),
+        doc="Concatenate: join the inputs along an existing axis", draw="concatenate", variadic=True),
+    _op("stack",   lambda *xs, axis=0: np.stack(xs, axis=axis),
+                                   (lambda g, out, *xs, axis, part: g[_slab(out.ndim, axis, part)],
+                                                                                            "g, the part's slice"),
+        doc="Stack: join same-shape inputs along a new axis", draw="stack", variadic=True),
 ]
 
 TABLE: dict[str, Op] = {op.name: op for op in _ENTRIES}
@@ -245,6 +327,7 @@ def markdown_table() -> str:
     """The primitives as a Markdown table (docs/ops.md is this, regenerated by docs/make_ops_table.py)."""
     rows = ["| primitive | what it computes | parameters | inputs' safe domain in the tests |", "|---|---|---|---|"]
     for op in TABLE.values():
-        params = ", ".join(f"{k}={v!r}" if v is not inspect.Parameter.empty else k for k, v in op.params.items())
+        params = ", ".join(f"{k}={v!r}" if v is not inspect.Parameter.empty else k for k, v in op.params.items()
+                           if k != "bounds")
         rows.append(f"| `{op.name}` | {op.doc} | {params or '-'} | {', '.join(op.domain)} |")
     return "\n".join(rows)

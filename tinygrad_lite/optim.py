@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import Value
+from .value import Value, _write
 
 __all__ = ["Optimizer", "SGD", "Adam", "minimize"]
 
@@ -111,7 +111,7 @@ def minimize(params: Iterable[Value], loss_fn: Callable[[], Value], method: str 
 
     def load(x: np.ndarray) -> None:
         for p, chunk in zip(params, np.split(x, splits)):
-            p.data[...] = chunk.reshape(p.shape)
+            _write(p, chunk.reshape(p.shape))
 
     evaluated: dict[bytes, float] = {}
 

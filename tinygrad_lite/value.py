@@ -4,14 +4,23 @@ Scope: graph recording (`_apply`), the primitive methods derived from the table 
 composite operations (one-liners with no backward of their own), and `backward`: a topological order
 built with an explicit stack (no recursion limit), the rules of `ops.py` applied in reverse, the
 graph released afterwards unless asked to keep it.
+
+Versions: every write to a Value's `.data` (`v.data -= ...`, `v.data = ...`, the optimisers, loading a
+state) stamps it with a new number from one clock; each recorded op keeps the clock's reading at the
+forward. backward refuses a graph holding a value stamped after the op that used it, since its gradient
+would mix old and new numbers (PyTorch does the same with its version counters).
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
+import functools
+import inspect
+import operator
 import os
 import sys
+import threading
+import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,27 +34,56 @@ _recording = _grad_enabled.get
 _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
 _checking = _anomaly.get
 _RELEASED = ("released",)  # what a node's _ctx becomes once backward has freed its links
+_clock = 0  # the last version stamp handed out (see the module's docstring)
+_store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
 
 # Opt-in extras live in two slots that are set only when used: a node's hooks (register_hook) and, in
 # detect_anomaly mode only, the user's file and line where it was made. Backward looks for hooks only
-# while some exist.
-_hook_count = 0
+# while some hooked value is alive.
+_hooked: weakref.WeakValueDictionary[int, Value] = weakref.WeakValueDictionary()  # by id: Values' == is elementwise
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_saved_modes: contextvars.ContextVar[tuple[tuple[Any, bool], ...]] = contextvars.ContextVar("saved_modes", default=())
 
 
-@contextlib.contextmanager
-def _set(flag: contextvars.ContextVar[bool], value: bool) -> Iterator[None]:
-    """Set a mode flag for a block; per thread and task, since the flags are context variables."""
-    token = flag.set(value)
-    try:
-        yield
-    finally:
-        flag.reset(token)
+class _Mode:
+    """A `with` block (or a decorator) that sets a mode flag and puts the old value back afterwards.
+
+    One object may be entered again, nested, or from several threads: the old values are kept on a stack
+    per thread and task (a context variable), not on the object.
+    """
+
+    def __init__(self, flag: contextvars.ContextVar[bool], value: bool):
+        self.flag, self.value = flag, value
+
+    def __enter__(self) -> None:
+        _saved_modes.set(_saved_modes.get() + ((self.flag, self.flag.get()),))
+        self.flag.set(self.value)
+
+    def __exit__(self, *exc: Any) -> None:
+        saved = _saved_modes.get()
+        flag, value = saved[-1]
+        flag.set(value)
+        _saved_modes.set(saved[:-1])
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn) or inspect.iscoroutinefunction(fn):
+            raise TypeError(f"{type(self).__name__} cannot decorate the generator or coroutine function "
+                            f"{fn.__name__}: its body runs after the call returns, outside the block; "
+                            "use the `with` block inside it")
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper
 
 
-def no_grad() -> contextlib.AbstractContextManager[None]:
-    """Record nothing inside this block. Works as a `with` block or as a decorator."""
-    return _set(_grad_enabled, False)
+class no_grad(_Mode):
+    """Record nothing inside this block. Works as a `with` block or as a decorator of a plain function;
+    one object may be entered again and shared by threads."""
+
+    def __init__(self) -> None:
+        super().__init__(_grad_enabled, False)
 
 
 def is_grad_enabled() -> bool:
@@ -53,13 +91,15 @@ def is_grad_enabled() -> bool:
     return _grad_enabled.get()
 
 
-def detect_anomaly() -> contextlib.AbstractContextManager[None]:
+class detect_anomaly(_Mode):
     """Inside this block, the first op whose forward output or backward gradient holds NaN or Inf raises
     FloatingPointError naming the op, its input shapes, and your file and line that made it.
 
     The file and line are recorded only in this mode, so the normal path pays nothing for them.
     """
-    return _set(_anomaly, True)
+
+    def __init__(self) -> None:
+        super().__init__(_anomaly, True)
 
 
 def _user_site() -> str:
@@ -70,13 +110,18 @@ def _user_site() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
 
 
+def _shapes(datas: Sequence[Any]) -> str:
+    """The input shapes for a message: all of them, or the first few of many."""
+    shapes = [str(np.shape(d)) for d in datas[:4]]
+    return ", ".join(shapes) + (f", ... ({len(datas)} inputs)" if len(datas) > 4 else "")
+
+
 def _non_finite(op_name: str, where: str, array: Any, datas: Sequence[Any], site: str | None) -> None:
     a = np.asarray(array)
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         what = "NaN" if np.isnan(a).any() else "Inf"
-        shapes = ", ".join(str(np.shape(d)) for d in datas)
         raise FloatingPointError(f"detect_anomaly: {op_name} produced {what} in its {where} "
-                                 f"(input shapes {shapes}); the op was made at {site or '<unknown>'}")
+                                 f"(input shapes {_shapes(datas)}); the op was made at {site or '<unknown>'}")
 
 
 def _describe(x: Any) -> str:
@@ -124,7 +169,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     parents, datas, needs_grad = [], [], False
     for a in args:
         if isinstance(a, Value):
-            datas.append(a.data)
+            datas.append(a._data)
             needs_grad = needs_grad or a.requires_grad
         else:
             if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
@@ -134,14 +179,17 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     try:
         data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError, TypeError) as e:
+        if op.user:
+            raise  # the user's own forward: their exception, as it was
         raise _shape_error(op, datas, params, e) from None
     out = Value.__new__(Value)
-    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out._data = data if type(data) is np.ndarray else np.asarray(data)
+    out._version = 0
     out.grad = None
     out.name = None
     if needs_grad and _recording():
         out.requires_grad = True
-        out._ctx = (op, parents, datas, params)  # the node's inputs, as Values and as the arrays used
+        out._ctx = (op, parents, datas, params, _clock)  # inputs as Values and as arrays; the clock's reading
     else:
         out.requires_grad = False
         out._ctx = None
@@ -152,16 +200,20 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
 
 
 def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Exception) -> Exception:
-    """numpy's complaint about shapes (or parameters), said in terms of the op and its input shapes."""
-    shapes = [np.shape(d) for d in datas]
-    msg = op.error.format(*shapes, name=op.name, **params) if op.error and isinstance(e, ValueError) else \
-        f"{op.name}: {e} (input shape{'s' if len(shapes) > 1 else ''} {', '.join(map(str, shapes))})"
-    return (ValueError if isinstance(e, ValueError) else type(e))(msg)
+    """numpy's complaint about shapes (or parameters), said in terms of the op, its input shapes and what
+    it was given. The result is a plain ValueError, IndexError or TypeError (numpy's own subclasses may
+    need arguments that a message alone does not give)."""
+    kind = next(k for k in (ValueError, IndexError, TypeError) if isinstance(e, k))
+    if op.error and kind is ValueError:
+        return kind(op.error.format(*[np.shape(d) for d in datas], name=op.name, **params))
+    given = "".join(f", {k}={v!r}"[:60] for k, v in params.items() if k not in ("index", "bounds"))
+    return kind(f"{op.name}: {e} (input shape{'s' if len(datas) > 1 else ''} {_shapes(datas)}{given})")
 
 
 def _method(op: ops.Op) -> Callable[..., Value]:
     """A Value method for a table entry: `v.sum(0, keepdims=True)`, `v.reshape(2, 3)`, `a.matmul(b)`."""
     n, names = op.arity, tuple(op.params)
+    required = [k for k, v in op.params.items() if v is inspect.Parameter.empty]
     if not names and n == 1:
         def unary(self: Value) -> Value:  # exp, tanh, sigmoid, ...: the common case, kept short
             return _apply(op, (self,), _NO_PARAMS)
@@ -170,7 +222,7 @@ def _method(op: ops.Op) -> Callable[..., Value]:
 
     def method(self: Value, *args: Any, **kwargs: Any) -> Value:
         inputs, rest = (self,) + args[:n - 1], args[n - 1:]
-        if not rest and not kwargs:
+        if not rest and not kwargs and not required:
             return _apply(op, inputs, op.params)  # all defaults: v.sum(), v.transpose()
         if len(names) == 1 and len(rest) > 1:  # numpy style: v.reshape(2, 3) == v.reshape((2, 3))
             rest = (rest,)
@@ -179,7 +231,11 @@ def _method(op: ops.Op) -> Callable[..., Value]:
         unknown = kwargs.keys() - op.params.keys()
         if unknown:
             raise TypeError(f"{op.name}() got an unexpected keyword argument {unknown.pop()!r}")
-        return _apply(op, inputs, {**op.params, **dict(zip(names, rest)), **kwargs})
+        params = {**op.params, **dict(zip(names, rest)), **kwargs}
+        missing = [k for k in required if params[k] is inspect.Parameter.empty]
+        if missing:
+            raise TypeError(f"{op.name}() missing required parameter {missing[0]!r}")
+        return _apply(op, inputs, params)
 
     method.__name__ = op.name
     method.__doc__ = op.doc + "."
@@ -196,11 +252,13 @@ class Value:
     become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("data", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module", "__weakref__")
+    __slots__ = ("_data", "_version", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module",
+                 "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
 
-    data: np.ndarray
+    _data: np.ndarray
+    _version: int  # the clock's reading at the last write to data (0: never written since made)
     grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
@@ -211,20 +269,35 @@ class Value:
     def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
         if dtype is not None and np.dtype(dtype).kind != "f":
             raise TypeError(f"Value: dtype must be a float type, got {np.dtype(dtype)}")
-        self.data = _to_array(data, dtype)
+        self._data = _to_array(data, dtype)
+        self._version = 0
         self.grad = None
         self.name = name
         self.requires_grad = bool(requires_grad)
         self._ctx = None
 
+    @property
+    def data(self) -> np.ndarray:
+        """The numbers (an ndarray). Assigning to it, or changing it with `-=`, `*=` and the like, is seen:
+        backward then refuses a graph that used the old numbers. Writes into it by index (`v.data[0] = 1`)
+        are not seen (see the FAQ)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        global _clock
+        self._data = value if type(value) is np.ndarray else _to_array(value, copy=False)
+        _clock += 1
+        self._version = _clock
+
     if TYPE_CHECKING:  # the primitive methods are made from ops.TABLE at the end of this file
         def __getattr__(self, name: str) -> Callable[..., Value]: ...
 
     # ---- plain attributes ----
-    shape = property(lambda self: self.data.shape, doc="The shape of data.")
-    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
-    dtype = property(lambda self: self.data.dtype, doc="The float dtype of data.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
+    shape = property(lambda self: self._data.shape, doc="The shape of data.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
+    dtype = property(lambda self: self._data.dtype, doc="The float dtype of data.")
+    size = property(lambda self: self._data.size, doc="The number of elements.")
     T = property(lambda self: self.transpose(), doc="The transpose (axes reversed).")
 
     def item(self) -> float:
@@ -240,7 +313,7 @@ class Value:
 
     def detach(self) -> Value:
         """The same numbers as a constant: cut from the graph, no gradient flows through it."""
-        return Value._leaf(self.data, requires_grad=False)
+        return Value._leaf(self._data, requires_grad=False)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (grad becomes None, as in PyTorch)."""
@@ -249,7 +322,7 @@ class Value:
     @staticmethod
     def _leaf(data: np.ndarray, requires_grad: bool) -> Value:
         v = Value.__new__(Value)
-        v.data, v.grad, v.name, v.requires_grad, v._ctx = data, None, None, requires_grad, None
+        v._data, v._version, v.grad, v.name, v.requires_grad, v._ctx = data, 0, None, None, requires_grad, None
         return v
 
     def __len__(self) -> int:
@@ -316,10 +389,8 @@ class Value:
         return (-self) + other
 
     def __getitem__(self, index: Any) -> Value:  # self[index]
-        if isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Value) else i for i in index)
-        elif isinstance(index, Value):
-            index = index.data
+        # The op keeps its own copy of index arrays and lists: changing the caller's later moves nothing.
+        index = tuple(map(_own_index, index)) if isinstance(index, tuple) else _own_index(index)
         return _apply(GETITEM, (self,), {"index": index})
 
     # comparisons: plain boolean arrays, no gradient
@@ -347,9 +418,12 @@ class Value:
         return self ** 0.5
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Mean: f(x) = sum(x) / n over axis."""
+        """Mean: f(x) = sum(x) / n over axis (NaN, with numpy's warning, over nothing)."""
         total = self.sum(axis=axis, keepdims=keepdims)
-        return total * (total.size / self.size)
+        if self.size == 0 and total.size:
+            warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=2)
+            return total * np.nan
+        return total * (total.size / self.size if self.size else 1.0)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Value:
         """Minimum: f(x) = -max(-x) over axis."""
@@ -368,12 +442,12 @@ class Value:
     # ---- backward ----
     def register_hook(self, fn: Callable[[Any], Any]) -> HookHandle:
         """Call fn(grad) when the gradient for this value is complete, during every backward pass; if it
-        returns something other than None, that replaces the gradient. Returns a handle: handle.remove()."""
-        global _hook_count
+        returns something other than None (an array, a number or a list of this value's shape), that
+        replaces the gradient. Returns a handle: handle.remove()."""
         if getattr(self, "_hooks", None) is None:
             self._hooks: list[Callable[[Any], Any]] = []
         self._hooks.append(fn)
-        _hook_count += 1
+        _hooked[id(self)] = self
         return HookHandle(self, fn)
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
@@ -395,15 +469,37 @@ class Value:
         def store(node: Value, g: Any) -> None:
             if g.dtype != node.dtype:
                 g = g.astype(node.dtype)
-            if node.grad is not None:
-                node.grad = node.grad + g
-            else:  # an owned, writable array: grads of two inputs may be the same object
+            if node.grad is None:  # an owned, writable array: grads of two inputs may be the same object
                 node.grad = g if create_graph else np.array(g)
+            else:
+                total = node.grad + g
+                node.grad = np.array(total) if isinstance(total, np.generic) else total  # 0-d stays an array
         _backprop(self, seed, retain_graph, create_graph, store, every_node=retain_graph)
 
 
 def _operand(x: Any) -> Any:
     return x if isinstance(x, Value) else _constant(x)
+
+
+def _own_index(i: Any) -> Any:
+    if isinstance(i, Value):
+        return i._data.copy()
+    return np.array(i) if isinstance(i, (np.ndarray, list)) else i
+
+
+def _write(v: Value, array: Any) -> None:
+    """Copy `array` into v's data in place, as a change that backward sees (loading a state, minimize)."""
+    global _clock
+    v._data[...] = array
+    _clock += 1
+    v._version = _clock
+
+
+def _changed(value: Value, op: ops.Op, made_it: bool) -> RuntimeError:
+    who = f"{value.name!r} (shape {value.shape})" if value.name else f"a Value of shape {value.shape}"
+    when = f"{op.name} made it" if made_it else f"{op.name} used it in the forward pass"
+    return RuntimeError(f"backward: {who} was changed in place after {when}, so its gradient would mix old "
+                        "and new numbers; call backward() before changing the weights, or recompute the forward")
 
 
 def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
@@ -425,7 +521,10 @@ def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
 def _toposort(root: Value) -> list[Value]:
     """Every node that needs a gradient, each after its parents: a depth-first search with an explicit
     stack (so any depth works). A node is appended once all its parents are, so reversed, the list
-    gives each node its whole gradient before it passes it on."""
+    gives each node its whole gradient before it passes it on.
+
+    On the way it checks versions: a value written after an op used it (or made it) is an error here,
+    before any gradient is computed."""
     order: list[Value] = []
     visited: set[Value] = set()  # Values hash by identity
     stack: list[Any] = [root]
@@ -445,11 +544,17 @@ def _toposort(root: Value) -> list[Value]:
         if ctx is _RELEASED:
             raise RuntimeError("backward: this graph was already released by an earlier backward(); "
                                "call backward(retain_graph=True) the first time to run backward through it again")
+        stamp = ctx[4]
+        if node._version > stamp:
+            raise _changed(node, ctx[0], made_it=True)
         push(node)
         push(None)
         for p in ctx[1]:
-            if isinstance(p, Value) and p.requires_grad and p not in visited:
-                push(p)
+            if isinstance(p, Value):
+                if p._version > stamp:
+                    raise _changed(p, ctx[0], made_it=False)
+                if p.requires_grad and p not in visited:
+                    push(p)
     return order
 
 
@@ -457,44 +562,67 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
               store: Callable[[Value, Any], None], every_node: bool) -> None:
     """The engine. Walk the graph from the output back to the leaves, applying each op's rules.
 
-    `store(node, grad)` receives each leaf's gradient (with every_node, each node's) once it is
-    complete. With create_graph the rules run on Values (the node itself as `out`, its parents as
-    inputs), so the gradients record a graph too; otherwise they run on the arrays the forward used.
+    `store(node, grad)` receives each leaf's gradient (with every_node, each node's) once the whole
+    pass has succeeded, and only then is the graph released: an exception on the way (a hook's, a
+    Function's) leaves the gradients and the graph as they were, so the pass can be retried.
+    With create_graph the rules run on Values (the node itself as `out`, its parents as inputs), so the
+    gradients record a graph too; otherwise they run on the arrays the forward used.
     """
     grads: dict[Value, Any] = {root: seed}
-    hooks, anomaly = _hook_count > 0, _checking()
-    for node in reversed(_toposort(root)):
+    done: list[tuple[Value, Any]] = []
+    hooks, anomaly = len(_hooked) > 0, _checking()
+    order = _toposort(root)
+    for node in reversed(order):
         g = grads.pop(node)
         if hooks and getattr(node, "_hooks", None):
-            g = _run_hooks(node, g)
+            g = _run_hooks(node, g, create_graph)
         ctx = node._ctx
-        if ctx is None:
-            store(node, g)
-            continue
-        if every_node:
-            store(node, g)
-        op, parents, datas, params = ctx
-        out, inputs = (node, parents) if create_graph else (node.data, datas)
+        if ctx is None or every_node:
+            done.append((node, g))
+            if ctx is None:
+                continue
+        op, parents, datas, params, _ = ctx
+        out, inputs = (node, parents) if create_graph else (node._data, datas)
         for rule, p in zip(op.rules, parents):
             if isinstance(p, Value) and p.requires_grad:
                 gp = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)
                 if anomaly:
                     _non_finite(op.name, "backward gradient", ops.data(gp), datas, getattr(node, "_site", None))
-                if gp.shape != p.data.shape:
-                    gp = ops.sum_to(gp, p.data.shape)  # undo broadcasting: here, once, for every op
+                if gp.shape != p._data.shape:
+                    gp = ops.sum_to(gp, p._data.shape, op.name)  # undo broadcasting: here, once, for every op
                 grads[p] = grads[p] + gp if p in grads else gp
-        if not retain_graph:
-            node._ctx = _RELEASED
+    with _store_lock:
+        for node, g in done:
+            store(node, g)
+    if not retain_graph:
+        for node in order:
+            if node._ctx is not None:
+                node._ctx = _RELEASED
 
 
-def _run_hooks(node: Value, g: Any) -> Any:
+def _run_hooks(node: Value, g: Any, create_graph: bool) -> Any:
+    """Call node's hooks on its gradient; a hook's result (an array, a number, a list) replaces it."""
     for fn in list(node._hooks):
         replaced = fn(g)
-        if replaced is not None:
-            if np.shape(replaced) != node.shape:
-                raise ValueError(f"register_hook: a hook returned a gradient of shape {np.shape(replaced)} "
-                                 f"for a value of shape {node.shape}")
-            g = replaced
+        if replaced is None:
+            continue
+        if isinstance(replaced, Value):
+            replaced = replaced if create_graph else replaced._data
+        else:
+            try:
+                replaced = _to_array(replaced, node.dtype, copy=False)
+            except TypeError:
+                raise TypeError(f"register_hook: hook {getattr(fn, '__name__', fn)!r} returned "
+                                f"{_describe(replaced)}; a hook returns None or a gradient of shape "
+                                f"{node.shape}") from None
+            if replaced.shape != node.shape and replaced.size == 1:  # a number for a whole gradient
+                replaced = ops.expand(replaced.reshape(()), node.shape)
+            if create_graph:
+                replaced = Value._leaf(replaced, requires_grad=False)
+        if replaced.shape != node.shape:
+            raise ValueError(f"register_hook: hook {getattr(fn, '__name__', fn)!r} returned a gradient of shape "
+                             f"{replaced.shape} for a value of shape {node.shape}")
+        g = replaced
     return g
 
 
@@ -506,12 +634,12 @@ class HookHandle:
 
     def remove(self) -> None:
         """Unregister the hook: later backward passes no longer call it (removing twice is harmless)."""
-        global _hook_count
         value = self._value()
         fns = getattr(value, "_hooks", None)
         if fns and self._fn in fns:
             fns.remove(self._fn)
-            _hook_count -= 1
+            if not fns:
+                _hooked.pop(id(value), None)
 
 
 def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: bool = False,
@@ -521,6 +649,11 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
     An input the output does not depend on gets zeros. With create_graph the gradients are Values.
     retain_graph (default: create_graph) keeps the graph for another pass.
     """
+    if not isinstance(output, Value):
+        raise TypeError(f"vjp: output must be a Value, got {type(output).__name__}")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"vjp: inputs must be Values (wrap arrays in tl.Value); input {i} is {type(x).__name__}")
     wanted: dict[Value, list[int]] = {}
     for i, x in enumerate(inputs):
         wanted.setdefault(x, []).append(i)
@@ -542,36 +675,36 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
     return found
 
 
+def _parts(name: str, values: Sequence[Any]) -> list[Any]:
+    parts = list(values)
+    if not parts:
+        raise ValueError(f"{name}: needs at least one Value or array to join, got none")
+    return parts
+
+
 def concatenate(values: Sequence[Any], axis: int = 0) -> Value:
-    """Join Values (or arrays) along an existing axis, like numpy.concatenate."""
-    parts = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in values]
+    """Join Values (or arrays) along an existing axis, like numpy.concatenate. One op in the graph, however
+    many parts: its backward hands each part its slice of the gradient."""
+    parts = _parts("concatenate", values)
+    ndim = np.ndim(parts[0]._data if isinstance(parts[0], Value) else parts[0])
     try:
-        shape = np.concatenate([np.empty(p.shape, dtype=bool) for p in parts], axis=axis).shape
-    except (ValueError, IndexError) as e:
-        raise ValueError(f"concatenate: shapes {', '.join(str(p.shape) for p in parts)}: {e}") from None
-    axis = axis % len(shape)
-    total: Value | None = None
-    start = 0
-    for p in parts:  # each part scattered into its slot of the result; the gradient of scatter is a slice
-        index = (slice(None),) * axis + (slice(start, start + p.shape[axis]),)
-        piece = p.scatter(index, shape)
-        total = piece if total is None else total + piece
-        start += p.shape[axis]
-    assert total is not None
-    return total
+        ax = np.lib.array_utils.normalize_axis_index(operator.index(axis), max(ndim, 1))
+        sizes = [np.shape(p._data if isinstance(p, Value) else p)[ax] for p in parts]
+    except (TypeError, IndexError, ValueError) as e:  # numpy's AxisError is both of the last two
+        raise _shape_error(CONCATENATE, [np.shape(getattr(p, "_data", p)) for p in parts], {"axis": axis}, e) from None
+    bounds = (0, *np.cumsum(sizes).tolist())
+    return _apply(CONCATENATE, parts, {"axis": axis, "bounds": bounds})
 
 
 def stack(values: Sequence[Any], axis: int = 0) -> Value:
-    """Join Values (or arrays) of one shape along a new axis, like numpy.stack."""
-    parts = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in values]
-    if len({p.shape for p in parts}) > 1:
-        raise ValueError(f"stack: all inputs need one shape, got {', '.join(str(p.shape) for p in parts)}")
-    axis = axis % (parts[0].ndim + 1)
-    return concatenate([p.reshape(p.shape[:axis] + (1,) + p.shape[axis:]) for p in parts], axis=axis)
+    """Join Values (or arrays) of one shape along a new axis, like numpy.stack. One op in the graph."""
+    return _apply(STACK, _parts("stack", values), {"axis": axis})
 
 
-# The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry.
+# The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry;
+# the ops that join any number of inputs are the module's functions above instead.
 for _op in ops.TABLE.values():
-    setattr(Value, _op.name, _method(_op))
-ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM = (ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg",
-                                                                   "getitem"))
+    if not _op.variadic:
+        setattr(Value, _op.name, _method(_op))
+ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK = (
+    ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack"))

@@ -46,19 +46,20 @@ def _checked(inputs: tuple[Any, ...], dtype: Any) -> Iterator[list[int]]:
     if None) while the check runs.
 
     The Values themselves are checked, not copies, so that a function may also reach them another way
-    (a module's parameters); their original arrays are put back afterwards.
+    (a module's parameters); their original arrays are put back afterwards, so their numbers and versions
+    are as they were (a graph the caller built before the check can still run backward).
     """
     idx = _checkable(inputs)
     if not idx:
         raise ValueError("gradcheck: no input is a Value that requires grad, so there is nothing to check")
-    originals = [inputs[i].data for i in idx]
+    originals = [inputs[i]._data for i in idx]
     try:
         for i in idx:
-            inputs[i].data = np.array(inputs[i].data, dtype=dtype)  # our own contiguous copy
+            inputs[i]._data = np.array(inputs[i]._data, dtype=dtype)  # our own contiguous copy
         yield idx
     finally:
         for i, data in reversed(list(zip(idx, originals))):  # reversed: right if a Value is passed twice
-            inputs[i].data = data
+            inputs[i]._data = data
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

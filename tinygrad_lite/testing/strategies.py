@@ -12,41 +12,57 @@ Domains keep inputs where an op is smooth, so that finite differences are meanin
     real      [-3, 3]
     positive  [0.2, 3]                       (log, the base of a power, sqrt)
     nonzero   [-3, -0.2] or [0.2, 3]          (a divisor; abs and relu away from their kink at 0)
-    off_pm1   [-3, 3] but at least 0.1 from -1 and 1   (clip(-1, 1) away from its kinks)
+    off_grid  [-3, 3] but at least 0.05 from every multiple of 0.5   (clip away from its drawn bounds)
     distinct  multiples of 0.1 in [-3, 3], all different   (max away from ties)
+
+`op_cases(op)` draws the inputs *and the parameters* of any op in the table (`tl.ops.TABLE`), by the
+family its entry names (`op.draw`, a key of OP_CASES): axes as None, ints, negative ints, tuples and
+numpy integers; transpose permutations with negative entries; reshape targets with -1; indices with
+negative steps, repeats and masks; clip bounds with None. `apply_op(op, inputs, params)` calls the op
+the way a user would (`x.sum(axis=...)`, `tl.concatenate([...], axis=...)`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from .. import ops
 from ..value import Value
 
-__all__ = ["DOMAINS", "elements", "shapes", "arrays", "values", "broadcastable_values", "matmul_values"]
+__all__ = ["DOMAINS", "OP_CASES", "CLIP_BOUNDS", "elements", "shapes", "arrays", "values", "broadcastable_values",
+           "matmul_values", "axes", "op_cases", "apply_op"]
 
 
 def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
+def _off_grid(x: float) -> bool:
+    return abs(x * 2 - round(x * 2)) >= 0.1  # at least 0.05 from every multiple of 0.5
+
+
 DOMAINS: dict[str, st.SearchStrategy[float]] = {
     "real": _floats(-3, 3),
     "positive": _floats(0.2, 3),
     "nonzero": _floats(-3, -0.2) | _floats(0.2, 3),
-    "off_pm1": _floats(-3, -1.1) | _floats(-0.9, 0.9) | _floats(1.1, 3),
+    "off_grid": _floats(-3, 3).filter(_off_grid),
     "distinct": st.integers(-30, 30).map(lambda k: k / 10),
 }
+CLIP_BOUNDS = (None, *ops.TABLE["clip"].special[0])  # clip's drawn bounds: its special points, or no bound
 
 
-def elements(domain: str = "real") -> st.SearchStrategy[float]:
-    """Floats from one of the DOMAINS."""
+def elements(domain: str = "real", special: tuple[float, ...] = ()) -> st.SearchStrategy[float]:
+    """Floats from one of the DOMAINS; with `special` points, those too, about one element in four."""
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}")
-    return DOMAINS[domain]
+    if not special:
+        return DOMAINS[domain]
+    return st.one_of(DOMAINS[domain], DOMAINS[domain], DOMAINS[domain], st.sampled_from(special))
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[Any]:
@@ -54,16 +70,17 @@ def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: in
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
-def arrays(shape: Any = None, domain: str = "real", dtype: Any = np.float64) -> st.SearchStrategy[np.ndarray]:
-    """ndarrays of a given shape (or a drawn one) with elements from `domain`."""
-    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements(domain),
-                      unique=domain == "distinct")
+def arrays(shape: Any = None, domain: str = "real", dtype: Any = np.float64,
+           special: tuple[float, ...] = ()) -> st.SearchStrategy[np.ndarray]:
+    """ndarrays of a given shape (or a drawn one) with elements from `domain` (and `special` points)."""
+    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements(domain, special),
+                      unique=domain == "distinct" and not special)
 
 
 def values(shape: Any = None, domain: str = "real", dtype: Any = np.float64,
-           requires_grad: bool = True) -> st.SearchStrategy[Value]:
-    """Values of a given or drawn shape, elements from `domain`."""
-    return arrays(shape, domain, dtype).map(lambda a: Value(a, requires_grad=requires_grad))
+           requires_grad: bool = True, special: tuple[float, ...] = ()) -> st.SearchStrategy[Value]:
+    """Values of a given or drawn shape, elements from `domain` (and `special` points)."""
+    return arrays(shape, domain, dtype, special).map(lambda a: Value(a, requires_grad=requires_grad))
 
 
 @st.composite
@@ -80,3 +97,187 @@ def matmul_values(draw: Any, dtype: Any = np.float64) -> tuple[Value, Value]:
     bs = draw(hnp.mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4, max_side=4))
     a, b = bs.input_shapes
     return draw(values(a, dtype=dtype)), draw(values(b, dtype=dtype))
+
+
+# ---- parameters, as a user may pass them ---------------------------------------------------------
+
+_INT_TYPES = st.sampled_from([int, int, np.int64, np.int32])  # Python ints mostly, numpy integers too
+
+
+def _an_axis(draw: Any, ndim: int, extra: int = 0) -> Any:
+    """One axis of ndim (+ extra for a new axis), maybe negative, maybe a numpy integer."""
+    a = draw(st.integers(0, ndim + extra - 1))
+    return draw(_INT_TYPES)(a - (ndim + extra) if draw(st.booleans()) else a)
+
+
+@st.composite
+def axes(draw: Any, ndim: int) -> Any:
+    """A reduction's axis: None, one axis (maybe negative, maybe a numpy integer), or a tuple of distinct
+    axes (maybe empty, some negative)."""
+    if ndim == 0:
+        return draw(st.sampled_from([None, ()]))
+    kind = draw(st.sampled_from(["none", "one", "tuple"]))
+    if kind == "none":
+        return None
+    if kind == "one":
+        return _an_axis(draw, ndim)
+    chosen = draw(st.lists(st.integers(0, ndim - 1), max_size=ndim, unique=True))
+    return tuple(draw(_INT_TYPES)(a - ndim if draw(st.booleans()) else a) for a in chosen)
+
+
+def _unary(op: ops.Op) -> st.SearchStrategy[Any]:
+    return values(domain=op.domain[0]).map(lambda x: ((x,), {}))
+
+
+def _broadcast(op: ops.Op) -> st.SearchStrategy[Any]:
+    return broadcastable_values(domains=op.domain).map(lambda xs: (xs, {}))
+
+
+@st.composite
+def _pow(draw: Any, op: ops.Op) -> Any:
+    """Both inputs Values in their domains, or a base anywhere (0 and negative integers included) raised to a
+    constant exact integer (x ** 0 at x = 0 among them): smooth in the base either way."""
+    if draw(st.booleans()):
+        return draw(_broadcast(op))
+    base = draw(values(domain="real", special=(0.0, 1.0, -1.0, 2.0, -2.0)))
+    exponent = Value(float(draw(st.integers(0, 3))), requires_grad=False)
+    return (base, exponent), {}
+
+
+def _matmul(op: ops.Op) -> st.SearchStrategy[Any]:
+    return matmul_values().map(lambda xs: (xs, {}))
+
+
+@st.composite
+def _reduction(draw: Any, op: ops.Op) -> Any:
+    x = draw(values(domain=op.domain[0]))
+    return (x,), {"axis": draw(axes(x.ndim)), "keepdims": draw(st.booleans())}
+
+
+@st.composite
+def _reshape(draw: Any, op: ops.Op) -> Any:
+    x = draw(values())
+    targets = [(x.size,), (-1,), x.shape[::-1], (1,) + x.shape, (x.size, 1), (-1, 1)]
+    if x.ndim:
+        i = draw(st.integers(0, x.ndim - 1))
+        targets.append(x.shape[:i] + (-1,) + x.shape[i + 1:])
+    return (x,), {"shape": tuple(draw(_INT_TYPES)(n) for n in draw(st.sampled_from(targets)))}
+
+
+@st.composite
+def _transpose(draw: Any, op: ops.Op) -> Any:
+    x = draw(values())
+    if draw(st.integers(0, 4)) == 0:
+        return (x,), {"axes": None}
+    perm = draw(st.permutations(range(x.ndim)))
+    return (x,), {"axes": tuple(draw(_INT_TYPES)(a - x.ndim if draw(st.booleans()) else a) for a in perm)}
+
+
+@st.composite
+def _broadcast_to(draw: Any, op: ops.Op) -> Any:
+    target = draw(shapes(max_dims=3))
+    kept = target[draw(st.integers(0, len(target))):]  # x has the trailing axes, some of them size 1
+    shape = tuple(1 if draw(st.booleans()) else n for n in kept)
+    return (draw(values(shape)),), {"shape": target}
+
+
+def _slices(n: int) -> st.SearchStrategy[slice]:
+    bound = st.none() | st.integers(-n - 1, n + 1)
+    return st.builds(slice, bound, bound, st.none() | st.sampled_from([1, 2, -1, -2]))
+
+
+@st.composite
+def index(draw: Any, shape: tuple[int, ...]) -> Any:
+    """An index into an array of `shape`: an int (maybe numpy), a slice (negative steps too), an integer
+    array with repeats, a boolean mask, or a tuple of such with an Ellipsis."""
+    n = shape[0]
+    kind = draw(st.sampled_from(["int", "slice", "array", "mask", "tuple"]))
+    if kind == "int":
+        return draw(_INT_TYPES)(draw(st.integers(-n, n - 1)))
+    if kind == "slice":
+        return draw(_slices(n))
+    if kind == "array":  # repeats accumulate in the gradient
+        return np.array(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6)))
+    if kind == "mask":
+        return draw(hnp.arrays(bool, shape[:draw(st.integers(1, len(shape)))]))
+    first = draw(st.one_of(_slices(n), st.lists(st.integers(0, n - 1), min_size=1, max_size=4).map(np.array)))
+    if len(shape) > 1 and draw(st.booleans()):
+        return (first, draw(_slices(shape[1])))
+    return (first, Ellipsis)
+
+
+@st.composite
+def _getitem(draw: Any, op: ops.Op) -> Any:
+    x = draw(values(shapes(min_dims=1)))
+    return (x,), {"index": draw(index(x.shape))}
+
+
+@st.composite
+def _scatter(draw: Any, op: ops.Op) -> Any:
+    shape = draw(shapes(min_dims=1))
+    i = draw(index(shape))
+    return (draw(values(np.empty(shape)[i].shape)),), {"index": i, "shape": shape}
+
+
+@st.composite
+def _clip(draw: Any, op: ops.Op) -> Any:
+    lo, hi = sorted(draw(st.lists(st.sampled_from(CLIP_BOUNDS[1:]), min_size=2, max_size=2)))
+    lo, hi = draw(st.sampled_from([(lo, hi), (None, hi), (lo, None)]))
+    return (draw(values(domain=op.domain[0])),), {"lo": lo, "hi": hi}
+
+
+def _astype(op: ops.Op) -> st.SearchStrategy[Any]:
+    dtypes = st.sampled_from([np.float64, "float64", np.dtype(np.float64), float, "f8"])
+    return st.tuples(values(), dtypes).map(lambda c: ((c[0],), {"dtype": c[1]}))
+
+
+def _part(draw: Any, shape: tuple[int, ...]) -> Any:
+    """A Value to be joined, or now and then a plain array (a constant part)."""
+    a = draw(arrays(shape))
+    return a if draw(st.integers(0, 4)) == 0 else Value(a)
+
+
+@st.composite
+def _concatenate(draw: Any, op: ops.Op) -> Any:
+    shape = list(draw(shapes(min_dims=1)))
+    ax = draw(st.integers(0, len(shape) - 1))
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        shape[ax] = draw(st.integers(0, 3))  # a part may be empty along the axis
+        parts.append(_part(draw, tuple(shape)))
+    if not any(isinstance(p, Value) for p in parts):
+        parts[0] = Value(parts[0])
+    return tuple(parts), {"axis": draw(_INT_TYPES)(ax - len(shape) if draw(st.booleans()) else ax)}
+
+
+@st.composite
+def _stack(draw: Any, op: ops.Op) -> Any:
+    shape = draw(shapes(max_dims=2))
+    parts = [_part(draw, shape) for _ in range(draw(st.integers(1, 4)))]
+    if not any(isinstance(p, Value) for p in parts):
+        parts[0] = Value(parts[0])
+    return tuple(parts), {"axis": _an_axis(draw, len(shape), extra=1)}
+
+
+# How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
+# its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
+OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
+    "unary": _unary, "broadcast": _broadcast, "pow": _pow, "matmul": _matmul, "reduction": _reduction,
+    "reshape": _reshape, "transpose": _transpose, "broadcast_to": _broadcast_to, "getitem": _getitem,
+    "scatter": _scatter, "clip": _clip, "astype": _astype, "concatenate": _concatenate, "stack": _stack,
+}
+
+
+def op_cases(op: ops.Op) -> st.SearchStrategy[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """(inputs, params) for an op of the table, drawn by its family (`op.draw`)."""
+    if op.draw not in OP_CASES:
+        raise ValueError(f"{op.name}: no strategy family {op.draw!r} in OP_CASES ({', '.join(OP_CASES)})")
+    return OP_CASES[op.draw](op)
+
+
+def apply_op(op: ops.Op, inputs: tuple[Any, ...], params: dict[str, Any]) -> Value:
+    """Call an op of the table as a user would: a Value method, or for the joining ops the module's function."""
+    if op.variadic:
+        import tinygrad_lite
+        return getattr(tinygrad_lite, op.name)(list(inputs), **params)
+    return getattr(inputs[0], op.name)(*inputs[1:], **params)

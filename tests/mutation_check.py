@@ -1,0 +1,231 @@
+"""Mutation check: break each backward rule of the op table in turn, and the engine's own steps, and show that
+the test suite fails every time. Not part of the suite (it runs the suite once per mutation: several minutes).
+
+    .venv/bin/python tests/mutation_check.py            # every mutation; a table on stdout, exit 1 if one is missed
+    .venv/bin/python tests/mutation_check.py pow:0:scale transpose_unnormalised   # only these
+
+Mutations of each rule i of each op: `scale` (the gradient times 1.1) and `permute` (its elements reversed
+along the last axis, the kind of mistake an all-ones seed hides), plus the bugs this suite once missed
+(see HISTORICAL). Each runs in a fresh pytest process that loads this file as a plugin (`-p mutation_check`),
+which applies the mutation named in TL_MUTATION before any test runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- the mutations ----------------------------------------------------------------------------------
+
+def _set_rules(op: Any, rules: Any) -> None:
+    object.__setattr__(op, "rules", rules)  # Op is a frozen dataclass; the Value methods hold the same object
+
+
+def _mutate_rule(name: str, i: int, kind: str) -> None:
+    from tinygrad_lite import ops
+    op = ops.TABLE[name]
+    if op.variadic:
+        original = op.rules.item
+    else:
+        original = op.rules[i]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        g = original(*args, **kwargs)
+        if kind == "scale":
+            return g * 1.1
+        return g[..., ::-1] if g.ndim else g  # permute: reverse the last axis
+
+    if op.variadic:
+        _set_rules(op, ops._EachPart(broken, True))
+    else:
+        _set_rules(op, op.rules[:i] + (broken,) + op.rules[i + 1:])
+
+
+def _transpose_unnormalised() -> None:  # argsort of the axes as given: wrong for negative axes
+    from tinygrad_lite import ops
+    _set_rules(ops.TABLE["transpose"], (lambda g, out, x, axes: g.transpose(
+        None if axes is None else tuple(int(i) for i in np.argsort(axes))),))
+
+
+def _sum_to_reshapes_blindly() -> None:
+    from tinygrad_lite import ops, value
+    original = ops.sum_to
+
+    def sum_to(g: Any, shape: tuple[int, ...], op_name: str) -> Any:
+        if g.size == int(np.prod(shape)):
+            return g.reshape(shape)
+        return original(g, shape, op_name)
+    ops.sum_to = value.ops.sum_to = sum_to
+
+
+def _pow_naive() -> None:
+    from tinygrad_lite import ops
+    _set_rules(ops.TABLE["pow"], (lambda g, out, a, b: g * b * a ** (b - 1),
+                                  lambda g, out, a, b: g * out * ops.log(a)))
+
+
+def _relu_at_zero_passes() -> None:
+    from tinygrad_lite import ops
+    _set_rules(ops.TABLE["relu"], (lambda g, out, x: g * (ops.data(x) >= 0),))
+
+
+def _clip_bounds_outside() -> None:
+    from tinygrad_lite import ops
+    _set_rules(ops.TABLE["clip"], (lambda g, out, x, lo, hi: g * ((ops.data(x) > (-np.inf if lo is None else lo))
+                                                                 & (ops.data(x) < (np.inf if hi is None else hi))),))
+
+
+def _max_ties_all_win() -> None:
+    from tinygrad_lite import ops
+
+    def rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+        keep = ops._keepdims_shape(x.shape, axis)
+        return g.reshape(keep) * (ops.data(x) == ops.data(out).reshape(keep))
+    _set_rules(ops.TABLE["max"], (rule,))
+
+
+def _index_not_copied() -> None:
+    from tinygrad_lite import value
+    value._own_index = lambda i: i._data if isinstance(i, value.Value) else i
+
+
+def _no_version_check() -> None:
+    from tinygrad_lite import value
+    original = value._toposort
+
+    def toposort(root: Any) -> Any:
+        for v in _all_values(root):
+            v._version = 0  # forget every write
+        return original(root)
+    value._toposort = toposort
+
+
+def _all_values(root: Any) -> list[Any]:
+    seen, stack = [], [root]
+    while stack:
+        v = stack.pop()
+        seen.append(v)
+        ctx = v._ctx
+        if ctx is not None and ctx is not _released():
+            stack.extend(p for p in ctx[1] if hasattr(p, "_version") and p not in seen)
+    return seen
+
+
+def _released() -> Any:
+    from tinygrad_lite import value
+    return value._RELEASED
+
+
+def _accumulation_overwrites() -> None:
+    from tinygrad_lite import value
+    original = value._backprop
+
+    def backprop(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Any, every_node: bool) -> Any:
+        def overwrite(node: Any, g: Any) -> None:
+            node.grad = None
+            store(node, g)
+        return original(root, seed, retain_graph, create_graph, overwrite, every_node)
+    value._backprop = backprop
+
+
+def _no_lock() -> None:
+    import contextlib
+
+    from tinygrad_lite import value
+    value._store_lock = contextlib.nullcontext()
+
+
+HISTORICAL = {
+    "transpose_unnormalised": (_transpose_unnormalised, "transpose's inverse permutation from un-normalised axes"),
+    "sum_to_reshapes_blindly": (_sum_to_reshapes_blindly, "sum_to reshapes a same-size gradient without complaint"),
+    "pow_naive": (_pow_naive, "pow's textbook rules: NaN at 0"),
+    "relu_at_zero_passes": (_relu_at_zero_passes, "relu'(0) = 1 instead of PyTorch's 0"),
+    "clip_bounds_outside": (_clip_bounds_outside, "clip's gradient 0 at its bounds instead of PyTorch's 1"),
+    "max_ties_all_win": (_max_ties_all_win, "every tied maximum gets the whole gradient"),
+    "index_not_copied": (_index_not_copied, "getitem keeps the caller's index array"),
+    "no_version_check": (_no_version_check, "in-place edits between forward and backward not seen"),
+    "accumulation_overwrites": (_accumulation_overwrites, "a second backward overwrites .grad"),
+    "no_lock": (_no_lock, "gradient accumulation unlocked across threads"),
+}
+
+
+def all_mutations() -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from tinygrad_lite import ops
+    names = []
+    for op in ops.TABLE.values():
+        for i in range(1 if op.variadic else op.arity):
+            names += [f"{op.name}:{i}:scale", f"{op.name}:{i}:permute"]
+    return names + list(HISTORICAL)
+
+
+def apply(mutation: str) -> None:
+    if mutation in HISTORICAL:
+        HISTORICAL[mutation][0]()
+    else:
+        name, i, kind = mutation.split(":")
+        _mutate_rule(name, int(i), kind)
+
+
+# ---- the pytest plugin side --------------------------------------------------------------------------
+
+def pytest_configure(config: Any) -> None:
+    mutation = os.environ.get("TL_MUTATION")
+    if mutation:
+        apply(mutation)
+
+
+# ---- the driver --------------------------------------------------------------------------------------
+
+SUITE = ["tests/test_ops.py", "tests/test_edges.py", "tests/test_engine.py", "tests/test_power_tools.py",
+         "tests/test_testing.py", "tests/test_nn_optim.py"]
+
+
+def _pytest(mutation: str, args: list[str]) -> tuple[bool, str]:
+    env = {**os.environ, "TL_MUTATION": mutation, "PYTHONPATH": f"{ROOT / 'tests'}{os.pathsep}{ROOT}",
+           "EXAMPLES_PER_OP": "50"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "mutation_check", "-x", "-q", "-p", "no:cacheprovider",
+                           "--hypothesis-profile=ci", "--hypothesis-seed=0", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    failed = [line.split(" - ")[0].removeprefix("FAILED ") for line in proc.stdout.splitlines()
+              if line.startswith("FAILED")]
+    return proc.returncode == 1 and bool(failed), failed[0] if failed else proc.stdout.strip().splitlines()[-1]
+
+
+def check(mutation: str) -> tuple[bool, str]:
+    """Run the op's own tests first (quick), then the whole engine suite if they did not catch it."""
+    if ":" in mutation:
+        caught, where = _pytest(mutation, ["tests/test_ops.py", "tests/test_edges.py", "-k",
+                                           mutation.split(":")[0]])
+        if caught:
+            return caught, where
+    return _pytest(mutation, SUITE)
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or all_mutations()
+    print("| mutation | caught by |\n|---|---|")
+    missed = []
+    t0 = time.perf_counter()
+    for mutation in chosen:
+        caught, where = check(mutation)
+        label = HISTORICAL[mutation][1] if mutation in HISTORICAL else mutation
+        print(f"| {label} | {where if caught else 'MISSED: ' + where} |", flush=True)
+        if not caught:
+            missed.append(mutation)
+    print(f"\n{len(chosen) - len(missed)} of {len(chosen)} mutations caught in {time.perf_counter() - t0:.0f} s"
+          + (f"; missed: {', '.join(missed)}" if missed else ""))
+    sys.exit(1 if missed else 0)
+
+
+if __name__ == "__main__":
+    main()

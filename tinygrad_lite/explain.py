@@ -69,7 +69,7 @@ def explain(root: Value, max_values: int = 24) -> Explanation:
         parts = []
         for rule, formula, p in zip(op.rules, op.formulas, parents):
             if isinstance(p, Value) and p.requires_grad:
-                gp = ops.sum_to(rule(g, node.data, *datas, **params), p.shape, op.name)
+                gp = ops.sum_to(rule(g, node.data, *(() if op.variadic else datas), **params), p.shape, op.name)
                 parts.append(f"{formula}, so {names[p]} receives {_fmt(gp)}")
         backward.append(f"  {names[node]} = {op.name}(...): gradient {_fmt(g)} arrives; " + "; ".join(parts))
 

@@ -7,7 +7,7 @@ How to read an entry
     - `forward(*inputs, **params)` is a numpy call on arrays.
     - `rules` has one backward rule per input, with its formula beside it: `rule(g, out, *inputs, **params)`
       returns the gradient for that input, given `g`, the gradient flowing into the output, and `out`,
-      the forward's output.
+      the forward's output. (An op with any number of inputs has one rule, `rule(g, out, part=i, **params)`.)
       A rule may return its gradient in the output's (broadcast) shape: the engine sums it back to the
       input's shape in one place (`sum_to` below).
     - The same rule runs on numpy arrays (plain `backward()`, fast, nothing recorded) and on Values
@@ -51,7 +51,7 @@ class Op:
     formulas: Any = ()  # each rule's derivative, for people (tl.explain shows them)
     draw: str = "unary"  # how the tests draw inputs and parameters: a family in testing.strategies.OP_CASES
     special: tuple[tuple[float, ...], ...] = ()  # per input: points where a convention decides the gradient
-    variadic: bool = False  # any number of inputs (concatenate, stack): rule i is told its part=i
+    variadic: bool = False  # any number of inputs (concatenate, stack): rule i is told part=i, not the inputs
     user: bool = False  # a user's Function: exceptions from its forward are the user's own and pass unchanged
 
     @property
@@ -311,12 +311,12 @@ _ENTRIES = [
     _op("astype",  _astype,        (lambda g, out, x, dtype: g.astype(x.dtype),             "g, in x's dtype"),
         doc="Cast: f(x) = x as another float dtype", draw="astype"),
     _op("concatenate", _concatenate,
-                                   (lambda g, out, *xs, axis, bounds, part:
+                                   (lambda g, out, axis, bounds, part:
                                     g[_slab(out.ndim, axis, slice(bounds[part], bounds[part + 1]))],
                                                                                             "g, the part's slice"),
         doc="Concatenate: join the inputs along an existing axis", draw="concatenate", variadic=True),
     _op("stack",   lambda *xs, axis=0: np.stack(xs, axis=axis),
-                                   (lambda g, out, *xs, axis, part: g[_slab(out.ndim, axis, part)],
+                                   (lambda g, out, axis, part: g[_slab(out.ndim, axis, part)],
                                                                                             "g, the part's slice"),
         doc="Stack: join same-shape inputs along a new axis", draw="stack", variadic=True),
 ]

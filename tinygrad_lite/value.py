@@ -583,6 +583,8 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
                 continue
         op, parents, datas, params, _ = ctx
         out, inputs = (node, parents) if create_graph else (node._data, datas)
+        if op.variadic:  # each part's rule needs only out and the params: passing every part would be quadratic
+            inputs = ()
         for rule, p in zip(op.rules, parents):
             if isinstance(p, Value) and p.requires_grad:
                 gp = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)

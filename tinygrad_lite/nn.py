@@ -8,6 +8,11 @@ forward is `x @ W + b`.
 
 from __future__ import annotations
 
+import operator
+import os
+import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +21,7 @@ import numpy as np
 
 from .value import _RELEASED, Value, _write
 
-__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MSE", "BCE", "CrossEntropy"]
+__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy"]
 
 
 def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
@@ -72,16 +77,43 @@ class Module:
         """The direct sub-modules, with their names."""
         return ((n, m) for n, m in self._members() if isinstance(m, Module))
 
+    def _walk(self, prefix: str, inside: tuple[int, ...]) -> Iterator[tuple[str, Any]]:
+        """(dotted name, member) for every Value and Module below this one, depth first in attribute order.
+        A module that contains itself is a ValueError, not an endless walk."""
+        inside = inside + (id(self),)
+        for name, member in self._members():
+            full = prefix + name
+            if isinstance(member, Module):
+                if id(member) in inside:
+                    raise ValueError(f"{type(self).__name__}: the module contains itself (as {full!r}); a module "
+                                     "cannot be one of its own sub-modules")
+                yield full, member
+                yield from member._walk(full + ".", inside)
+            else:
+                yield full, member
+
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """(dotted name, Module) for this module ("") and every sub-module below it."""
+        yield "", self
+        yield from ((n, m) for n, m in self._walk("", ()) if isinstance(m, Module))
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         """(dotted name, Value) for every parameter, each once, in a fixed order."""
         seen: set[Value] = set()
-        for name, member in self._members():
-            items = member.named_parameters(f"{prefix}{name}.") if isinstance(member, Module) else \
-                [(prefix + name, member)] if member.requires_grad else []
-            for full, p in items:
-                if p not in seen:
-                    seen.add(p)
-                    yield full, p
+        for name, member in self._walk(prefix, ()):
+            if isinstance(member, Value) and member.requires_grad and member not in seen:
+                seen.add(member)
+                yield name, member
+
+    def _unique_parameters(self, what: str) -> dict[str, Value]:
+        """named_parameters as a dict; two parameters with one name (dict keys 1 and "1") are an error."""
+        params: dict[str, Value] = {}
+        for name, p in self.named_parameters():
+            if name in params:
+                raise ValueError(f"{what}: the name {name!r} is used twice (dict keys 1 and '1', say): give the "
+                                 "parameters different names, or nothing could tell them apart in a saved file")
+            params[name] = p
+        return params
 
     def parameters(self) -> list[Value]:
         """The parameters, in the order of named_parameters()."""
@@ -94,9 +126,8 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode here and in every sub-module (layers that behave differently can read `training`)."""
-        self.training = mode
-        for _, child in self.children():
-            child.train(mode)
+        for _, module in self.named_modules():
+            module.training = mode
         return self
 
     def eval(self) -> Module:
@@ -105,12 +136,12 @@ class Module:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters' arrays, by dotted name."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        return {name: p.data.copy() for name, p in self._unique_parameters("state_dict").items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy arrays into the parameters, all or nothing: every name, shape and dtype (real floats) is
         checked before any parameter is written (ValueError otherwise)."""
-        params = dict(self.named_parameters())
+        params = self._unique_parameters("load_state_dict")
         missing, unexpected = params.keys() - state.keys(), state.keys() - params.keys()
         if missing or unexpected:
             raise ValueError(f"load_state_dict: missing parameters {sorted(missing)}, "
@@ -132,17 +163,36 @@ class Module:
             _write(p, arrays[name])
 
     def save(self, path: str | Path) -> None:
-        """Save the parameters to a .npz file (plain arrays, no pickled objects)."""
-        arrays: dict[str, Any] = self.state_dict()
-        np.savez(path, **arrays)
+        """Save the parameters to exactly `path`, as an .npz archive of plain arrays (numpy's np.load reads it).
+        The file is written whole or not at all: into a temporary file beside it, then renamed."""
+        path = Path(path)
+        if path.is_dir():
+            raise ValueError(f"save: {path} is a folder; give a file name, such as {path / 'model.npz'}")
+        arrays = self.state_dict()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as z:
+                for name, array in arrays.items():
+                    with z.open(name + ".npy", "w", force_zip64=True) as f:
+                        np.lib.format.write_array(f, array, allow_pickle=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def load(self, path: str | Path) -> None:
-        """Load parameters saved by save(). Files holding pickled objects are refused."""
+        """Load parameters saved by save(), all or nothing. Every array's name, shape and dtype is read from
+        its header and checked against the model before any array is read; anything else is one ValueError
+        naming the file and what is wrong."""
+        path = Path(path)
+        if path.is_dir():
+            raise ValueError(f"load: {path} is a folder; give the file that save() wrote")
         try:
-            with np.load(path, allow_pickle=False) as f:
-                state = {k: f[k] for k in f.files}
-        except ValueError as e:
-            raise ValueError(f"load: {path} holds pickled objects, which are refused ({e})") from None
+            state = _read_state(path, self._unique_parameters("load"))
+        except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as e:
+            if isinstance(e, OSError) and not isinstance(e, zipfile.BadZipFile) and e.errno is not None:
+                raise  # no such file, no permission: Python's own message says it
+            raise ValueError(f"load: {path}: {_why(path, e)}") from None
         self.load_state_dict(state)
 
     def extra_repr(self) -> str:
@@ -150,9 +200,78 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
+        for _ in self.named_modules():  # a module that contains itself: a clear error, not endless repr
+            pass
         lines = [f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self.children()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+class _Refused(ValueError):
+    """What load() found wrong with a file, already said in words."""
+
+
+def _why(path: Path, e: Exception) -> str:
+    if isinstance(e, _Refused):
+        return str(e)
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if not head:
+        return "the file is empty"
+    if head == b"\x93NUMPY":
+        return "this is a single .npy array; load() reads the .npz archive of named arrays that save() writes"
+    if head.startswith(b"PK"):
+        return f"the archive is damaged or truncated (not a complete zip file: {e})"
+    return "not a file written by save() (an .npz archive of named arrays)"
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _read_state(path: Path, params: dict[str, Value]) -> dict[str, np.ndarray]:
+    """The arrays of an .npz archive for these parameters, each checked from its header before it is read."""
+    with zipfile.ZipFile(path) as z:
+        members = {}
+        for info in z.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name not in params:
+                raise _Refused(f"it holds {name!r}, which the model does not have (it has {', '.join(params)})")
+            p = params[name]
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version not in _HEADER_READERS:
+                    raise _Refused(f"{name!r} is stored in .npy format {version}, which load() does not read")
+                shape, _, dtype = _HEADER_READERS[version](f)
+                header = f.tell()
+            if dtype.kind != "f":
+                raise _Refused(f"parameter {name!r} has dtype {dtype.str if dtype.kind in 'SU' else dtype} in the "
+                               "file; parameters are real floats")
+            if shape != p.shape:
+                raise _Refused(f"parameter {name!r} has shape {shape} in the file, the model's has shape {p.shape}")
+            if info.file_size > header + p.size * dtype.itemsize:
+                raise _Refused(f"parameter {name!r} holds more bytes than its header declares")
+            members[name] = info
+        missing = params.keys() - members.keys()
+        if missing:
+            raise _Refused(f"it has no {', '.join(repr(m) for m in sorted(missing))}")
+        state = {}
+        for name, info in members.items():
+            with z.open(info) as f:
+                state[name] = np.lib.format.read_array(f, allow_pickle=False)
+    return state
+
+
+def _size(layer: str, what: str, n: Any) -> int:
+    """A layer's size argument: a whole number of at least 1 (numpy integers too)."""
+    if isinstance(n, bool):
+        raise TypeError(f"{layer}: {what} must be a whole number, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{layer}: {what} must be a whole number, got {type(n).__name__} {n!r}") from None
+    if n < 1:
+        raise ValueError(f"{layer}: {what} must be at least 1, got {n}")
+    return int(n)
 
 
 def _generator(rng: Any) -> Any:
@@ -177,6 +296,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "uniform",
                  rng: Any = None):
+        in_features, out_features = _size("Linear", "in_features", in_features), \
+            _size("Linear", "out_features", out_features)
         shape = (in_features, out_features)
         gen = _generator(rng)
         if init == "uniform":
@@ -284,8 +405,29 @@ class BCE(Module):
 
     def forward(self, prob: Value, target: Any) -> Value:
         t: Any = _check("BCE", prob, target)
+        lo, hi = prob.data.min(), prob.data.max()
+        if not (lo >= 0 and hi <= 1):
+            raise ValueError(f"BCE: predictions must be probabilities in [0, 1], got values from {lo:g} to {hi:g}; "
+                             "apply .sigmoid() to the network's output first, or give the raw outputs (logits) "
+                             "to nn.BCEWithLogits, which is also more stable")
         p = prob.clip(self.eps, 1 - self.eps)
         return _reduce("BCE", -(t * p.log() + (1 - t) * (1 - p).log()), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogits(Module):
+    """Binary cross-entropy from logits z (raw outputs, before a sigmoid) against targets t in [0, 1]:
+    -(t log s(z) + (1 - t) log(1 - s(z))) = softplus(z) - t z, finite for any z."""
+
+    def __init__(self, reduction: str = "mean"):
+        _reduce("BCEWithLogits", Value(0.0), reduction)
+        self.reduction = reduction
+
+    def forward(self, logits: Value, target: Any) -> Value:
+        t: Any = _check("BCEWithLogits", logits, target)
+        return _reduce("BCEWithLogits", logits.softplus() - logits * t, self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -304,6 +446,12 @@ class CrossEntropy(Module):
 
     def forward(self, logits: Value, target: Any) -> Value:
         t = target if isinstance(target, Value) else np.asarray(target)
+        if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind == "f":  # labels from a CSV
+            if not np.all(np.isfinite(t) & (t == np.round(t))):
+                raise ValueError(f"CrossEntropy: the target of shape {t.shape} holds {t.dtype} numbers that are not "
+                                 f"whole numbers; class labels are whole numbers from 0 to {logits.shape[-1] - 1} "
+                                 f"(probabilities would have the logits' shape {logits.shape})")
+            t = t.astype(np.int64)
         if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
             if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
                 raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "

@@ -103,7 +103,7 @@ def _two_way(name: str) -> Callable[..., Any]:
     return helper
 
 
-exp, log, scatter = (_two_way(n) for n in ("exp", "log", "scatter"))
+exp, log, sigmoid, scatter = (_two_way(n) for n in ("exp", "log", "sigmoid", "scatter"))
 
 
 def expand(g: Any, shape: tuple[int, ...]) -> Any:
@@ -276,6 +276,9 @@ _ENTRIES = [
         doc="Hyperbolic tangent: f(x) = tanh(x)"),
     _op("sigmoid", _sigmoid,       (lambda g, out, x: g * out * (1 - out),                  "ds/dx = s (1 - s)"),
         doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
+    _op("softplus", lambda x: np.logaddexp(0.0, x),
+                                   (lambda g, out, x: g * sigmoid(x),                       "d/dx = sigmoid(x)"),
+        doc="Softplus: f(x) = log(1 + e^x), computed without overflow"),
     _op("relu",    lambda x: np.maximum(x, 0),
                                    (lambda g, out, x: g * (data(x) > 0),                    "1 where x > 0, else 0"),
         doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),

@@ -6,6 +6,8 @@ Scope: updating parameters' arrays in place from their gradients. Every gradient
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +22,10 @@ class Optimizer:
     """Holds a list of parameters; `zero_grad()` clears their gradients, `step()` updates them."""
 
     def __init__(self, params: Iterable[Value]):
+        name = type(self).__name__
+        if isinstance(params, Value):
+            raise TypeError(f"{name}: give a list of parameters (model.parameters(), or [w] for one Value w), "
+                            f"got one Value of shape {params.shape}")
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
@@ -42,15 +48,21 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _check(optimizer: str, **settings: float) -> None:
+    """lr must be a finite number > 0; the others (momentum, weight_decay, eps) finite and >= 0."""
+    for name, x in settings.items():
+        if not (isinstance(x, numbers.Real) and math.isfinite(x) and (x > 0 if name == "lr" else x >= 0)):
+            need = "a finite number above 0" if name == "lr" else "a finite number, 0 or more"
+            raise ValueError(f"{optimizer}: {name} must be {need}, got {x!r}")
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * v, where v = momentum * v + (grad + weight_decay * p)
     (v = grad + weight_decay * p on the first step and whenever momentum is 0), as in PyTorch."""
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params)
-        if lr <= 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: need lr > 0, momentum >= 0 and weight_decay >= 0; "
-                             f"got {lr}, {momentum}, {weight_decay}")
+        _check("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self.velocity: list[np.ndarray | None] = [None] * len(self.params)
 
@@ -72,8 +84,9 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8):
         super().__init__(params)
-        if lr <= 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"Adam: need lr > 0 and betas in [0, 1); got {lr}, {betas}")
+        _check("Adam", lr=lr, eps=eps)
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), such as (0.9, 0.999); got {betas!r}")
         self.lr, self.betas, self.eps = lr, betas, eps
         self.t = 0
         self.m = [np.zeros_like(p.data) for p in self.params]

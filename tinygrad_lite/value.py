@@ -302,7 +302,28 @@ class Value:
 
     def item(self) -> float:
         """The single number in a one-element Value, as a Python float."""
-        return self.data.item()
+        return self._data.item()
+
+    def tolist(self) -> Any:
+        """The numbers as (nested) Python lists, as ndarray.tolist()."""
+        return self._data.tolist()
+
+    def _number(self, what: str) -> float:
+        if self._data.size != 1:
+            raise TypeError(f"{what}: only a one-element Value converts to a Python number, got shape {self.shape}")
+        return self._data.item()
+
+    def __float__(self) -> float:
+        return float(self._number("float()"))
+
+    def __int__(self) -> int:
+        return int(self._number("int()"))
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return round(self._number("round()"), ndigits)
+
+    def __format__(self, spec: str) -> str:  # f"{loss:.4f}"; an empty spec shows the Value itself
+        return format(self._number(f"format spec {spec!r}"), spec) if spec else str(self)
 
     def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied)."""

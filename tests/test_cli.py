@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tinygrad_lite.cli import main
+
 RUN = [sys.executable, "-m", "tinygrad_lite"]
 
 
@@ -61,22 +63,82 @@ def test_demo_without_matplotlib_says_so_once_and_still_runs(tmp_path):
     assert "100% of the rows right" in done.stdout and not list(tmp_path.iterdir())
 
 
+def _cli(capsys, *args):
+    """Run the command in this process: (exit code, stdout, stderr)."""
+    try:
+        code = main(list(args))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_mistake(code, err, *words):
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("tinygrad-lite"), err
+    assert "Traceback" not in err and all(w in err for w in words), err
+
+
 @pytest.mark.parametrize("args", [["demo"], ["demo", "nonsense"], ["demo", "xor", "--seed", "x"], ["bogus"], [],
                                   ["demo", "perceptron", "--seed", "-5"], ["demo", "xor", "--seed", "99999999999"],
-                                  ["explain", "nonsense"]])
-def test_bad_arguments_give_usage_and_exit_2(args):
-    done = _run(*args)
-    assert done.returncode == 2
-    assert "usage: tinygrad-lite" in done.stderr and "Traceback" not in done.stderr
+                                  ["explain", "nonsense"], ["graph"], ["graph", "perceptron"]])
+def test_bad_arguments_are_one_line_and_exit_2(args, capsys):
+    code, _, err = _cli(capsys, *args)
+    _one_line_mistake(code, err, "--help")
 
 
-def test_out_that_is_a_file_or_unwritable_gives_a_message(tmp_path):
+def test_out_that_is_a_file_or_unwritable_gives_one_line(tmp_path, capsys):
     afile = tmp_path / "afile"
     afile.write_text("")
-    done = _run("demo", "xor", "--out", str(afile))
-    assert done.returncode == 2 and "that is a file" in done.stderr and "Traceback" not in done.stderr
-    done = _run("demo", "xor", "--out", str(afile / "inside"))
-    assert done.returncode == 1 and "tinygrad-lite:" in done.stderr and "Traceback" not in done.stderr
+    for out, words in ((afile, ["a file"]), (afile / "inside", ["inside"]), ("", ["empty"])):
+        code, _, err = _cli(capsys, "demo", "xor", "--out", str(out))
+        _one_line_mistake(code, err, *words)
+    assert afile.read_text() == ""
+
+
+@pytest.mark.parametrize("expr, shown", [("1/0", "1 / 0"), ("0**-1", "0 ** (-1)"), ("9**9**9", "9 ** 9 ** 9"),
+                                         ("10**400", "10 ** 400"), ("2.0**1024", "2.0 ** 1024"),
+                                         ("(-8)**0.5", "(-8) ** 0.5"), ("(-1)**(1/3)", "(-1) ** (1 / 3)"),
+                                         ("a * (1/0)", "1 / 0"), ("exp(1000)", "exp(1000)"),
+                                         ("log(a - 2)", "log(a - 2)")])
+def test_arithmetic_mistakes_name_the_sub_expression(expr, shown, tmp_path, capsys):
+    code, _, err = _cli(capsys, "graph", "--expr", expr, "a=2", "-o", str(tmp_path / "g.dot"))
+    _one_line_mistake(code, err, repr(shown))
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_expression_may_start_with_a_minus(tmp_path, capsys):
+    code, out, err = _cli(capsys, "graph", "--expr", "-a*b", "a=2", "b=3", "-o", str(tmp_path / "g.dot"))
+    assert code == 0, err
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("pair", ["a=1e400", "a=nan", "a=-inf", "a=", "a=x"])
+def test_variables_must_be_finite_numbers(pair, tmp_path, capsys):
+    code, _, err = _cli(capsys, "graph", "--expr", "a*2", pair, "-o", str(tmp_path / "g.dot"))
+    _one_line_mistake(code, err, "a")
+    assert not list(tmp_path.iterdir())
+
+
+def test_full_width_names_are_the_same_in_expression_and_variable(tmp_path, capsys):
+    for expr, pair in (("\uff41*2", "\uff41=3"), ("a*2", "\uff41=3"), ("\uff41*2", "a=3")):
+        code, _, err = _cli(capsys, "graph", "--expr", expr, pair, "-o", str(tmp_path / "g.dot"))
+        assert code == 0, err
+
+
+def test_output_paths_that_cannot_be_written_are_one_line(tmp_path, capsys):
+    for out, words in ((tmp_path, ["folder"]), (tmp_path / "no" / "such" / "g.svg", ["no/such", "does not exist"]),
+                       (tmp_path / "g.xyz", [".xyz", ".svg"]), ("", ["empty"])):
+        code, _, err = _cli(capsys, "graph", "--expr", "a*2", "a=1", "-o", str(out))
+        _one_line_mistake(code, err, *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_numpy_warnings_never_reach_the_terminal(tmp_path):
+    done = _run("graph", "--expr", "sqrt(a) + log(b)", "a=0", "b=1", "-o", str(tmp_path / "g.dot"))
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeWarning" not in done.stderr and ".py:" not in done.stderr
+    assert "not finite" in done.stderr  # said in words: the gradient of sqrt at 0 is infinite
 
 
 def test_help_from_both_entry_points():

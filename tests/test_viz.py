@@ -176,7 +176,7 @@ def test_hostile_expressions_are_rejected_without_effect(expression, tmp_path):
     (["graph", "--expr", "a * 2", "a=x", "-o", "x.svg"], 2, "not a number"),
     (["graph", "--expr", "a * 2", "__a=1", "-o", "x.svg"], 2, "name=number"),
     (["graph", "perceptron"], 2, "-o"),
-    (["graph", "--expr", "a * 2", "a=1", "-o", "x.txt"], 1, "unknown format"),
+    (["graph", "--expr", "a * 2", "a=1", "-o", "x.txt"], 2, "unknown format"),
 ])
 def test_graph_command_errors(args, code, message, tmp_path):
     done = _cli(*args, cwd=tmp_path)

@@ -4,6 +4,8 @@
     tinygrad-lite explain perceptron|regressor
     tinygrad-lite graph perceptron|regressor -o FILE
     tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o FILE
+
+Every mistake on the command line is one line on stderr and exit code 2, with nothing written.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
+import os
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import __version__, tutorials
 from .value import Value
@@ -31,11 +38,26 @@ def _run_demo(name: str, seed: int | None, show_progress: bool) -> tutorials.Run
     return DEMOS[name](**kwargs)
 
 
+def _check_folder(text: str, parser: argparse.ArgumentParser) -> Path:
+    """--out: a folder that exists or can be made (its nearest existing ancestor a writable folder)."""
+    if not text:
+        parser.error("--out: the folder name is empty")
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: that is a file; give a folder for the plots")
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        parser.error(f"--out {out}: cannot make this folder, because {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK):
+        parser.error(f"--out {out}: cannot write into {ancestor}")
+    return out
+
+
 def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     names = list(DEMOS) if args.name == "all" else [args.name]
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        parser.error(f"--out {out}: that is a file; give a folder for the plots")
+    out = _check_folder(args.out, parser) if args.out is not None else None
     plots_ok = out is not None and _plots_available()
     if out is not None and not plots_ok:
         print('note: plots need matplotlib: pip install "tinygrad-lite[plot]"; writing none', file=sys.stderr)
@@ -71,6 +93,7 @@ def explain(args: argparse.Namespace) -> int:
 
 FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt")
 MAX_EXPRESSION = 500  # characters
+FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
 
@@ -79,9 +102,20 @@ class ExpressionError(ValueError):
     """An expression the graph command will not evaluate."""
 
 
+def _why(e: Exception) -> str:
+    text = str(e)
+    if "divide by zero" in text or isinstance(e, ZeroDivisionError):
+        return "division by zero"
+    if "overflow" in text or isinstance(e, OverflowError):
+        return "the result is too large for a floating-point number"
+    return "the result is not a real number"
+
+
 def evaluate(expression: str, variables: dict[str, Value]) -> Value:
     """Evaluate a learner's expression by walking its syntax tree against a whitelist: numbers, the given
-    variables, + - * / **, unary minus and the functions in FUNCTIONS. Nothing else is ever executed."""
+    variables, + - * / **, unary minus and the functions in FUNCTIONS. Nothing else is ever executed.
+    Arithmetic is numpy's in float64; a step that divides by zero, overflows, or leaves the real numbers
+    is an ExpressionError naming that step."""
     if len(expression) > MAX_EXPRESSION:
         raise ExpressionError(f"the expression is {len(expression)} characters long; at most {MAX_EXPRESSION}")
     try:
@@ -93,22 +127,33 @@ def evaluate(expression: str, variables: dict[str, Value]) -> Value:
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return float(node.value)
+            number = float(node.value) if abs(node.value) < 1e308 else math.inf
+            if not math.isfinite(number):
+                raise ExpressionError(f"{ast.unparse(node)[:40]!r}: not a finite floating-point number")
+            return np.float64(number)
         if isinstance(node, ast.Name):
             if node.id not in variables:
                 raise ExpressionError(f"unknown name {node.id!r}: give it a value, e.g. {node.id}=1.5")
             return variables[node.id]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](ev(node.left), ev(node.right))
+            left, right = ev(node.left), ev(node.right)
+            return step(node, lambda: _BINARY[type(node.op)](left, right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             return -ev(node.operand) if isinstance(node.op, ast.USub) else ev(node.operand)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
                 and len(node.args) == 1 and not node.keywords:
             arg = ev(node.args[0])
             arg = arg if isinstance(arg, Value) else Value(arg, requires_grad=False)
-            return getattr(arg, node.func.id)()
+            return step(node, getattr(arg, node.func.id))
         raise ExpressionError(f"not allowed in an expression: {ast.unparse(node)[:60]!r} (use numbers, variables, "
                               f"+ - * / **, parentheses and {', '.join(FUNCTIONS)})")
+
+    def step(node: ast.AST, compute: Any) -> Any:
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+            try:
+                return compute()
+            except (FloatingPointError, ZeroDivisionError, OverflowError) as e:
+                raise ExpressionError(f"{ast.unparse(node)[:60]!r}: {_why(e)}") from None
 
     result = ev(tree)
     return result if isinstance(result, Value) else Value(result, requires_grad=False)
@@ -118,18 +163,41 @@ def _variables(pairs: list[str]) -> dict[str, Value]:
     out = {}
     for pair in pairs:
         name, eq, number = pair.partition("=")
+        name = unicodedata.normalize("NFKC", name)  # as Python reads names in the expression: full-width a is a
         if not eq or not name.isidentifier() or name.startswith("_") or name in FUNCTIONS:
             raise ExpressionError(f"variables are given as name=number, got {pair!r}")
         try:
-            out[name] = Value(float(number), name=name)
+            value = float(number)
         except ValueError:
             raise ExpressionError(f"{name}: {number!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ExpressionError(f"{name}: {number!r} is not a finite number")
+        out[name] = Value(value, name=name)
     return out
+
+
+def _check_file(text: str, parser: argparse.ArgumentParser) -> Path | None:
+    """-o: None for stdout ("-"), else a file path whose folder exists and can be written, with a known format."""
+    if text == "-":
+        return None
+    if not text:
+        parser.error("-o: the file name is empty; give one such as graph.svg, or - for SVG on stdout")
+    path = Path(text)
+    if path.is_dir():
+        parser.error(f"-o {path}: that is a folder; give a file name, such as {path / 'graph.svg'}")
+    if path.suffix.lower() not in FORMATS:
+        parser.error(f"-o {path}: unknown format {path.suffix or '(no extension)'!r}; use .svg, .png, .pdf or .dot")
+    if not path.parent.is_dir():
+        parser.error(f"-o {path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        parser.error(f"-o {path}: cannot write there")
+    return path
 
 
 def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import viz
 
+    output = _check_file(args.output, parser)
     if args.expr is not None:
         try:
             root = evaluate(args.expr, _variables(args.items))
@@ -141,22 +209,28 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"name one of {', '.join(LOSSES)}, or give --expr")
     drawing = _after_backward(root)
     try:
-        if args.output == "-":
+        if output is None:
             sys.stdout.write(drawing.svg())
         else:
-            print(f"graph: {drawing.save(args.output)}")
-    except (viz.RendererNotFound, ValueError, OSError) as e:
+            print(f"graph: {drawing.save(output)}")
+    except viz.RendererNotFound as e:
         print(f"tinygrad-lite graph: {e}", file=sys.stderr)
         return 1
     return 0
 
 
 def _after_backward(root: Value) -> Any:
-    """Run backward keeping the graph (and every value's gradient), then draw it."""
+    """Run backward keeping the graph (and every value's gradient), then draw it. numpy's warnings about
+    infinite or undefined gradients (sqrt at 0) become one sentence; the drawing marks those values."""
     from . import viz
 
     if root.requires_grad:
-        root.backward(retain_graph=True)
+        with np.errstate(all="ignore"):
+            root.backward(retain_graph=True)
+        bad = viz.non_finite(root)
+        if bad:
+            print(f"note: the gradient of {', '.join(bad)} is not finite (Inf or NaN): the function is not "
+                  "differentiable there; the drawing marks it", file=sys.stderr)
     return viz.draw(root)
 
 
@@ -196,8 +270,15 @@ def _seed(text: str) -> int:
     return seed
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every mistake said in one line (and exit code 2)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinygrad-lite", description="A small, readable autograd framework: "
+    parser = _Parser(prog="tinygrad-lite", description="A small, readable autograd framework: "
                                      "run the tutorials' programs and see their results.")
     parser.add_argument("--version", action="version", version=f"tinygrad-lite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -224,8 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_expr(argv: list[str]) -> list[str]:
+    """`--expr -a*b`: argparse would read -a*b as an option; joined as `--expr=-a*b` it is the value."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--expr":
+            out[-1] = f"--expr={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_expr(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.handler(args))
     except OSError as e:  # a folder that cannot be written, a full disk: say so, without a traceback

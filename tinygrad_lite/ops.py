@@ -39,7 +39,7 @@ import numpy as np
 Rule = Callable[..., Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op:
     name: str
     forward: Callable[..., Any]

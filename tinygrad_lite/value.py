@@ -40,7 +40,7 @@ _store_lock = threading.Lock()  # backward passes in several threads may accumul
 # Opt-in extras live in two slots that are set only when used: a node's hooks (register_hook) and, in
 # detect_anomaly mode only, the user's file and line where it was made. Backward looks for hooks only
 # while some hooked value is alive.
-_hooked: weakref.WeakValueDictionary[int, Value] = weakref.WeakValueDictionary()  # by id: Values' == is elementwise
+_hooked: dict[int, weakref.ref[Value]] = {}  # id -> weak reference, each Value with hooks (Values' == is elementwise)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _saved_modes: contextvars.ContextVar[tuple[tuple[Any, bool], ...]] = contextvars.ContextVar("saved_modes", default=())
 
@@ -468,7 +468,8 @@ class Value:
         if getattr(self, "_hooks", None) is None:
             self._hooks: list[Callable[[Any], Any]] = []
         self._hooks.append(fn)
-        _hooked[id(self)] = self
+        key = id(self)
+        _hooked[key] = weakref.ref(self, lambda _: _hooked.pop(key, None))  # gone with the Value
         return HookHandle(self, fn)
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
@@ -591,7 +592,7 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     """
     grads: dict[Value, Any] = {root: seed}
     done: list[tuple[Value, Any]] = []
-    hooks, anomaly = len(_hooked) > 0, _checking()
+    hooks, anomaly = bool(_hooked), _checking()
     order = _toposort(root)
     for node in reversed(order):
         g = grads.pop(node)

@@ -190,7 +190,7 @@ class Module:
         try:
             state = _read_state(path, self._unique_parameters("load"))
         except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as e:
-            if isinstance(e, OSError) and not isinstance(e, zipfile.BadZipFile) and e.errno is not None:
+            if isinstance(e, OSError) and e.errno is not None:
                 raise  # no such file, no permission: Python's own message says it
             raise ValueError(f"load: {path}: {_why(path, e)}") from None
         self.load_state_dict(state)

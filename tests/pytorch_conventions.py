@@ -20,11 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinygrad_lite import ops  # noqa: E402
 
 CLIP_BOUNDS = (None, *ops.TABLE["clip"].special[0])  # as tinygrad_lite.testing.strategies draws them
+LEAKY_SLOPES = (0.01, 0.2, 0.0)  # as tinygrad_lite.testing.strategies draws them
 
 # Elementwise ops: the PyTorch function, and the parameter sets to record (bounds drawn as the tests draw them).
 ELEMENTWISE = {
     "relu": (torch.relu, [{}]),
     "abs": (torch.abs, [{}]),
+    "leaky_relu": (lambda x, slope: torch.nn.functional.leaky_relu(x, slope), [{"slope": s} for s in LEAKY_SLOPES]),
+    "maximum": (torch.maximum, [{}]),
     "pow": (torch.pow, [{}]),
     "clip": (lambda x, lo, hi: torch.clamp(x, lo, hi),
              [{"lo": lo, "hi": hi} for lo, hi in itertools.product(CLIP_BOUNDS, CLIP_BOUNDS)

@@ -37,6 +37,28 @@ def _one_axis(ndim):
     return tst.axes(ndim).filter(lambda axis: axis is not None and not isinstance(axis, tuple))
 
 
+@st.composite
+def _var_case(draw):
+    """A Value, an axis, keepdims, and ddof 1 only where every variance is over 2 numbers or more."""
+    a = draw(tst.values(tst.shapes(min_dims=1)))
+    axis = draw(tst.axes(a.ndim))
+    n = a.size // max(np.sum(a.data, axis=axis).size, 1)
+    return a, axis, draw(st.booleans()), draw(st.sampled_from([0, 1] if n >= 2 else [0]))
+
+
+@st.composite
+def _std_case(draw):
+    """std away from 0 (where sqrt has no derivative): distinct numbers, at least 2 per standard deviation."""
+    a = draw(tst.values(tst.shapes(min_dims=1, min_side=2), domain="distinct"))
+    return a, draw(st.none() | _one_axis(a.ndim))
+
+
+@st.composite
+def _expand_case(draw):
+    a = draw(tst.values())
+    return a, draw(st.integers(-a.ndim - 1, a.ndim))
+
+
 # Composites: (inputs, the function). Each is a one-liner on Value with no backward of its own.
 COMPOSITE_CASES = {
     "sub": (tst.broadcastable_values(), lambda a, b: a - b),
@@ -57,6 +79,19 @@ COMPOSITE_CASES = {
     "log_softmax": (tst.values(tst.shapes(min_dims=1)).flatmap(lambda a: st.tuples(st.just(a), _one_axis(a.ndim))),
                     lambda a, axis: a.log_softmax(axis=axis)),
     "T": (tst.values(), lambda a: a.T),
+    "square": (tst.values(), lambda a: a.square()),
+    "var": (_var_case(), lambda a, axis, keepdims, ddof: a.var(axis=axis, keepdims=keepdims, ddof=ddof)),
+    "std": (_std_case(), lambda a, axis: a.std(axis=axis)),
+    "logsumexp": (tst.values().flatmap(lambda a: st.tuples(st.just(a), tst.axes(a.ndim), st.booleans())),
+                  lambda a, axis, keepdims: a.logsumexp(axis=axis, keepdims=keepdims)),
+    "silu": (tst.values(), lambda a: a.silu()),
+    "minimum": (tst.broadcastable_values(domains=("distinct", "between")), lambda a, b: a.minimum(b)),
+    "tl_maximum_with_a_number": (tst.values(domain="distinct"), lambda a: tl.maximum(0.35, a)),
+    "tl_minimum_with_an_array": (tst.values((3,), domain="distinct"),
+                                 lambda a: tl.minimum(a, np.array([0.35, -1.05, 2.95]))),
+    "flatten": (tst.values(), lambda a: a.flatten()),
+    "squeeze": (tst.values(tst.shapes(max_side=2)), lambda a: a.squeeze()),
+    "expand_dims": (_expand_case(), lambda a, axis: a.expand_dims(axis)),
     "concatenate_same_part_twice": (st.tuples(tst.values((2, 3)), tst.values((1, 3))),
                                     lambda a, b: tl.concatenate([a, b, a])),
 }
@@ -183,3 +218,22 @@ def test_composite_gradients(name):
         _check_shapes_and_dtypes(fn, inputs)
 
     check()
+
+
+def test_argmax_and_argmin_are_numpy_s_plain_integers():
+    data = np.array([[3.0, -1.0, 7.0], [7.0, 2.0, -4.0]])
+    v = Value(data)
+    for axis in (None, 0, 1, -1, np.int64(0)):
+        np.testing.assert_array_equal(v.argmax(axis=axis), data.argmax(axis=axis))
+        np.testing.assert_array_equal(v.argmin(axis=axis), data.argmin(axis=axis))
+    assert v.argmax(axis=1).dtype.kind == "i" and not isinstance(v.argmax(), Value)
+
+
+def test_new_elementwise_ops_match_numpy_forward():
+    x = np.array([-2.0, -0.5, 0.3, 1.7])
+    v = Value(x)
+    for name, expected in (("sin", np.sin(x)), ("cos", np.cos(x)), ("expm1", np.expm1(x)), ("square", x * x),
+                           ("silu", x / (1 + np.exp(-x))), ("softplus", np.log1p(np.exp(x)))):
+        np.testing.assert_allclose(getattr(v, name)().data, expected, rtol=1e-14, err_msg=name)
+    np.testing.assert_allclose(Value(np.abs(x)).log1p().data, np.log1p(np.abs(x)), rtol=1e-15)
+    np.testing.assert_array_equal(v.leaky_relu(0.1).data, np.where(x > 0, x, 0.1 * x))

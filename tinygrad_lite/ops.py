@@ -103,7 +103,7 @@ def _two_way(name: str) -> Callable[..., Any]:
     return helper
 
 
-exp, log, sigmoid, scatter = (_two_way(n) for n in ("exp", "log", "sigmoid", "scatter"))
+exp, log, sigmoid, sin, cos, scatter = (_two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "scatter"))
 
 
 def expand(g: Any, shape: tuple[int, ...]) -> Any:
@@ -154,6 +154,15 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # 1 / (1 + e^-x) = e^-log(1 + e^-x); logaddexp(0, -x) = log(1 + e^-x) never overflows.
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _leaky_relu(x: np.ndarray, slope: float = 0.01) -> np.ndarray:
+    return np.where(x > 0, x, x * slope)
+
+
+def _wins(a: Any, b: Any) -> Any:
+    """1 where a > b, 1/2 where they tie (PyTorch's split), else 0: which input maximum's gradient goes to."""
+    return (a > b) + 0.5 * (a == b)
 
 
 def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
@@ -276,12 +285,28 @@ _ENTRIES = [
         doc="Hyperbolic tangent: f(x) = tanh(x)"),
     _op("sigmoid", _sigmoid,       (lambda g, out, x: g * out * (1 - out),                  "ds/dx = s (1 - s)"),
         doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
+    _op("sin",     np.sin,         (lambda g, out, x: g * cos(x),                           "d sin(x)/dx = cos(x)"),
+        doc="Sine: f(x) = sin(x)"),
+    _op("cos",     np.cos,         (lambda g, out, x: -g * sin(x),                          "d cos(x)/dx = -sin(x)"),
+        doc="Cosine: f(x) = cos(x)"),
+    _op("log1p",   np.log1p,       (lambda g, out, x: g / (1 + x),                          "d/dx = 1 / (1 + x)"),
+        doc="Log of one plus: f(x) = log(1 + x), exact for small x", domain="positive"),
+    _op("expm1",   np.expm1,       (lambda g, out, x: g * (out + 1),                        "d/dx = e^x"),
+        doc="Exponential minus one: f(x) = e^x - 1, exact for small x"),
     _op("softplus", lambda x: np.logaddexp(0.0, x),
                                    (lambda g, out, x: g * sigmoid(x),                       "d/dx = sigmoid(x)"),
         doc="Softplus: f(x) = log(1 + e^x), computed without overflow"),
     _op("relu",    lambda x: np.maximum(x, 0),
                                    (lambda g, out, x: g * (data(x) > 0),                    "1 where x > 0, else 0"),
         doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
+    _op("leaky_relu", _leaky_relu,  (lambda g, out, x, slope: g * np.where(data(x) > 0, 1.0, slope),
+                                                                                            "1 if x > 0, else slope"),
+        doc="Leaky ReLU: f(x) = x where x > 0, else slope * x", domain="nonzero", draw="leaky_relu",
+        special=((0.0,),)),
+    _op("maximum", np.maximum,     (lambda g, out, a, b: g * _wins(data(a), data(b)),       "1 if a > b, 1/2 if a = b"),
+                                   (lambda g, out, a, b: g * _wins(data(b), data(a)),       "1 if b > a, 1/2 if a = b"),
+        doc="Elementwise maximum: f(a, b) = max(a, b) (a tie shares the gradient equally)",
+        domain=("distinct", "between"), error=BROADCAST, draw="broadcast", special=((0.0, 1.0), (0.0, 1.0))),
     _op("abs",     np.abs,         (lambda g, out, x: g * np.sign(data(x)),                 "d|x|/dx = sign(x)"),
         doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
     _op("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),

@@ -460,6 +460,53 @@ class Value:
         s = self - self.data.max(axis=axis, keepdims=True)
         return s - s.exp().sum(axis=axis, keepdims=True).log()
 
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Log-sum-exp: f(x) = log(sum(e^x)) over axis, shifted by the max so that it never overflows."""
+        m = self.data.max(axis=axis, keepdims=True)
+        return (self - m).exp().sum(axis=axis, keepdims=keepdims).log() + (m if keepdims else np.squeeze(m, axis))
+
+    def square(self) -> Value:
+        """Square: f(x) = x * x."""
+        return self * self
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Value:
+        """Variance: f(x) = sum((x - mean)^2) / (n - ddof) over axis (ddof=1: the sample variance)."""
+        d = self - self.mean(axis=axis, keepdims=True)
+        total = (d * d).sum(axis=axis, keepdims=keepdims)
+        return total / float(self.size // max(total.size, 1) - ddof)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Value:
+        """Standard deviation: f(x) = sqrt(var(x))."""
+        return self.var(axis=axis, keepdims=keepdims, ddof=ddof) ** 0.5
+
+    def silu(self) -> Value:
+        """SiLU (swish): f(x) = x * sigmoid(x)."""
+        return self * self.sigmoid()
+
+    def minimum(self, other: Any) -> Value:
+        """Elementwise minimum: f(a, b) = -max(-a, -b) (a tie shares the gradient equally)."""
+        return -((-self).maximum(-_operand(other)))
+
+    def flatten(self) -> Value:
+        """The numbers as one axis: f(x) = x.reshape(-1)."""
+        return self.reshape(-1)
+
+    def squeeze(self, axis: Any = None) -> Value:
+        """Drop size-1 axes (all of them, or those in axis), as numpy.squeeze."""
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+    def expand_dims(self, axis: Any) -> Value:
+        """Insert size-1 axes at axis, as numpy.expand_dims."""
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+    def argmax(self, axis: Any = None) -> np.ndarray:
+        """Where the maximum is along axis: plain integers (no gradient), as numpy.argmax."""
+        return np.asarray(self.data.argmax(axis=axis))
+
+    def argmin(self, axis: Any = None) -> np.ndarray:
+        """Where the minimum is along axis: plain integers (no gradient), as numpy.argmin."""
+        return np.asarray(self.data.argmin(axis=axis))
+
     # ---- backward ----
     def register_hook(self, fn: Callable[[Any], Any]) -> HookHandle:
         """Call fn(grad) when the gradient for this value is complete, during every backward pass; if it
@@ -699,6 +746,16 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
     return found
 
 
+def maximum(a: Any, b: Any) -> Value:
+    """Elementwise maximum of Values or arrays, as numpy.maximum (a tie shares the gradient equally)."""
+    return _apply(MAXIMUM, (a, b), _NO_PARAMS)
+
+
+def minimum(a: Any, b: Any) -> Value:
+    """Elementwise minimum of Values or arrays, as numpy.minimum."""
+    return -maximum(-_operand(a), -_operand(b))
+
+
 def _parts(name: str, values: Sequence[Any]) -> list[Any]:
     parts = list(values)
     if not parts:
@@ -730,5 +787,5 @@ def stack(values: Sequence[Any], axis: int = 0) -> Value:
 for _op in ops.TABLE.values():
     if not _op.variadic:
         setattr(Value, _op.name, _method(_op))
-ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK = (
-    ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack"))
+ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK, MAXIMUM = (
+    ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack", "maximum"))

@@ -14,6 +14,7 @@ Domains keep inputs where an op is smooth, so that finite differences are meanin
     nonzero   [-3, -0.2] or [0.2, 3]          (a divisor; abs and relu away from their kink at 0)
     off_grid  [-3, 3] but at least 0.05 from every multiple of 0.5   (clip away from its drawn bounds)
     distinct  multiples of 0.1 in [-3, 3], all different   (max away from ties)
+    between   odd multiples of 0.05 in [-3, 3]: never equal to a `distinct` number   (maximum's b)
 
 `op_cases(op)` draws the inputs *and the parameters* of any op in the table (`tl.ops.TABLE`), by the
 family its entry names (`op.draw`, a key of OP_CASES): axes as None, ints, negative ints, tuples and
@@ -52,8 +53,10 @@ DOMAINS: dict[str, st.SearchStrategy[float]] = {
     "nonzero": _floats(-3, -0.2) | _floats(0.2, 3),
     "off_grid": _floats(-3, 3).filter(_off_grid),
     "distinct": st.integers(-30, 30).map(lambda k: k / 10),
+    "between": st.integers(-30, 29).map(lambda k: (k + 0.5) / 10),
 }
 CLIP_BOUNDS = (None, *ops.TABLE["clip"].special[0])  # clip's drawn bounds: its special points, or no bound
+LEAKY_SLOPES = (0.01, 0.2, 0.0)  # leaky_relu's drawn slopes (PyTorch's gradients at 0 are recorded for these)
 
 
 def elements(domain: str = "real", special: tuple[float, ...] = ()) -> st.SearchStrategy[float]:
@@ -131,6 +134,11 @@ def _unary(op: ops.Op) -> st.SearchStrategy[Any]:
 
 def _broadcast(op: ops.Op) -> st.SearchStrategy[Any]:
     return broadcastable_values(domains=op.domain).map(lambda xs: (xs, {}))
+
+
+@st.composite
+def _leaky_relu(draw: Any, op: ops.Op) -> Any:
+    return (draw(values(domain=op.domain[0])),), {"slope": draw(st.sampled_from(LEAKY_SLOPES))}
 
 
 @st.composite
@@ -262,9 +270,10 @@ def _stack(draw: Any, op: ops.Op) -> Any:
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
-    "unary": _unary, "broadcast": _broadcast, "pow": _pow, "matmul": _matmul, "reduction": _reduction,
-    "reshape": _reshape, "transpose": _transpose, "broadcast_to": _broadcast_to, "getitem": _getitem,
-    "scatter": _scatter, "clip": _clip, "astype": _astype, "concatenate": _concatenate, "stack": _stack,
+    "unary": _unary, "broadcast": _broadcast, "pow": _pow, "leaky_relu": _leaky_relu, "matmul": _matmul,
+    "reduction": _reduction, "reshape": _reshape, "transpose": _transpose, "broadcast_to": _broadcast_to,
+    "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype, "concatenate": _concatenate,
+    "stack": _stack,
 }
 
 

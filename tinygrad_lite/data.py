@@ -1,4 +1,6 @@
-"""The tutorials' data sets, and the scaling helpers learners ask about.
+"""Data: the tutorials' sets, two-dimensional sets to classify (moons, circles, spiral, blobs), splitting,
+mini-batches, accuracy, and the scaling helpers learners ask about. Everything is made in code: nothing is
+downloaded.
 
 Why scale? A sigmoid network's output lies in (0, 1) and its weights start near 1, so inputs and
 targets of very different sizes (hours vs. test scores, or house prices) make some gradients
@@ -8,11 +10,15 @@ the same factors to any new data (never refit on the test set).
 
 from __future__ import annotations
 
+import math
+import operator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "MaxScaler", "StandardScaler"]
+__all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "moons", "circles", "spiral", "blobs",
+           "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler"]
 
 
 def perceptron() -> tuple[np.ndarray, np.ndarray]:
@@ -112,3 +118,206 @@ class StandardScaler(_Scaler):
     def inverse_transform(self, X: Any) -> np.ndarray:
         self._fitted("mean_", "std_")
         return np.asarray(X, dtype=float) * self.std_ + self.mean_
+
+
+# ---- two-dimensional sets to classify: X float64 (n, 2), y int64 (n,), shuffled, the same for a seed ----
+
+def _count(name: str, what: str, n: Any, least: int = 1) -> int:
+    if isinstance(n, bool):
+        raise TypeError(f"{name}: {what} must be a whole number, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name}: {what} must be a whole number, got {type(n).__name__} {n!r}") from None
+    if n < least:
+        raise ValueError(f"{name}: {what} must be at least {least}, got {n}")
+    return int(n)
+
+
+def _noise(name: str, noise: Any) -> float:
+    if not (isinstance(noise, (int, float, np.number)) and math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"{name}: noise must be a finite number, 0 or more, got {noise!r}")
+    return float(noise)
+
+
+def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    order = rng.permutation(len(y))
+    return X[order].astype(np.float64), y[order].astype(np.int64)
+
+
+def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles: class 0 on the upper one (centre (0, 0), radius 1), class 1 on the lower
+    one (centre (1, 0.5)), with Gaussian noise of standard deviation `noise`. No straight line separates them."""
+    n, noise = _count("moons", "n", n, 2), _noise("moons", noise)
+    rng = np.random.default_rng(seed)
+    upper, lower = np.linspace(0, np.pi, n // 2), np.linspace(0, np.pi, n - n // 2)
+    X = np.concatenate([np.stack([np.cos(upper), np.sin(upper)], 1),
+                        np.stack([1 - np.cos(lower), 0.5 - np.sin(lower)], 1)])
+    y = np.repeat([0, 1], [n // 2, n - n // 2])
+    return _shuffled(X + noise * rng.standard_normal(X.shape), y, rng)
+
+
+def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
+            seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two circles around (0, 0): class 0 on radius 1, class 1 on radius `factor` (0 < factor < 1), with
+    Gaussian noise. Separable only by a curve."""
+    n, noise = _count("circles", "n", n, 2), _noise("circles", noise)
+    if not 0 < factor < 1:
+        raise ValueError(f"circles: factor (the inner radius) must be between 0 and 1, got {factor!r}")
+    rng = np.random.default_rng(seed)
+    outer = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
+    inner = np.linspace(0, 2 * np.pi, n - n // 2, endpoint=False)
+    X = np.concatenate([np.stack([np.cos(outer), np.sin(outer)], 1),
+                        factor * np.stack([np.cos(inner), np.sin(inner)], 1)])
+    y = np.repeat([0, 1], [n // 2, n - n // 2])
+    return _shuffled(X + noise * rng.standard_normal(X.shape), y, rng)
+
+
+def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
+           seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`classes` arms of a spiral from (0, 0) outwards, `n_per_class` points each: radius r from 0 to 1, angle
+    4 r + (2 pi k / classes) for arm k, plus Gaussian noise of `noise` on the angle (as in Stanford's CS231n)."""
+    n_per_class, classes = _count("spiral", "n_per_class", n_per_class), _count("spiral", "classes", classes, 2)
+    noise = _noise("spiral", noise)
+    rng = np.random.default_rng(seed)
+    r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
+    y = np.repeat(np.arange(classes), n_per_class)
+    angle = 4 * r + 2 * np.pi * y / classes + noise * rng.standard_normal(r.shape)
+    return _shuffled(np.stack([r * np.sin(angle), r * np.cos(angle)], 1), y, rng)
+
+
+def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs: `centers` is how many (placed uniformly in [-10, 10] x [-10, 10]) or their (k, 2)
+    coordinates; n points shared out as evenly as can be, each with standard deviation `std` around its centre."""
+    n, std = _count("blobs", "n", n), _noise("blobs", std)
+    rng = np.random.default_rng(seed)
+    if np.ndim(centers) == 0:
+        centres = rng.uniform(-10, 10, size=(_count("blobs", "centers", centers), 2))
+    else:
+        centres = np.asarray(centers, dtype=np.float64)
+        if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
+            raise ValueError(f"blobs: centers must be a count or an array of shape (k, 2), got shape {centres.shape}")
+    y = np.arange(n) % len(centres)
+    return _shuffled(centres[y] + std * rng.standard_normal((n, 2)), y, rng)
+
+
+# ---- splitting and mini-batches -----------------------------------------------------------------------
+
+def _same_length(name: str, arrays: tuple[Any, ...]) -> list[np.ndarray]:
+    if not arrays:
+        raise ValueError(f"{name}: give at least one array")
+    out = [np.asarray(a) for a in arrays]
+    lengths = {len(a) if a.ndim else -1 for a in out}
+    if len(lengths) != 1 or -1 in lengths:
+        shapes = ", ".join(str(a.shape) for a in out)
+        raise ValueError(f"{name}: the arrays need one length (rows), got shapes {shapes}")
+    return out
+
+
+def train_test_split(*arrays: Any, test_size: float = 0.25, seed: int | None = 0,
+                     stratify: Any = None) -> list[np.ndarray]:
+    """Split arrays of one length into train and test rows, shuffled: returns [a_train, a_test, b_train, b_test,
+    ...], as scikit-learn does. test_size: a fraction in (0, 1) (rounded up to whole rows) or a row count.
+    stratify: labels whose class proportions the test rows keep (each class shared out by the largest
+    remainder, so the counts add up)."""
+    parts = _same_length("train_test_split", arrays)
+    n = len(parts[0])
+    if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
+        n_test = int(test_size)
+    elif isinstance(test_size, (float, np.floating)) and 0 < test_size < 1:
+        n_test = math.ceil(test_size * n)
+    else:
+        raise ValueError(f"train_test_split: test_size must be a fraction in (0, 1) or a row count, got {test_size!r}")
+    if not 1 <= n_test <= n - 1:
+        raise ValueError(f"train_test_split: {n} rows cannot give {n_test} test rows and at least one train row")
+    rng = np.random.default_rng(seed)
+    if stratify is None:
+        test = rng.permutation(n)[:n_test]
+    else:
+        labels = _same_length("train_test_split", (stratify, parts[0]))[0]
+        classes, which = np.unique(labels, return_inverse=True)
+        counts = np.bincount(which.ravel())
+        share = counts * n_test / n
+        take = np.floor(share).astype(int)
+        extra = np.argsort(-(share - take), kind="stable")[: n_test - take.sum()]  # largest remainders
+        take[extra] += 1
+        test = np.concatenate([rng.permutation(np.flatnonzero(which == k))[:take[k]] for k in range(len(classes))])
+        test = rng.permutation(test)
+    train = rng.permutation(np.setdiff1d(np.arange(n), test))
+    return [piece for a in parts for piece in (a[train], a[test])]
+
+
+class DataLoader:
+    """Mini-batches of arrays of one length: `for xb, yb in DataLoader(X, y, batch_size=32): ...`.
+
+    Each iteration over it is one epoch: a tuple of numpy arrays per batch (the last one smaller unless
+    drop_last), in a new random order each epoch when shuffle is on; with a seed, the same orders every run.
+    len() is the number of batches per epoch.
+    """
+
+    def __init__(self, *arrays: Any, batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
+                 drop_last: bool = False):
+        self.arrays = _same_length("DataLoader", arrays)
+        self.batch_size = _count("DataLoader", "batch_size", batch_size)
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self._rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        n = len(self.arrays[0])
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
+        n = len(self.arrays[0])
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        for b in range(len(self)):
+            rows = order[b * self.batch_size:(b + 1) * self.batch_size]
+            yield tuple(a[rows] for a in self.arrays)
+
+
+# ---- how good are the predictions ---------------------------------------------------------------------
+
+def _predicted(scores: Any, threshold: float | None) -> np.ndarray:
+    """Class predictions from scores: argmax over the last axis for (n, classes); for one score per row,
+    score > threshold (default 0.5 if every score is in [0, 1], as probabilities, else 0, as logits)."""
+    s = np.asarray(getattr(scores, "data", scores), dtype=np.float64)
+    if s.ndim == 2 and s.shape[1] > 1:
+        return s.argmax(axis=1)
+    s = s.reshape(len(s)) if s.ndim else s.reshape(1)
+    if threshold is None:
+        threshold = 0.5 if s.size and s.min() >= 0 and s.max() <= 1 else 0.0
+    return (s > threshold).astype(np.int64)
+
+
+def _labels(name: str, labels: Any, n: int) -> np.ndarray:
+    t = np.asarray(labels)
+    t = t.reshape(len(t)) if t.ndim == 2 and t.shape[1] == 1 else t
+    if t.shape != (n,):
+        raise ValueError(f"{name}: {n} predictions but labels of shape {np.shape(labels)}")
+    if t.dtype.kind == "f":
+        if not np.all(t == np.round(t)):
+            raise ValueError(f"{name}: labels must be whole numbers (class indices), got {t.dtype} values such as "
+                             f"{t[t != np.round(t)][0]!r}")
+        t = t.astype(np.int64)
+    return t
+
+
+def accuracy(scores: Any, labels: Any, threshold: float | None = None) -> float:
+    """The fraction of rows predicted right. scores: (n, classes) logits or probabilities (the largest wins),
+    or one score per row for two classes (see the threshold rule of `confusion_matrix`); labels: (n,) ints."""
+    predicted = _predicted(scores, threshold)
+    if len(predicted) == 0:
+        raise ValueError("accuracy: no predictions (an empty batch)")
+    return float(np.mean(predicted == _labels("accuracy", labels, len(predicted))))
+
+
+def confusion_matrix(scores: Any, labels: Any, classes: int | None = None,
+                     threshold: float | None = None) -> np.ndarray:
+    """Counts of (true class, predicted class): row i, column j is how many rows of class i were predicted j.
+    For one score per row, a row is predicted 1 when its score is above `threshold`: 0.5 when every score is
+    in [0, 1] (probabilities), else 0 (logits), unless given."""
+    predicted = _predicted(scores, threshold)
+    true = _labels("confusion_matrix", labels, len(predicted))
+    k = classes if classes is not None else int(max(predicted.max(initial=0), true.max(initial=0))) + 1
+    matrix = np.zeros((k, k), dtype=np.int64)
+    np.add.at(matrix, (true, predicted), 1)
+    return matrix

@@ -238,3 +238,33 @@ def test_minimize_without_scipy_says_how_to_install(monkeypatch):
 
 def test_top_level_names():
     assert tl.nn is nn and tl.optim is optim and hasattr(tl.data, "MaxScaler")
+
+
+# ---- more layers ----
+
+def test_flatten_leaky_relu_and_softmax_layers():
+    x = Value(np.arange(24.0).reshape(2, 3, 4) - 10)
+    assert nn.Flatten()(x).shape == (2, 12)
+    np.testing.assert_array_equal(nn.LeakyReLU(0.1)(x).data, np.where(x.data > 0, x.data, 0.1 * x.data))
+    p = nn.Softmax(axis=1)(x)
+    np.testing.assert_allclose(p.data.sum(axis=1), np.ones((2, 4)))
+
+
+def test_dropout_zeros_and_rescales_in_training_and_passes_through_in_eval():
+    layer = nn.Dropout(p=0.25, rng=0)
+    x = Value(np.ones((200, 50)))
+    y = layer(x)
+    kept = y.data != 0
+    assert 0.72 < kept.mean() < 0.78  # 10,000 draws of keep-probability 0.75
+    np.testing.assert_allclose(y.data[kept], 1 / 0.75)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, kept / 0.75)  # the gradient goes through the kept numbers only
+    assert not np.array_equal(layer(x).data, y.data)  # a new mask each call
+    net = nn.Sequential(nn.Linear(50, 2, rng=0), nn.Dropout(0.5, rng=1))
+    net.eval()
+    assert net[1](x) is x
+    net.train()
+    assert net[1].training
+    assert (nn.Dropout(1.0)(x).data == 0).all()
+    with pytest.raises(ValueError, match="Dropout: p"):
+        nn.Dropout(1.5)

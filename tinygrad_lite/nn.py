@@ -21,7 +21,8 @@ import numpy as np
 
 from .value import _RELEASED, Value, _write
 
-__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy"]
+__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential",
+           "MSE", "BCE", "BCEWithLogits", "CrossEntropy"]
 
 
 def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
@@ -341,6 +342,58 @@ class ReLU(Module):
 
     def forward(self, x: Value) -> Value:
         return x.relu()
+
+
+class LeakyReLU(Module):
+    """Leaky ReLU activation: f(x) = x where x > 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Value) -> Value:
+        return x.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    """Softmax over an axis: probabilities that sum to 1 (for a loss, give the logits to CrossEntropy instead)."""
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x: Value) -> Value:
+        return x.softmax(axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Flatten(Module):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...): images into rows for a Linear layer."""
+
+    def forward(self, x: Value) -> Value:
+        return x.reshape(x.shape[0], -1)
+
+
+class Dropout(Module):
+    """In training, zero each number with probability p and scale the rest by 1 / (1 - p), so the expected
+    value is unchanged; in eval() mode, pass everything through. rng: as for Linear."""
+
+    def __init__(self, p: float = 0.5, rng: Any = None):
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is a probability in [0, 1], got {p!r}")
+        self.p, self.rng = float(p), _generator(rng)
+
+    def forward(self, x: Value) -> Value:
+        if not self.training or self.p == 0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p  # a fresh mask each call
+        return x * (keep / (1 - self.p) if self.p < 1 else np.zeros(x.shape))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class Sequential(Module):

@@ -1,6 +1,8 @@
 """Modules, losses and optimisers: discovery, saving, errors, gradients, and updates checked by hand."""
 
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -268,3 +270,42 @@ def test_dropout_zeros_and_rescales_in_training_and_passes_through_in_eval():
     assert (nn.Dropout(1.0)(x).data == 0).all()
     with pytest.raises(ValueError, match="Dropout: p"):
         nn.Dropout(1.5)
+
+
+# ---- more optimisers, schedules and clipping, against PyTorch's trajectories ----
+
+TORCH = json.loads((Path(__file__).parent / "data" / "pytorch_optimisers.json").read_text())
+MINE = {
+    "RMSprop": lambda p: (optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8), None),
+    "RMSprop_weight_decay": lambda p: (optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1), None),
+    "AdamW": lambda p: (optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05), None),
+    "StepLR": lambda p: (o := optim.SGD(p, lr=0.1), optim.StepLR(o, step_size=2, gamma=0.5)),
+    "CosineLR": lambda p: (o := optim.SGD(p, lr=0.1), optim.CosineLR(o, T_max=4, eta_min=0.01)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH["trajectories"]))
+def test_optimisers_and_schedules_follow_pytorch(name):
+    w = Value(TORCH["problem"]["w0"])
+    c = np.array(TORCH["problem"]["c"])
+    opt, schedule = MINE[name]([w])
+    expected = TORCH["trajectories"][name]
+    for weights, lr in zip(expected["weights"], expected["lr_used"]):
+        opt.zero_grad()
+        (c * w * w + w).sum().backward()
+        opt.step()
+        assert opt.lr == pytest.approx(lr, rel=1e-12)
+        if schedule is not None:
+            schedule.step()
+        np.testing.assert_allclose(w.data, weights, rtol=1e-12, atol=1e-14)
+
+
+def test_clip_grad_norm_follows_pytorch():
+    w, v = Value(TORCH["problem"]["w0"]), Value([[0.5, -0.5]])
+    ((np.array(TORCH["problem"]["c"]) * w * w).sum() + (v * 3).sum()).backward()
+    expected = TORCH["clip_grad_norm"]
+    assert optim.clip_grad_norm([w, v], max_norm=2.0) == pytest.approx(expected["total_norm"], rel=1e-14)
+    np.testing.assert_allclose(w.grad, expected["w_grad"], rtol=1e-13)
+    np.testing.assert_allclose(v.grad, expected["v_grad"], rtol=1e-13)
+    assert optim.clip_grad_norm([w, v], max_norm=100.0) == pytest.approx(2.0, rel=1e-6)  # under: unchanged
+    np.testing.assert_allclose(w.grad, expected["w_grad"], rtol=1e-13)

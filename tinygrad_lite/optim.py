@@ -1,4 +1,5 @@
-"""Optimisers: SGD (with momentum and weight decay), Adam, and minimize() (scipy's BFGS and friends).
+"""Optimisers: SGD (with momentum and weight decay), Adam, AdamW, RMSprop, learning-rate schedules (StepLR,
+CosineLR), clip_grad_norm, and minimize() (scipy's BFGS and friends). Each update follows PyTorch's formula.
 
 Scope: updating parameters' arrays in place from their gradients. Every gradient comes from
 `backward()`; nothing here differentiates anything.
@@ -15,7 +16,7 @@ import numpy as np
 
 from .value import Value, _write
 
-__all__ = ["Optimizer", "SGD", "Adam", "minimize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm", "minimize"]
 
 
 class Optimizer:
@@ -101,6 +102,88 @@ class Adam(Optimizer):
             m_hat = self.m[i] / (1 - b1 ** self.t)
             v_hat = self.v[i] / (1 - b2 ** self.t)
             p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p -= lr * weight_decay * p, then the Adam step
+    on the gradient alone, as PyTorch's AdamW."""
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(params, lr, betas, eps)
+        _check("AdamW", weight_decay=weight_decay)
+        self.weight_decay = weight_decay
+
+    def step(self) -> None:
+        for _, p, _ in self._grads():
+            p.data -= self.lr * self.weight_decay * p.data
+        super().step()
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton): v = alpha v + (1 - alpha) g^2, p -= lr g / (sqrt(v) + eps), where g includes
+    weight_decay * p, as PyTorch's RMSprop (without momentum or centering)."""
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(params)
+        _check("RMSprop", lr=lr, eps=eps, weight_decay=weight_decay)
+        if not 0 <= alpha < 1:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1), got {alpha!r}")
+        self.lr, self.alpha, self.eps, self.weight_decay = lr, alpha, eps, weight_decay
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        for i, p, g in self._grads():
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            self.v[i] = self.alpha * self.v[i] + (1 - self.alpha) * g * g
+            p.data -= self.lr * g / (np.sqrt(self.v[i]) + self.eps)
+
+
+class StepLR:
+    """Multiply the optimiser's learning rate by gamma every step_size epochs: call step() once per epoch,
+    after the optimiser's steps. lr = initial lr * gamma ** (epoch // step_size)."""
+
+    def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1):
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be at least 1, got {step_size!r}")
+        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
+        self.base_lr, self.epoch = optimizer.lr, 0
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.base_lr * self.gamma ** (self.epoch // self.step_size)
+
+
+class CosineLR:
+    """Lower the learning rate along half a cosine from its initial value to eta_min over T_max epochs:
+    lr = eta_min + (initial lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2 (PyTorch's CosineAnnealingLR).
+    Call step() once per epoch."""
+
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):
+        if T_max < 1:
+            raise ValueError(f"CosineLR: T_max must be at least 1, got {T_max!r}")
+        self.optimizer, self.T_max, self.eta_min = optimizer, T_max, eta_min
+        self.base_lr, self.epoch = optimizer.lr, 0
+
+    def step(self) -> None:
+        self.epoch += 1
+        cosine = (1 + math.cos(math.pi * self.epoch / self.T_max)) / 2
+        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine
+
+
+def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
+    """Scale the gradients of params together so that their overall norm, sqrt(sum of every squared number),
+    is at most max_norm; returns the norm they had (as PyTorch's clip_grad_norm_). Call after backward()."""
+    params = [p for p in params if p.grad is not None]
+    grads = [p.grad.data if isinstance(p.grad, Value) else p.grad for p in params]
+    total = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for p in params:
+            p.grad = p.grad * scale
+    return total
 
 
 def minimize(params: Iterable[Value], loss_fn: Callable[[], Value], method: str = "BFGS", maxiter: int = 200,

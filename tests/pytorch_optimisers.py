@@ -1,0 +1,57 @@
+"""Record PyTorch's parameter trajectories for the optimisers, learning-rate schedules and gradient clipping
+that tinygrad_lite mirrors, on one fixed problem.
+
+    .venv-peers/bin/python tests/pytorch_optimisers.py > tests/data/pytorch_optimisers.json
+
+The problem: w starts at W0 and the loss is sum(C * w^2 + w), so the gradient is 2 C w + 1. Not collected
+by pytest and never run in CI (PyTorch is not a test dependency); tests/test_nn_optim.py reads the file.
+"""
+
+import json
+import sys
+
+import torch
+
+W0, C, STEPS = [1.0, -2.0, 3.0], [0.5, 2.0, 1.5], 6
+
+OPTIMISERS = {
+    "RMSprop": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8),
+    "RMSprop_weight_decay": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1),
+    "AdamW": lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05),
+    "StepLR": lambda p: torch.optim.SGD(p, lr=0.1),
+    "CosineLR": lambda p: torch.optim.SGD(p, lr=0.1),
+}
+SCHEDULES = {"StepLR": lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+             "CosineLR": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=4, eta_min=0.01)}
+
+
+def trajectory(name):
+    w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    c = torch.tensor(C, dtype=torch.float64)
+    opt = OPTIMISERS[name]([w])
+    schedule = SCHEDULES[name](opt) if name in SCHEDULES else None
+    out, rates = [], []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        (c * w * w + w).sum().backward()
+        opt.step()
+        rates.append(opt.param_groups[0]["lr"])
+        if schedule is not None:
+            schedule.step()
+        out.append(w.detach().tolist())
+    return {"weights": out, "lr_used": rates}
+
+
+def clipping():
+    w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    v = torch.tensor([[0.5, -0.5]], dtype=torch.float64, requires_grad=True)
+    ((torch.tensor(C, dtype=torch.float64) * w * w).sum() + (v * 3).sum()).backward()
+    norm = torch.nn.utils.clip_grad_norm_([w, v], max_norm=2.0)
+    return {"total_norm": float(norm), "w_grad": w.grad.tolist(), "v_grad": v.grad.tolist()}
+
+
+if __name__ == "__main__":
+    json.dump({"torch": torch.__version__, "problem": {"w0": W0, "c": C},
+               "trajectories": {name: trajectory(name) for name in OPTIMISERS}, "clip_grad_norm": clipping()},
+              sys.stdout, indent=1)
+    print()

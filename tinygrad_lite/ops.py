@@ -103,7 +103,8 @@ def _two_way(name: str) -> Callable[..., Any]:
     return helper
 
 
-exp, log, sigmoid, sin, cos, scatter = (_two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "scatter"))
+exp, log, sigmoid, sin, cos, cumsum, scatter = (_two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "cumsum",
+                                                                        "scatter"))
 
 
 def expand(g: Any, shape: tuple[int, ...]) -> Any:
@@ -238,6 +239,15 @@ def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
     return g.transpose(None if axes is None else tuple(int(i) for i in np.argsort(_axes(axes, x.ndim))))
 
 
+def _cumsum_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
+    # Each x[i] reaches every out[j] with j >= i: its gradient is the sum of g from i to the end, which is the
+    # cumulative sum of g reversed, reversed back. With axis None numpy flattened x first: g is 1-D.
+    ax = 0 if axis is None else operator.index(axis) % x.ndim
+    back = g[_slab(g.ndim, ax, slice(None, None, -1))]
+    summed = cumsum(back, ax)
+    return summed[_slab(g.ndim, ax, slice(None, None, -1))].reshape(x.shape)
+
+
 def _pow_da(g: Any, out: Any, a: Any, b: Any) -> Any:
     # b a^(b-1), and 0 wherever b = 0, for every a (PyTorch's value; 0 * a^-1 would be NaN at a = 0 and
     # overflow near it): there the exponent becomes 0, so 0 * a^0 = 0. Second derivatives through exactly
@@ -316,6 +326,10 @@ _ENTRIES = [
     _op("sum",     lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
                                    (_sum_rule,                                              "every element gets g"),
         doc="Sum: f(x) = sum of x over axis", draw="reduction"),
+    _op("cumsum",  lambda x, axis=None: np.cumsum(x, axis=axis),
+                                   (_cumsum_rule,                                           "g summed from i on"),
+        doc="Cumulative sum: f(x)[i] = x[0] + ... + x[i] along axis (of the flattened x if axis is None)",
+        draw="cumulative"),
     _op("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",

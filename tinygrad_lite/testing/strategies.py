@@ -163,6 +163,13 @@ def _reduction(draw: Any, op: ops.Op) -> Any:
 
 
 @st.composite
+def _cumulative(draw: Any, op: ops.Op) -> Any:
+    """One axis (maybe negative, maybe a numpy integer) or None (numpy then works on the flattened array)."""
+    x = draw(values(domain=op.domain[0]))
+    return (x,), {"axis": None if x.ndim == 0 or draw(st.booleans()) else _an_axis(draw, x.ndim)}
+
+
+@st.composite
 def _reshape(draw: Any, op: ops.Op) -> Any:
     x = draw(values())
     targets = [(x.size,), (-1,), x.shape[::-1], (1,) + x.shape, (x.size, 1), (-1, 1)]
@@ -271,9 +278,9 @@ def _stack(draw: Any, op: ops.Op) -> Any:
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
     "unary": _unary, "broadcast": _broadcast, "pow": _pow, "leaky_relu": _leaky_relu, "matmul": _matmul,
-    "reduction": _reduction, "reshape": _reshape, "transpose": _transpose, "broadcast_to": _broadcast_to,
-    "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype, "concatenate": _concatenate,
-    "stack": _stack,
+    "reduction": _reduction, "cumulative": _cumulative, "reshape": _reshape, "transpose": _transpose,
+    "broadcast_to": _broadcast_to, "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype,
+    "concatenate": _concatenate, "stack": _stack,
 }
 
 

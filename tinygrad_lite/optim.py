@@ -175,7 +175,7 @@ class CosineLR:
 
 def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     """Scale the gradients of params together so that their overall norm, sqrt(sum of every squared number),
-    is at most max_norm; returns the norm they had (as PyTorch's clip_grad_norm_). Call after backward()."""
+    is at most max_norm; returns the norm they had (as PyTorch's ``clip_grad_norm_``). Call after backward()."""
     params = [p for p in params if p.grad is not None]
     grads = [p.grad.data if isinstance(p.grad, Value) else p.grad for p in params]
     total = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))

@@ -116,3 +116,20 @@ def test_accuracy_and_confusion_matrix_count_by_hand():
         data.accuracy(logits, np.array([0.5, 1.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match="4 predictions"):
         data.accuracy(logits, np.array([0, 1]))
+
+
+def test_digits_are_the_uci_set_shipped_in_the_package():
+    images, labels = data.digits()
+    assert images.shape == (1797, 8, 8) and images.dtype == np.float64  # 1,797 instances, 64 attributes (UCI)
+    assert labels.shape == (1797,) and labels.dtype == np.int64
+    assert images.min() == 0 and images.max() == 16 and np.array_equal(images, np.round(images))
+    counts = np.bincount(labels)
+    assert len(counts) == 10 and counts.min() >= 170 and counts.max() <= 190  # about 180 of each digit
+    # Real digits, not noise: a nearest-mean classifier (plain numpy) gets most of the held-out ones right.
+    X = images.reshape(len(images), 64)
+    X_tr, X_te, y_tr, y_te = data.train_test_split(X, labels, test_size=0.25, stratify=labels, seed=0)
+    means = np.stack([X_tr[y_tr == k].mean(0) for k in range(10)])
+    nearest = ((X_te[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
+    assert (nearest == y_te).mean() > 0.85
+    ring, centre = images[labels == 0][:, 1:7, 1:7].mean(), images[labels == 0][:, 3:5, 3:5].mean()
+    assert centre < ring / 2  # a zero has a hole in the middle

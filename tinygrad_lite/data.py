@@ -10,6 +10,8 @@ the same factors to any new data (never refit on the test set).
 
 from __future__ import annotations
 
+import gzip
+import importlib.resources
 import math
 import operator
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "moons", "circles", "spiral", "blobs",
-           "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler"]
+           "digits", "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler"]
 
 
 def perceptron() -> tuple[np.ndarray, np.ndarray]:
@@ -199,6 +201,16 @@ def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0
             raise ValueError(f"blobs: centers must be a count or an array of shape (k, 2), got shape {centres.shape}")
     y = np.arange(n) % len(centres)
     return _shuffled(centres[y] + std * rng.standard_normal((n, 2)), y, rng)
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 handwritten digits of the UCI optical-digits set (the copy scikit-learn ships): images float64
+    (1797, 8, 8), each pixel a count from 0 to 16, and labels int64 (1797,). Read from a 57 kB file inside the
+    package, so nothing is downloaded; its source and licence (CC BY 4.0) are in tinygrad_lite/datasets/DIGITS.md."""
+    shipped = importlib.resources.files("tinygrad_lite").joinpath("datasets", "digits.csv.gz")
+    with shipped.open("rb") as raw, gzip.open(raw, "rt") as text:
+        table = np.loadtxt(text, delimiter=",")
+    return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
 
 
 # ---- splitting and mini-batches -----------------------------------------------------------------------

@@ -13,11 +13,12 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import math
-import operator
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from .value import _whole
 
 __all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "moons", "circles", "spiral", "blobs",
            "digits", "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler"]
@@ -124,18 +125,6 @@ class StandardScaler(_Scaler):
 
 # ---- two-dimensional sets to classify: X float64 (n, 2), y int64 (n,), shuffled, the same for a seed ----
 
-def _count(name: str, what: str, n: Any, least: int = 1) -> int:
-    if isinstance(n, bool):
-        raise TypeError(f"{name}: {what} must be a whole number, got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name}: {what} must be a whole number, got {type(n).__name__} {n!r}") from None
-    if n < least:
-        raise ValueError(f"{name}: {what} must be at least {least}, got {n}")
-    return int(n)
-
-
 def _noise(name: str, noise: Any) -> float:
     if not (isinstance(noise, (int, float, np.number)) and math.isfinite(noise) and noise >= 0):
         raise ValueError(f"{name}: noise must be a finite number, 0 or more, got {noise!r}")
@@ -150,7 +139,7 @@ def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[n
 def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: class 0 on the upper one (centre (0, 0), radius 1), class 1 on the lower
     one (centre (1, 0.5)), with Gaussian noise of standard deviation `noise`. No straight line separates them."""
-    n, noise = _count("moons", "n", n, 2), _noise("moons", noise)
+    n, noise = _whole("moons", "n", n, 2), _noise("moons", noise)
     rng = np.random.default_rng(seed)
     upper, lower = np.linspace(0, np.pi, n // 2), np.linspace(0, np.pi, n - n // 2)
     X = np.concatenate([np.stack([np.cos(upper), np.sin(upper)], 1),
@@ -163,7 +152,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
             seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two circles around (0, 0): class 0 on radius 1, class 1 on radius `factor` (0 < factor < 1), with
     Gaussian noise. Separable only by a curve."""
-    n, noise = _count("circles", "n", n, 2), _noise("circles", noise)
+    n, noise = _whole("circles", "n", n, 2), _noise("circles", noise)
     if not 0 < factor < 1:
         raise ValueError(f"circles: factor (the inner radius) must be between 0 and 1, got {factor!r}")
     rng = np.random.default_rng(seed)
@@ -179,7 +168,7 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
            seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """`classes` arms of a spiral from (0, 0) outwards, `n_per_class` points each: radius r from 0 to 1, angle
     4 r + (2 pi k / classes) for arm k, plus Gaussian noise of `noise` on the angle (as in Stanford's CS231n)."""
-    n_per_class, classes = _count("spiral", "n_per_class", n_per_class), _count("spiral", "classes", classes, 2)
+    n_per_class, classes = _whole("spiral", "n_per_class", n_per_class), _whole("spiral", "classes", classes, 2)
     noise = _noise("spiral", noise)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
@@ -191,10 +180,10 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
 def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs: `centers` is how many (placed uniformly in [-10, 10] x [-10, 10]) or their (k, 2)
     coordinates; n points shared out as evenly as can be, each with standard deviation `std` around its centre."""
-    n, std = _count("blobs", "n", n), _noise("blobs", std)
+    n, std = _whole("blobs", "n", n), _noise("blobs", std)
     rng = np.random.default_rng(seed)
     if np.ndim(centers) == 0:
-        centres = rng.uniform(-10, 10, size=(_count("blobs", "centers", centers), 2))
+        centres = rng.uniform(-10, 10, size=(_whole("blobs", "centers", centers), 2))
     else:
         centres = np.asarray(centers, dtype=np.float64)
         if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
@@ -270,7 +259,7 @@ class DataLoader:
     def __init__(self, *arrays: Any, batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
                  drop_last: bool = False):
         self.arrays = _same_length("DataLoader", arrays)
-        self.batch_size = _count("DataLoader", "batch_size", batch_size)
+        self.batch_size = _whole("DataLoader", "batch_size", batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self._rng = np.random.default_rng(seed)
 

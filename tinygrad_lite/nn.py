@@ -8,7 +8,6 @@ forward is `x @ W + b`.
 
 from __future__ import annotations
 
-import operator
 import os
 import tempfile
 import zipfile
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import _RELEASED, Value, _write
+from .value import _RELEASED, Value, _whole, _write
 
 __all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential",
            "MSE", "BCE", "BCEWithLogits", "CrossEntropy"]
@@ -262,19 +261,6 @@ def _read_state(path: Path, params: dict[str, Value]) -> dict[str, np.ndarray]:
     return state
 
 
-def _size(layer: str, what: str, n: Any) -> int:
-    """A layer's size argument: a whole number of at least 1 (numpy integers too)."""
-    if isinstance(n, bool):
-        raise TypeError(f"{layer}: {what} must be a whole number, got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{layer}: {what} must be a whole number, got {type(n).__name__} {n!r}") from None
-    if n < 1:
-        raise ValueError(f"{layer}: {what} must be at least 1, got {n}")
-    return int(n)
-
-
 def _generator(rng: Any) -> Any:
     """numpy's global generator (np.random.seed controls it), a RandomState for an int (the tutorials'
     generator, so rng=1 draws what np.random.seed(1) would), or the Generator/RandomState given."""
@@ -297,8 +283,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "uniform",
                  rng: Any = None):
-        in_features, out_features = _size("Linear", "in_features", in_features), \
-            _size("Linear", "out_features", out_features)
+        in_features, out_features = _whole("Linear", "in_features", in_features), \
+            _whole("Linear", "out_features", out_features)
         shape = (in_features, out_features)
         gen = _generator(rng)
         if init == "uniform":

@@ -130,6 +130,19 @@ def _describe(x: Any) -> str:
     return f"{type(x).__name__} {x!r}"[:80]
 
 
+def _whole(owner: str, what: str, n: Any, least: int = 1) -> int:
+    """A size or count argument: a whole number (numpy integers too, bools not) of at least `least`."""
+    if isinstance(n, bool):
+        raise TypeError(f"{owner}: {what} must be a whole number, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{owner}: {what} must be a whole number, got {type(n).__name__} {n!r}") from None
+    if n < least:
+        raise ValueError(f"{owner}: {what} must be at least {least}, got {n}")
+    return int(n)
+
+
 def _to_array(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     """Numbers, nested lists and arrays to a float ndarray; anything non-numeric is a TypeError."""
     if isinstance(x, Value):

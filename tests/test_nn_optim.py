@@ -309,3 +309,11 @@ def test_clip_grad_norm_follows_pytorch():
     np.testing.assert_allclose(v.grad, expected["v_grad"], rtol=1e-13)
     assert optim.clip_grad_norm([w, v], max_norm=100.0) == pytest.approx(2.0, rel=1e-6)  # under: unchanged
     np.testing.assert_allclose(w.grad, expected["w_grad"], rtol=1e-13)
+
+
+def test_schedules_check_their_whole_number_arguments():
+    opt = optim.SGD([Value([1.0])], lr=0.1)
+    for make, pattern in ((lambda: optim.StepLR(opt, step_size=0), "StepLR: step_size must be at least 1"),
+                          (lambda: optim.CosineLR(opt, T_max=2.5), "CosineLR: T_max must be a whole number")):
+        with pytest.raises((ValueError, TypeError), match=pattern):
+            make()

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import Value, _write
+from .value import Value, _whole, _write
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm", "minimize"]
 
@@ -141,36 +141,45 @@ class RMSprop(Optimizer):
             p.data -= self.lr * g / (np.sqrt(self.v[i]) + self.eps)
 
 
-class StepLR:
+class _Schedule:
+    """A learning-rate schedule: step() once per epoch, after the optimiser's steps, sets the optimiser's lr
+    to rate(epoch), from the lr it had when the schedule was made."""
+
+    def __init__(self, optimizer: Any):
+        self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
+
+    def rate(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.rate(self.epoch)
+
+
+class StepLR(_Schedule):
     """Multiply the optimiser's learning rate by gamma every step_size epochs: call step() once per epoch,
     after the optimiser's steps. lr = initial lr * gamma ** (epoch // step_size)."""
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1):
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be at least 1, got {step_size!r}")
-        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
-        self.base_lr, self.epoch = optimizer.lr, 0
+        super().__init__(optimizer)
+        self.step_size, self.gamma = _whole("StepLR", "step_size", step_size), gamma
 
-    def step(self) -> None:
-        self.epoch += 1
-        self.optimizer.lr = self.base_lr * self.gamma ** (self.epoch // self.step_size)
+    def rate(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
-class CosineLR:
+class CosineLR(_Schedule):
     """Lower the learning rate along half a cosine from its initial value to eta_min over T_max epochs:
     lr = eta_min + (initial lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2 (PyTorch's CosineAnnealingLR).
     Call step() once per epoch."""
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):
-        if T_max < 1:
-            raise ValueError(f"CosineLR: T_max must be at least 1, got {T_max!r}")
-        self.optimizer, self.T_max, self.eta_min = optimizer, T_max, eta_min
-        self.base_lr, self.epoch = optimizer.lr, 0
+        super().__init__(optimizer)
+        self.T_max, self.eta_min = _whole("CosineLR", "T_max", T_max), eta_min
 
-    def step(self) -> None:
-        self.epoch += 1
-        cosine = (1 + math.cos(math.pi * self.epoch / self.T_max)) / 2
-        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine
+    def rate(self, epoch: int) -> float:
+        cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * cosine
 
 
 def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:

@@ -36,7 +36,7 @@ from .. import ops
 from ..value import Value
 
 __all__ = ["DOMAINS", "OP_CASES", "CLIP_BOUNDS", "elements", "shapes", "arrays", "values", "broadcastable_values",
-           "matmul_values", "axes", "op_cases", "apply_op"]
+           "matmul_values", "axes", "index", "op_cases", "apply_op"]
 
 
 def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:

@@ -1,5 +1,6 @@
 """Record PyTorch's gradients at the points where a convention, not calculus, decides them: the special points
-of each op in the table (0 for relu and abs, 0 and integers for pow, clip's bounds) and max over ties.
+of each op in the table (0 for relu and abs, 0 and integers for pow, clip's bounds), max over ties and prod
+over zeros.
 
     make .venv-peers/.installed                     # PyTorch 2.13.0, CPU, in its own environment
     .venv-peers/bin/python tests/pytorch_conventions.py > tests/data/pytorch_conventions.json
@@ -38,6 +39,10 @@ ELEMENTWISE = {
 MAX_CASES = [([1.0, 1.0, 0.0, 1.0], None), ([[1.0, 1.0], [0.0, 1.0]], 0), ([[1.0, 1.0], [0.0, 1.0]], 1),
              ([[0.0, 0.0, 0.0], [1.0, 0.0, 1.0]], -1), ([[[1.0, 1.0], [1.0, 0.0]]], (0, 2)), ([2.0, 2.0], None)]
 
+# prod over zeros (each element gets the product of the others; 0 where another element is 0 too).
+PROD_CASES = [([2.0, 0.0, 3.0], None), ([0.0, 0.0, 2.0], None), ([[0.0, 2.0], [1.0, 0.0]], 0),
+              ([[0.0, 2.0, 2.0], [1.0, 0.0, 0.0]], 1), ([[[0.0, 2.0], [1.0, 2.0]]], (0, 2)), ([[1.0, 2.0]], -1)]
+
 
 def _grads(fn, points, params):
     inputs = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in points]
@@ -62,6 +67,19 @@ def main():
         out.backward(g)
         rows.append({"x": data, "axis": axis, "g": g.tolist(), "grad": x.grad.tolist()})
     records["max"] = rows
+    rows = []
+    for data, axis in PROD_CASES:
+        x = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+        if axis is None:
+            out = torch.prod(x)
+        else:  # torch.prod takes one dim: several are reduced one after another
+            out = x
+            for d in sorted((axis,) if isinstance(axis, int) else axis, reverse=True):
+                out = torch.prod(out, dim=d)
+        g = torch.arange(1.0, out.numel() + 1, dtype=torch.float64).reshape(out.shape)
+        out.backward(g)
+        rows.append({"x": data, "axis": axis, "g": g.tolist(), "grad": x.grad.tolist()})
+    records["prod"] = rows
     missing = [op.name for op in ops.TABLE.values() if op.special and op.name not in records]
     if missing:
         raise SystemExit(f"add PyTorch functions for {missing} to ELEMENTWISE")

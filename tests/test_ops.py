@@ -85,6 +85,7 @@ COMPOSITE_CASES = {
     "logsumexp": (tst.values().flatmap(lambda a: st.tuples(st.just(a), tst.axes(a.ndim), st.booleans())),
                   lambda a, axis, keepdims: a.logsumexp(axis=axis, keepdims=keepdims)),
     "silu": (tst.values(), lambda a: a.silu()),
+    "gelu": (tst.values(), lambda a: a.gelu()),
     "minimum": (tst.broadcastable_values(domains=("distinct", "between")), lambda a, b: a.minimum(b)),
     "tl_maximum_with_a_number": (tst.values(domain="distinct"), lambda a: tl.maximum(0.35, a)),
     "tl_minimum_with_an_array": (tst.values((3,), domain="distinct"),
@@ -237,3 +238,97 @@ def test_new_elementwise_ops_match_numpy_forward():
         np.testing.assert_allclose(getattr(v, name)().data, expected, rtol=1e-14, err_msg=name)
     np.testing.assert_allclose(Value(np.abs(x)).log1p().data, np.log1p(np.abs(x)), rtol=1e-15)
     np.testing.assert_array_equal(v.leaky_relu(0.1).data, np.where(x > 0, x, 0.1 * x))
+
+
+@pytest.mark.parametrize("case", PYTORCH["prod"], ids=lambda c: f"{c['x']}-axis{c['axis']}")
+def test_prod_over_zeros_matches_pytorch(case):
+    axis = tuple(case["axis"]) if isinstance(case["axis"], list) else case["axis"]
+    x = Value(case["x"])
+    x.prod(axis=axis).backward(np.array(case["g"]))
+    np.testing.assert_allclose(x.grad, case["grad"], rtol=1e-15)
+
+
+@given(st.data())
+def test_prod_with_drawn_zeros_gives_each_element_the_product_of_the_others(data):
+    x = data.draw(hnp.arrays(np.float64, tst.shapes(min_dims=1, max_side=3),
+                             elements=st.sampled_from([0.0, 0.5, -2.0, 3.0])))
+    axis = data.draw(tst.axes(x.ndim))
+    v = Value(x)
+    out = v.prod(axis=axis, keepdims=True)
+    g = np.random.default_rng(2).standard_normal(out.shape)
+    out.backward(g)
+    # plain numpy, element by element: the product of the other elements of its group, times its g
+    plain = None if axis is None else tuple(int(a) % max(x.ndim, 1) for a in np.atleast_1d(axis))
+    kept = [i for i in range(x.ndim) if plain is not None and i not in plain]
+    expected = np.empty_like(x)
+    for pos in np.ndindex(x.shape):
+        others = [x[q] for q in np.ndindex(x.shape) if q != pos and all(q[i] == pos[i] for i in kept)]
+        g_pos = tuple(p if i in kept else 0 for i, p in enumerate(pos))
+        expected[pos] = np.prod(others) * g[g_pos]
+    np.testing.assert_allclose(v.grad, expected, rtol=1e-14, atol=1e-300)
+
+
+def test_erf_and_gelu_agree_with_their_closed_forms():
+    x = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 2.0])
+    Phi = np.array([0.0013498980316300946, 0.15865525393145707, 0.5, 0.6914624612740131, 0.8413447460685429,
+                    0.9772498680518208])  # the standard normal's distribution function (tables)
+    np.testing.assert_allclose(Value(x / np.sqrt(2)).erf().data, 2 * Phi - 1, rtol=1e-13, atol=1e-15)  # erf(x/sqrt2)
+    np.testing.assert_allclose(Value(x).gelu().data, x * Phi, rtol=1e-13, atol=1e-15)
+    assert Value(np.float32([1.0])).gelu().dtype == np.float32
+
+
+@given(tst.op_cases(ops.TABLE["where"]))
+def test_where_chooses_like_numpy_and_routes_the_gradient(case):
+    (a, b), params = case
+    out = tl.where(params["cond"], a, b)
+    np.testing.assert_array_equal(out.data, np.where(params["cond"], a.data, b.data))
+    g = np.random.default_rng(3).standard_normal(out.shape)
+    out.backward(g)
+    full = np.broadcast_to(params["cond"], out.shape)
+    for v, chosen in ((a, full), (b, ~full)):
+        summed = (g * chosen).sum(axis=tuple(range(out.ndim - v.ndim)))
+        summed = summed.sum(axis=tuple(i for i, n in enumerate(v.shape) if n == 1), keepdims=True) \
+            if v.ndim else summed
+        np.testing.assert_allclose(v.grad, summed.reshape(v.shape), rtol=1e-14)
+
+
+def test_where_copies_its_condition_and_takes_values_and_lists():
+    a, b = Value([1.0, 2.0, 3.0]), Value([10.0, 20.0, 30.0])
+    cond = np.array([True, False, True])
+    out = tl.where(cond, a, b)
+    cond[:] = False  # changed after the forward: the gradient still follows what was chosen
+    out.backward(np.ones(3))
+    np.testing.assert_array_equal(a.grad, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(tl.where(a > 1.5, a, 0.0).data, [0.0, 2.0, 3.0])
+    np.testing.assert_array_equal(tl.where([1, 0, 0], a, b).data, [1.0, 20.0, 30.0])
+    with pytest.raises(ValueError, match=r"where: shapes \(3,\) and \(2,\) and the condition's shape \(3,\)"):
+        tl.where(cond, a, Value([1.0, 2.0]))
+
+
+@given(tst.op_cases(ops.TABLE["im2col"]))
+def test_im2col_rows_are_the_windows_read_by_hand(case):
+    (x,), params = case
+    kh, kw = np.broadcast_to(params["kernel"], 2).astype(int)
+    sh, sw = np.broadcast_to(params["stride"], 2).astype(int)
+    ph, pw = np.broadcast_to(params["padding"], 2).astype(int)
+    padded = np.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw))
+    padded[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x.data
+    cols = x.im2col(**params).data
+    oh, ow = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
+    assert cols.shape == (x.shape[0], oh, ow, x.shape[1], kh, kw)
+    for i in range(oh):
+        for j in range(ow):
+            np.testing.assert_array_equal(cols[:, i, j], padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw])
+
+
+def test_im2col_says_what_is_wrong():
+    x = Value(np.zeros((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"im2col: needs a 4-d input .* got shape \(3, 3\)"):
+        Value(np.zeros((3, 3))).im2col(2)
+    with pytest.raises(ValueError, match=r"im2col: the kernel \(4, 4\) is larger than the padded image \(3, 3\)"):
+        x.im2col(4)
+    for bad in (0, -1, 2.5, (1, 2, 3), True):
+        with pytest.raises(ValueError, match=r"stride must be a whole number >= 1"):
+            x.im2col(2, stride=bad)
+    with pytest.raises(ValueError, match=r"padding must be a whole number >= 0 or a pair of them, got -1"):
+        x.im2col(2, padding=-1)

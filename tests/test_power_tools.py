@@ -225,6 +225,10 @@ def test_explain_command():
 # ---- float32 ----
 
 SMALL = {"add": 2, "mul": 2, "div": 2, "pow": 2, "matmul": 2}
+# ops whose parameters have no default: an input shape and parameters to call them with
+REQUIRED = {"im2col": ((1, 1, 3, 3), {"kernel": 2}),
+            "col2im": ((1, 2, 2, 1, 2, 2), {"shape": (1, 1, 3, 3), "kernel": 2}),
+            "where": ((3,), {"cond": np.array([True, False, True])})}
 
 
 @pytest.mark.parametrize("name", sorted(op for op in ops.TABLE if op not in ("getitem", "scatter", "broadcast_to",
@@ -232,13 +236,14 @@ SMALL = {"add": 2, "mul": 2, "div": 2, "pow": 2, "matmul": 2}
 def test_float32_stays_float32_and_passes_a_float32_gradcheck(name):
     op = ops.TABLE[name]
     rng = np.random.default_rng(0)
+    shape, params = REQUIRED.get(name, ((3,), {}))
     inputs = []
     for domain in op.domain:
-        base = {"positive": rng.uniform(0.5, 2, 3), "nonzero": rng.choice([-1, 1], 3) * rng.uniform(0.5, 2, 3),
+        base = {"positive": rng.uniform(0.5, 2, shape), "nonzero": rng.choice([-1, 1], 3) * rng.uniform(0.5, 2, 3),
                 "distinct": np.array([0.3, -1.2, 2.1]), "off_grid": np.array([0.3, -2.0, 1.2])}.get(domain,
-                                                                                                    rng.normal(size=3))
+                                                                                                    rng.normal(size=shape))
         inputs.append(Value(base.astype(np.float32)))
-    fn = lambda *xs: tst.apply_op(op, xs, {})
+    fn = lambda *xs: tst.apply_op(op, xs, params)
     out = fn(*inputs)
     assert out.dtype == np.float32
     out.backward(np.ones(out.shape, np.float32))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import math
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -103,8 +104,8 @@ def _two_way(name: str) -> Callable[..., Any]:
     return helper
 
 
-exp, log, sigmoid, sin, cos, cumsum, scatter = (_two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "cumsum",
-                                                                        "scatter"))
+exp, log, sigmoid, sin, cos, cumsum, scatter, im2col, col2im = (
+    _two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "cumsum", "scatter", "im2col", "col2im"))
 
 
 def expand(g: Any, shape: tuple[int, ...]) -> Any:
@@ -185,6 +186,77 @@ def _scatter(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
     out = np.zeros(shape, dtype=np.result_type(x))
     np.add.at(out, index, x)  # repeated indices accumulate
     return out
+
+
+_erf_elements = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; Python's is exact to float64
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.asarray(_erf_elements(x), dtype=np.result_type(x, np.float32))
+
+
+def _where(a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
+    return np.where(cond, a, b)
+
+
+def _pair(what: str, v: Any, least: int) -> tuple[int, int]:
+    """A size given as one whole number or two (rows, columns), checked: (v, v) or the pair."""
+    pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(pair) != 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= least
+                                 for n in pair):
+        raise ValueError(f"{what} must be a whole number >= {least} or a pair of them, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _windows(shape: tuple[int, ...], kernel: Any, stride: Any, padding: Any) -> Any:
+    """The kernel, stride and padding as pairs, and the output's height and width, for an (N, C, H, W) shape."""
+    if len(shape) != 4:
+        raise ValueError(f"needs a 4-d input (batch, channels, height, width), got shape {shape}")
+    k, s, p = _pair("kernel", kernel, 1), _pair("stride", stride, 1), _pair("padding", padding, 0)
+    size = tuple(shape[2 + i] + 2 * p[i] for i in (0, 1))
+    if k[0] > size[0] or k[1] > size[1]:
+        raise ValueError(f"the kernel {k} is larger than the padded image {size}")
+    return k, s, p, tuple((size[i] - k[i]) // s[i] + 1 for i in (0, 1))
+
+
+def _im2col(x: np.ndarray, kernel: Any, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+    # Every window of the (padded) image as one row: out[n, i, j] is the (C, kh, kw) patch whose top-left
+    # corner is at (i * stride, j * stride). sliding_window_view makes no copy; the one copy is at the end.
+    (kh, kw), (sh, sw), (ph, pw), _ = _windows(x.shape, kernel, stride, padding)
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5))  # (N, OH, OW, C, kh, kw)
+
+
+def _col2im(cols: np.ndarray, shape: tuple[int, ...], kernel: Any, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+    # The adjoint of im2col: each window's numbers added back where they came from (windows overlap, so
+    # an image pixel gets the sum). One slice per kernel offset (kh * kw of them), never a loop over pixels.
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = _windows(tuple(shape), kernel, stride, padding)
+    n, c, h, w = shape
+    if cols.shape != (n, oh, ow, c, kh, kw):
+        raise ValueError(f"needs windows of shape {(n, oh, ow, c, kh, kw)} for an image of shape {tuple(shape)}, "
+                         f"got {cols.shape}")
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    patches = cols.transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, OH, OW)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += patches[:, :, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+def _prod_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    # Each element's derivative is the product of the others in its group, computed as such (out / x would
+    # be NaN at a zero): the reduced axes moved last and flattened to n, each element's row of n copies
+    # with its own place set to 1, and that row's product. Works on Values too (second order).
+    reduced = list(range(x.ndim)) if axis is None else sorted(set(_axes(axis, x.ndim)))
+    order = [i for i in range(x.ndim) if i not in reduced] + reduced
+    moved = x.transpose(tuple(order))
+    n = math.prod(moved.shape[x.ndim - len(reduced):])
+    eye = np.eye(n, dtype=x.dtype)
+    rows = moved.reshape(moved.shape[:x.ndim - len(reduced)] + (1, n)) * (1 - eye) + eye
+    others = rows.prod(axis=-1).reshape(moved.shape).transpose(tuple(int(i) for i in np.argsort(order)))
+    return g.reshape(_keepdims_shape(x.shape, axis)) * others
 
 
 def _matmul_2d(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
@@ -306,6 +378,9 @@ _ENTRIES = [
     _op("softplus", lambda x: np.logaddexp(0.0, x),
                                    (lambda g, out, x: g * sigmoid(x),                       "d/dx = sigmoid(x)"),
         doc="Softplus: f(x) = log(1 + e^x), computed without overflow"),
+    _op("erf",     _erf,           (lambda g, out, x: g * (2 / math.sqrt(math.pi)) * exp(-x * x),
+                                                                                            "2/sqrt(pi) e^(-x^2)"),
+        doc="Error function: f(x) = 2/sqrt(pi) * integral of e^(-t^2) from 0 to x"),
     _op("relu",    lambda x: np.maximum(x, 0),
                                    (lambda g, out, x: g * (data(x) > 0),                    "1 where x > 0, else 0"),
         doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
@@ -317,6 +392,11 @@ _ENTRIES = [
                                    (lambda g, out, a, b: g * _wins(data(b), data(a)),       "1 if b > a, 1/2 if a = b"),
         doc="Elementwise maximum: f(a, b) = max(a, b) (a tie shares the gradient equally)",
         domain=("distinct", "between"), error=BROADCAST, draw="broadcast", special=((0.0, 1.0), (0.0, 1.0))),
+    _op("where",   _where,         (lambda g, out, a, b, cond: g * cond.astype(g.dtype),    "1 where cond, else 0"),
+                                   (lambda g, out, a, b, cond: g * (~cond).astype(g.dtype), "0 where cond, else 1"),
+        doc="Choose: f(a, b) = a where cond is true, else b (cond: booleans, broadcast with a and b)",
+        error="{name}: shapes {0} and {1} and the condition's shape {cond.shape} cannot be broadcast together",
+        draw="where"),
     _op("abs",     np.abs,         (lambda g, out, x: g * np.sign(data(x)),                 "d|x|/dx = sign(x)"),
         doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
     _op("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
@@ -330,6 +410,10 @@ _ENTRIES = [
                                    (_cumsum_rule,                                           "g summed from i on"),
         doc="Cumulative sum: f(x)[i] = x[0] + ... + x[i] along axis (of the flattened x if axis is None)",
         draw="cumulative"),
+    _op("prod",    lambda x, axis=None, keepdims=False: x.prod(axis=axis, keepdims=keepdims),
+                                   (_prod_rule,                                             "product of the others"),
+        doc="Product: f(x) = product of x over axis (exact at zeros: each gets the product of the others)",
+        draw="reduction", special=((0.0, 1.0, 2.0),)),
     _op("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",
@@ -352,6 +436,16 @@ _ENTRIES = [
         doc="Scatter-add: f(x) = zeros(shape) with x added at index (repeats accumulate)", draw="scatter"),
     _op("astype",  _astype,        (lambda g, out, x, dtype: g.astype(x.dtype),             "g, in x's dtype"),
         doc="Cast: f(x) = x as another float dtype", draw="astype"),
+    _op("im2col",  _im2col,        (lambda g, out, x, kernel, stride, padding:
+                                    col2im(g, x.shape, kernel, stride, padding),
+                                                                                            "g added back (col2im)"),
+        doc="Windows: every kernel-sized patch of an (N, C, H, W) image as a row, shape (N, OH, OW, C, kh, kw)",
+        draw="im2col"),
+    _op("col2im",  _col2im,        (lambda g, out, x, shape, kernel, stride, padding:
+                                    im2col(g, kernel, stride, padding),
+                                                                                            "g's windows (im2col)"),
+        doc="Fold: windows of shape (N, OH, OW, C, kh, kw) added back into an image of `shape` (im2col's adjoint)",
+        draw="col2im"),
     _op("concatenate", _concatenate,
                                    (lambda g, out, axis, bounds, part:
                                     g[_slab(out.ndim, axis, slice(bounds[part], bounds[part + 1]))],

@@ -219,7 +219,7 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     kind = next(k for k in (ValueError, IndexError, TypeError) if isinstance(e, k))
     if op.error and kind is ValueError:
         return kind(op.error.format(*[np.shape(d) for d in datas], name=op.name, **params))
-    given = "".join(f", {k}={v!r}"[:60] for k, v in params.items() if k not in ("index", "bounds"))
+    given = "".join(f", {k}={v!r}"[:60] for k, v in params.items() if k not in ("index", "bounds", "cond"))
     return kind(f"{op.name}: {e} (input shape{'s' if len(datas) > 1 else ''} {_shapes(datas)}{given})")
 
 
@@ -491,6 +491,10 @@ class Value:
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Value:
         """Standard deviation: f(x) = sqrt(var(x))."""
         return self.var(axis=axis, keepdims=keepdims, ddof=ddof) ** 0.5
+
+    def gelu(self) -> Value:
+        """GELU: f(x) = x * Phi(x), Phi the standard normal's distribution function (PyTorch's exact form)."""
+        return self * (0.5 * (1 + (self * float(np.sqrt(0.5))).erf()))
 
     def silu(self) -> Value:
         """SiLU (swish): f(x) = x * sigmoid(x)."""
@@ -795,10 +799,20 @@ def stack(values: Sequence[Any], axis: int = 0) -> Value:
     return _apply(STACK, _parts("stack", values), {"axis": axis})
 
 
+def where(cond: Any, a: Any, b: Any) -> Value:
+    """Elementwise choice, as numpy.where: a where cond is true, else b. cond (booleans; a Value's data or
+    any array) is a constant, copied; a and b get the gradient where they were chosen."""
+    mask = np.array(cond._data if isinstance(cond, Value) else cond)
+    if mask.dtype != bool:
+        mask = mask.astype(bool)
+    return _apply(WHERE, (a, b), {"cond": mask})
+
+
 # The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry;
-# the ops that join any number of inputs are the module's functions above instead.
+# the ops that join any number of inputs, and where, are the module's functions above instead.
 for _op in ops.TABLE.values():
-    if not _op.variadic:
+    if not _op.variadic and _op.name != "where":
         setattr(Value, _op.name, _method(_op))
-ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK, MAXIMUM = (
-    ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack", "maximum"))
+ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK, MAXIMUM, WHERE = (
+    ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack", "maximum",
+                           "where"))

@@ -274,13 +274,49 @@ def _stack(draw: Any, op: ops.Op) -> Any:
     return tuple(parts), {"axis": _an_axis(draw, len(shape), extra=1)}
 
 
+@st.composite
+def _where(draw: Any, op: ops.Op) -> Any:
+    """Two Values and a boolean condition whose three shapes broadcast together."""
+    bs = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=4))
+    a, b, cond = bs.input_shapes
+    return (draw(values(a)), draw(values(b))), {"cond": draw(hnp.arrays(bool, cond))}
+
+
+@st.composite
+def _window_params(draw: Any) -> Any:
+    """An (N, C, H, W) shape and im2col's kernel, stride and padding: each one number or a (rows, columns)
+    pair, maybe numpy integers; the kernel never larger than the padded image."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    pad = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    kernel = (draw(st.integers(1, shape[2] + 2 * pad[0])), draw(st.integers(1, shape[3] + 2 * pad[1])))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+
+    def given(pair: tuple[int, int]) -> Any:
+        t = draw(_INT_TYPES)
+        return t(pair[0]) if pair[0] == pair[1] and draw(st.booleans()) else (t(pair[0]), t(pair[1]))
+    return shape, {"kernel": given(kernel), "stride": given(stride), "padding": given(pad)}
+
+
+@st.composite
+def _im2col(draw: Any, op: ops.Op) -> Any:
+    shape, params = draw(_window_params())
+    return (draw(values(shape)),), params
+
+
+@st.composite
+def _col2im(draw: Any, op: ops.Op) -> Any:
+    shape, params = draw(_window_params())
+    (kh, kw), _, _, (oh, ow) = ops._windows(shape, params["kernel"], params["stride"], params["padding"])
+    return (draw(values((shape[0], oh, ow, shape[1], kh, kw))),), {"shape": shape, **params}
+
+
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
     "unary": _unary, "broadcast": _broadcast, "pow": _pow, "leaky_relu": _leaky_relu, "matmul": _matmul,
     "reduction": _reduction, "cumulative": _cumulative, "reshape": _reshape, "transpose": _transpose,
     "broadcast_to": _broadcast_to, "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype,
-    "concatenate": _concatenate, "stack": _stack,
+    "concatenate": _concatenate, "stack": _stack, "where": _where, "im2col": _im2col, "col2im": _col2im,
 }
 
 
@@ -292,8 +328,11 @@ def op_cases(op: ops.Op) -> st.SearchStrategy[tuple[tuple[Any, ...], dict[str, A
 
 
 def apply_op(op: ops.Op, inputs: tuple[Any, ...], params: dict[str, Any]) -> Value:
-    """Call an op of the table as a user would: a Value method, or for the joining ops the module's function."""
+    """Call an op of the table as a user would: a Value method, or for the joining ops and `where` the
+    module's function."""
+    import tinygrad_lite
     if op.variadic:
-        import tinygrad_lite
         return getattr(tinygrad_lite, op.name)(list(inputs), **params)
+    if op.name == "where":
+        return tinygrad_lite.where(params["cond"], *inputs)
     return getattr(inputs[0], op.name)(*inputs[1:], **params)

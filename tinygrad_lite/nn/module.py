@@ -1,9 +1,5 @@
-"""Neural-network building blocks on Value: Module, Linear, activations, Sequential and losses.
-
-Scope: parameter discovery and saving, layers whose forward is plain Value arithmetic (so their
-gradients come from the engine, none written here), and losses that return scalar Values.
-Weights follow both tutorials: Linear's weight has shape (in_features, out_features) and the
-forward is `x @ W + b`.
+"""Module: the base class of layers and models. It finds parameters and buffers by walking attributes, switches
+train/eval mode, and saves and loads them (whole or not at all).
 """
 
 from __future__ import annotations
@@ -18,10 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import _RELEASED, Value, _whole, _write
-
-__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential",
-           "MSE", "BCE", "BCEWithLogits", "CrossEntropy"]
+from ..value import _RELEASED, Value, _write
 
 
 def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
@@ -98,22 +91,30 @@ class Module:
         yield from ((n, m) for n, m in self._walk("", ()) if isinstance(m, Module))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
-        """(dotted name, Value) for every parameter, each once, in a fixed order."""
+        """(dotted name, Value) for every parameter (a Value that requires grad), each once, in a fixed order."""
+        return self._named_values(prefix, trained=True)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """(dotted name, Value) for every buffer: a Value attribute that does not require grad, such as
+        BatchNorm1d's running statistics. Buffers are saved and loaded with the parameters, never trained."""
+        return self._named_values(prefix, trained=False)
+
+    def _named_values(self, prefix: str, trained: bool) -> Iterator[tuple[str, Value]]:
         seen: set[Value] = set()
         for name, member in self._walk(prefix, ()):
-            if isinstance(member, Value) and member.requires_grad and member not in seen:
+            if isinstance(member, Value) and member.requires_grad == trained and member not in seen:
                 seen.add(member)
                 yield name, member
 
-    def _unique_parameters(self, what: str) -> dict[str, Value]:
-        """named_parameters as a dict; two parameters with one name (dict keys 1 and "1") are an error."""
-        params: dict[str, Value] = {}
-        for name, p in self.named_parameters():
-            if name in params:
+    def _unique_state(self, what: str) -> dict[str, Value]:
+        """The parameters and then the buffers by name; two with one name (dict keys 1 and "1") are an error."""
+        state: dict[str, Value] = {}
+        for name, p in (*self.named_parameters(), *self.named_buffers()):
+            if name in state:
                 raise ValueError(f"{what}: the name {name!r} is used twice (dict keys 1 and '1', say): give the "
                                  "parameters different names, or nothing could tell them apart in a saved file")
-            params[name] = p
-        return params
+            state[name] = p
+        return state
 
     def parameters(self) -> list[Value]:
         """The parameters, in the order of named_parameters()."""
@@ -135,13 +136,13 @@ class Module:
         return self.train(False)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters' arrays, by dotted name."""
-        return {name: p.data.copy() for name, p in self._unique_parameters("state_dict").items()}
+        """Copies of the parameters' and buffers' arrays, by dotted name."""
+        return {name: p.data.copy() for name, p in self._unique_state("state_dict").items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy arrays into the parameters, all or nothing: every name, shape and dtype (real floats) is
-        checked before any parameter is written (ValueError otherwise)."""
-        params = self._unique_parameters("load_state_dict")
+        """Copy arrays into the parameters and buffers, all or nothing: every name, shape and dtype (real floats)
+        is checked before any of them is written (ValueError otherwise)."""
+        params = self._unique_state("load_state_dict")
         missing, unexpected = params.keys() - state.keys(), state.keys() - params.keys()
         if missing or unexpected:
             raise ValueError(f"load_state_dict: missing parameters {sorted(missing)}, "
@@ -163,8 +164,8 @@ class Module:
             _write(p, arrays[name])
 
     def save(self, path: str | Path) -> None:
-        """Save the parameters to exactly `path`, as an .npz archive of plain arrays (numpy's np.load reads it).
-        The file is written whole or not at all: into a temporary file beside it, then renamed."""
+        """Save the parameters and buffers to exactly `path`, as an .npz archive of plain arrays (numpy's np.load
+        reads it). The file is written whole or not at all: into a temporary file beside it, then renamed."""
         path = Path(path)
         if path.is_dir():
             raise ValueError(f"save: {path} is a folder; give a file name, such as {path / 'model.npz'}")
@@ -188,7 +189,7 @@ class Module:
         if path.is_dir():
             raise ValueError(f"load: {path} is a folder; give the file that save() wrote")
         try:
-            state = _read_state(path, self._unique_parameters("load"))
+            state = _read_state(path, self._unique_state("load"))
         except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as e:
             if isinstance(e, OSError) and e.errno is not None:
                 raise  # no such file, no permission: Python's own message says it
@@ -271,233 +272,3 @@ def _generator(rng: Any) -> Any:
     if isinstance(rng, (np.random.Generator, np.random.RandomState)):
         return rng
     raise TypeError(f"rng must be None, an int seed, or a numpy Generator/RandomState, got {type(rng).__name__}")
-
-
-class Linear(Module):
-    """A fully connected layer: y = x @ W + b, with W of shape (in_features, out_features).
-
-    init: "uniform" draws 2 * random - 1 (uniform in [-1, 1), the perceptron tutorial's choice),
-    "normal" draws standard normal (the regressor tutorial's randn), "xavier" uniform scaled by
-    sqrt(6 / (in + out)), "he" normal scaled by sqrt(2 / in). The bias starts at zero.
-    """
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "uniform",
-                 rng: Any = None):
-        in_features, out_features = _whole("Linear", "in_features", in_features), \
-            _whole("Linear", "out_features", out_features)
-        shape = (in_features, out_features)
-        gen = _generator(rng)
-        if init == "uniform":
-            w = 2 * gen.random(shape) - 1
-        elif init == "normal":
-            w = gen.standard_normal(shape)
-        elif init == "xavier":
-            w = (2 * gen.random(shape) - 1) * np.sqrt(6 / (in_features + out_features))
-        elif init == "he":
-            w = gen.standard_normal(shape) * np.sqrt(2 / in_features)
-        else:
-            raise ValueError(f"Linear: init must be 'uniform', 'normal', 'xavier' or 'he', got {init!r}")
-        self.in_features, self.out_features = in_features, out_features
-        self.weight = Value(w, name="weight")
-        self.bias = Value(np.zeros(out_features), name="bias") if bias else None
-
-    def forward(self, x: Any) -> Value:
-        out = x @ self.weight  # (batch, in) @ (in, out) -> (batch, out)
-        return out + self.bias if self.bias is not None else out
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-class Sigmoid(Module):
-    """Sigmoid activation: f(x) = 1 / (1 + e^-x)."""
-
-    def forward(self, x: Value) -> Value:
-        return x.sigmoid()
-
-
-class Tanh(Module):
-    """Tanh activation: f(x) = tanh(x)."""
-
-    def forward(self, x: Value) -> Value:
-        return x.tanh()
-
-
-class ReLU(Module):
-    """ReLU activation: f(x) = max(x, 0)."""
-
-    def forward(self, x: Value) -> Value:
-        return x.relu()
-
-
-class LeakyReLU(Module):
-    """Leaky ReLU activation: f(x) = x where x > 0, else negative_slope * x."""
-
-    def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = negative_slope
-
-    def forward(self, x: Value) -> Value:
-        return x.leaky_relu(self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Softmax(Module):
-    """Softmax over an axis: probabilities that sum to 1 (for a loss, give the logits to CrossEntropy instead)."""
-
-    def __init__(self, axis: int = -1):
-        self.axis = axis
-
-    def forward(self, x: Value) -> Value:
-        return x.softmax(axis=self.axis)
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
-
-class Flatten(Module):
-    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...): images into rows for a Linear layer."""
-
-    def forward(self, x: Value) -> Value:
-        return x.reshape(x.shape[0], -1)
-
-
-class Dropout(Module):
-    """In training, zero each number with probability p and scale the rest by 1 / (1 - p), so the expected
-    value is unchanged; in eval() mode, pass everything through. rng: as for Linear."""
-
-    def __init__(self, p: float = 0.5, rng: Any = None):
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p is a probability in [0, 1], got {p!r}")
-        self.p, self.rng = float(p), _generator(rng)
-
-    def forward(self, x: Value) -> Value:
-        if not self.training or self.p == 0:
-            return x
-        keep = self.rng.random(x.shape) >= self.p  # a fresh mask each call
-        return x * (keep / (1 - self.p) if self.p < 1 else np.zeros(x.shape))
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
-class Sequential(Module):
-    """Layers applied one after another: Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))."""
-
-    def __init__(self, *layers: Module):
-        self.layers = list(layers)
-
-    def forward(self, x: Any) -> Any:
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def __getitem__(self, i: int) -> Module:
-        return self.layers[i]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-
-def _check(loss: str, pred: Value, target: Any) -> np.ndarray | Value:
-    shape = target.shape if isinstance(target, Value) else np.shape(target)
-    if pred.size == 0:
-        raise ValueError(f"{loss}: the batch is empty (prediction shape {pred.shape}); a loss needs at least "
-                         "one example")
-    if pred.shape != shape:
-        raise ValueError(f"{loss}: prediction shape {pred.shape} and target shape {shape} differ")
-    return target
-
-
-def _reduce(loss: str, per_element: Value, reduction: str) -> Value:
-    if reduction == "mean":
-        return per_element.mean()
-    if reduction == "sum":
-        return per_element.sum()
-    raise ValueError(f"{loss}: reduction must be 'mean' or 'sum', got {reduction!r}")
-
-
-class MSE(Module):
-    """Squared error: mean (or sum) of (prediction - target)^2. Both tutorials' cost is
-    0.5 * MSE(reduction="sum")(prediction, target)."""
-
-    def __init__(self, reduction: str = "mean"):
-        _reduce("MSE", Value(0.0), reduction)
-        self.reduction = reduction
-
-    def forward(self, pred: Value, target: Any) -> Value:
-        diff = pred - _check("MSE", pred, target)
-        return _reduce("MSE", diff * diff, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
-
-
-class BCE(Module):
-    """Binary cross-entropy of probabilities (e.g. a sigmoid's output) against targets in [0, 1]:
-    -(t log p + (1 - t) log(1 - p)), with p kept within [eps, 1 - eps] so that log stays finite."""
-
-    def __init__(self, reduction: str = "mean", eps: float = 1e-12):
-        _reduce("BCE", Value(0.0), reduction)
-        self.reduction, self.eps = reduction, eps
-
-    def forward(self, prob: Value, target: Any) -> Value:
-        t: Any = _check("BCE", prob, target)
-        lo, hi = prob.data.min(), prob.data.max()
-        if not (lo >= 0 and hi <= 1):
-            raise ValueError(f"BCE: predictions must be probabilities in [0, 1], got values from {lo:g} to {hi:g}; "
-                             "apply .sigmoid() to the network's output first, or give the raw outputs (logits) "
-                             "to nn.BCEWithLogits, which is also more stable")
-        p = prob.clip(self.eps, 1 - self.eps)
-        return _reduce("BCE", -(t * p.log() + (1 - t) * (1 - p).log()), self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
-
-
-class BCEWithLogits(Module):
-    """Binary cross-entropy from logits z (raw outputs, before a sigmoid) against targets t in [0, 1]:
-    -(t log s(z) + (1 - t) log(1 - s(z))) = softplus(z) - t z, finite for any z."""
-
-    def __init__(self, reduction: str = "mean"):
-        _reduce("BCEWithLogits", Value(0.0), reduction)
-        self.reduction = reduction
-
-    def forward(self, logits: Value, target: Any) -> Value:
-        t: Any = _check("BCEWithLogits", logits, target)
-        return _reduce("BCEWithLogits", logits.softplus() - logits * t, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
-
-
-class CrossEntropy(Module):
-    """Cross-entropy from logits (batch, classes), computed stably with log_softmax.
-
-    target: class indices of shape (batch,), or probabilities of the logits' shape (an array, or a
-    Value, which then gets its gradient too, as in PyTorch).
-    """
-
-    def __init__(self, reduction: str = "mean"):
-        _reduce("CrossEntropy", Value(0.0), reduction)
-        self.reduction = reduction
-
-    def forward(self, logits: Value, target: Any) -> Value:
-        t = target if isinstance(target, Value) else np.asarray(target)
-        if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind == "f":  # labels from a CSV
-            if not np.all(np.isfinite(t) & (t == np.round(t))):
-                raise ValueError(f"CrossEntropy: the target of shape {t.shape} holds {t.dtype} numbers that are not "
-                                 f"whole numbers; class labels are whole numbers from 0 to {logits.shape[-1] - 1} "
-                                 f"(probabilities would have the logits' shape {logits.shape})")
-            t = t.astype(np.int64)
-        if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
-            if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
-                raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "
-                                 f"got {t.min()} to {t.max()}")
-            t = np.eye(logits.shape[-1], dtype=logits.dtype)[t]  # one-hot in the logits' dtype, (batch, classes)
-        _check("CrossEntropy", logits, t)
-        return _reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"

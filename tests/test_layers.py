@@ -1,0 +1,190 @@
+"""Conv2d, MaxPool2d, AvgPool2d and BatchNorm1d against PyTorch (numbers recorded by tests/pytorch_layers.py),
+their gradients against finite differences, buffers saved and loaded, and their errors.
+
+The ops they are built on (im2col, col2im, max, mean, matmul) are checked first and second order in test_ops.py.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_lite as tl
+from tinygrad_lite import Value, nn
+from tinygrad_lite.testing import gradcheck, gradgradcheck
+
+TORCH = json.loads((Path(__file__).parent / "data" / "pytorch_layers.json").read_text())
+
+
+def _args(a):
+    return tuple(a) if isinstance(a, list) else a
+
+
+@pytest.mark.parametrize("case", TORCH["conv"], ids=lambda c: str(c["args"]))
+def test_conv2d_matches_pytorch(case):
+    cin, cout, k, s, p = map(_args, case["args"])
+    conv = nn.Conv2d(cin, cout, k, stride=s, padding=p)
+    conv.weight.data, conv.bias.data = np.array(case["weight"]), np.array(case["bias"])
+    x = Value(case["x"])
+    out = conv(x)
+    np.testing.assert_allclose(out.data, case["out"], rtol=1e-12, atol=1e-12)
+    out.backward(np.array(case["g"]))
+    for got, want in ((x.grad, "dx"), (conv.weight.grad, "dweight"), (conv.bias.grad, "dbias")):
+        np.testing.assert_allclose(got, case[want], rtol=1e-12, atol=1e-12, err_msg=want)
+
+
+@pytest.mark.parametrize("case", TORCH["pool"], ids=lambda c: f"{c['layer']}{c['args']}")
+def test_pooling_matches_pytorch(case):
+    k, s = map(_args, case["args"])
+    x = Value(case["x"])
+    out = getattr(nn, case["layer"])(k, s)(x)
+    np.testing.assert_allclose(out.data, case["out"], rtol=1e-14)
+    out.backward(np.array(case["g"]))
+    np.testing.assert_allclose(x.grad, case["dx"], rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("case", TORCH["batchnorm"], ids=lambda c: str(c["shape"]))
+def test_batchnorm1d_matches_pytorch_in_training_and_in_eval(case):
+    bn = nn.BatchNorm1d(3, momentum=case["momentum"])
+    bn.weight.data, bn.bias.data = np.array(case["weight"]), np.array(case["bias"])
+    for step in case["steps"]:
+        bn.zero_grad()
+        x = Value(step["x"])
+        out = bn(x)
+        np.testing.assert_allclose(out.data, step["out"], rtol=1e-12, atol=1e-12)
+        out.backward(np.array(step["g"]))
+        for got, want in ((x.grad, "dx"), (bn.weight.grad, "dweight"), (bn.bias.grad, "dbias")):
+            np.testing.assert_allclose(got, step[want], rtol=1e-10, atol=1e-12, err_msg=want)
+    np.testing.assert_allclose(bn.running_mean.data, case["running_mean"], rtol=1e-14)
+    np.testing.assert_allclose(bn.running_var.data, case["running_var"], rtol=1e-14)
+    bn.eval()
+    np.testing.assert_allclose(bn(case["eval_x"]).data, case["eval_out"], rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def _conv_case(draw):
+    cin, cout = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h, w = draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    k = (draw(st.integers(1, h)), draw(st.integers(1, w)))
+    conv = nn.Conv2d(cin, cout, k, stride=draw(st.sampled_from([1, 2, (1, 2)])), padding=draw(st.sampled_from(
+        [0, 1, (0, 1)])), bias=draw(st.booleans()), rng=draw(st.integers(0, 100)))
+    x = Value(np.random.default_rng(draw(st.integers(0, 100))).standard_normal((draw(st.integers(1, 2)), cin, h, w)))
+    return conv, x
+
+
+@given(_conv_case())
+def test_conv2d_gradients_first_and_second_order(case):
+    conv, x = case
+    params = conv.parameters()
+    np.testing.assert_array_equal(_conv_with(conv, x, *params).data, conv(x).data)  # the same computation
+    assert gradcheck(lambda x, *ps: _conv_with(conv, x, *ps), x, *params)
+    assert gradgradcheck(lambda x, *ps: _conv_with(conv, x, *ps), x, *params)
+
+
+def _conv_with(conv, x, weight, bias=None):
+    """Conv2d's forward with the weights passed in (so that the checkers can perturb them)."""
+    cols = x.im2col(conv.kernel_size, conv.stride, conv.padding)
+    n, oh, ow = cols.shape[:3]
+    out = cols.reshape(n * oh * ow, -1) @ weight.reshape(conv.out_channels, -1).T
+    out = out + bias if bias is not None else out
+    return out.reshape(n, oh, ow, conv.out_channels).transpose(0, 3, 1, 2)
+
+
+@given(st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]), st.sampled_from([2, (2, 1), 3]),
+       st.sampled_from([None, 1, (1, 2)]), st.integers(0, 100))
+def test_pooling_gradients_first_and_second_order(layer, k, s, seed):
+    x = Value(np.random.default_rng(seed).permutation(2 * 2 * 4 * 5).reshape(2, 2, 4, 5) / 10.0)  # no ties
+    pool = layer(k, s)
+    assert gradcheck(pool, x)
+    assert gradgradcheck(pool, x)
+
+
+def test_batchnorm1d_gradients_first_and_second_order():
+    bn = nn.BatchNorm1d(3)
+    x = Value(np.random.default_rng(4).standard_normal((5, 3)))
+    assert gradcheck(bn, x, atol=1e-5)
+    assert gradgradcheck(bn, x)
+
+
+def test_conv2d_by_hand_on_a_tiny_image():
+    # one 3x3 image, one 2x2 kernel: each output is the sum of the window times the kernel (worked by hand)
+    conv = nn.Conv2d(1, 1, 2, bias=False)
+    conv.weight.data = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
+    out = conv(np.arange(9.0).reshape(1, 1, 3, 3))
+    np.testing.assert_array_equal(out.data, [[[[0 - 4, 1 - 5], [3 - 7, 4 - 8]]]])
+
+
+def test_buffers_are_saved_loaded_and_never_trained(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4))
+    assert [n for n, _ in model.named_buffers()] == ["layers.1.running_mean", "layers.1.running_var"]
+    assert all(p.requires_grad for p in model.parameters()) and len(model.parameters()) == 4
+    model(np.random.default_rng(0).standard_normal((8, 3)))
+    saved = model.state_dict()
+    assert set(saved) == {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+                          "layers.1.running_mean", "layers.1.running_var"}
+    model.save(tmp_path / "m.npz")
+    fresh = nn.Sequential(nn.Linear(3, 4, rng=1), nn.BatchNorm1d(4))
+    fresh.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(fresh[1].running_var.data, saved["layers.1.running_var"])
+    with pytest.raises(ValueError, match="missing parameters.*running_mean"):
+        fresh.load_state_dict({k: v for k, v in saved.items() if k != "layers.1.running_mean"})
+
+
+def test_train_and_eval_modes_differ_as_documented():
+    x = np.random.default_rng(1).standard_normal((16, 3)) * 3 + 2
+    bn = nn.BatchNorm1d(3)
+    out = bn(x).data
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)  # the batch's own statistics
+    np.testing.assert_allclose(bn.running_mean.data, 0.1 * x.mean(axis=0), rtol=1e-14)
+    bn.eval()
+    one = bn(x[:1]).data  # one example alone works in eval, from the running statistics
+    expected = (x[:1] - bn.running_mean.data) / np.sqrt(bn.running_var.data + 1e-5)
+    np.testing.assert_allclose(one, expected, rtol=1e-14)
+    bn.train()
+    with pytest.raises(ValueError, match=r"BatchNorm1d: training needs more than one number per feature .*eval"):
+        bn(x[:1])
+
+
+@pytest.mark.parametrize("make, x, message", [
+    (lambda: nn.Conv2d(3, 2, 3), np.zeros((2, 1, 5, 5)), r"Conv2d: expected input of shape \(batch, 3, height, width\)"
+                                                         r", got shape \(2, 1, 5, 5\)"),
+    (lambda: nn.Conv2d(1, 2, 3), np.zeros((2, 5, 5)), r"add the channel axis: images\[:, None\]"),
+    (lambda: nn.Conv2d(1, 2, 6), np.zeros((2, 1, 5, 5)), r"im2col: the kernel \(6, 6\) is larger than the padded "
+                                                         r"image \(5, 5\)"),
+    (lambda: nn.MaxPool2d(2), np.zeros((4, 4)), r"MaxPool2d: expected input of shape \(batch, channels, height"),
+    (lambda: nn.BatchNorm1d(3), np.zeros((4, 2)), r"BatchNorm1d: expected input of shape \(batch, 3\)"),
+])
+def test_layers_name_the_shape_they_expect(make, x, message):
+    with pytest.raises(ValueError, match=message):
+        make()(x)
+
+
+def test_layer_arguments_are_checked():
+    for bad in (lambda: nn.Conv2d(0, 2, 3), lambda: nn.Conv2d(1, 2, 2.5), lambda: nn.Conv2d(1, 2, 3, stride=0),
+                lambda: nn.Conv2d(1, 2, 3, padding=-1), lambda: nn.MaxPool2d(0), lambda: nn.AvgPool2d(2, (1, 0)),
+                lambda: nn.BatchNorm1d(3, momentum=2), lambda: nn.BatchNorm1d(0)):
+        with pytest.raises((ValueError, TypeError), match=r"^(Conv2d|MaxPool2d|AvgPool2d|BatchNorm1d)"):
+            bad()
+
+
+def test_a_small_cnn_learns_and_stays_float32():
+    x = np.random.default_rng(0).standard_normal((8, 1, 6, 6)).astype(np.float32)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=0), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                          nn.Linear(18, 2, rng=0))
+    for p in model.parameters():
+        p.data = p.data.astype(np.float32)
+    out = model(x)
+    assert out.dtype == np.float32
+    labels = (x.mean(axis=(1, 2, 3)) > 0).astype(int)
+    opt = tl.optim.Adam(model.parameters(), lr=0.05)
+    first = None
+    for _ in range(30):
+        loss = nn.CrossEntropy()(model(x), labels)
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.5 * first

@@ -1,0 +1,279 @@
+"""Layers: Linear, activations, Flatten, Dropout, Sequential; the convolution and pooling layers on images;
+BatchNorm1d. Each forward is plain Value arithmetic, so every gradient comes from the engine, none written here.
+Weights follow both tutorials: Linear's weight has shape (in_features, out_features) and the forward is
+`x @ W + b`; Conv2d's follow PyTorch, (out_channels, in_channels, kh, kw).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..value import Value, _whole, _write
+from .module import Module, _generator
+
+
+class Linear(Module):
+    """A fully connected layer: y = x @ W + b, with W of shape (in_features, out_features).
+
+    init: "uniform" draws 2 * random - 1 (uniform in [-1, 1), the perceptron tutorial's choice),
+    "normal" draws standard normal (the regressor tutorial's randn), "xavier" uniform scaled by
+    sqrt(6 / (in + out)), "he" normal scaled by sqrt(2 / in). The bias starts at zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "uniform",
+                 rng: Any = None):
+        in_features, out_features = _whole("Linear", "in_features", in_features), \
+            _whole("Linear", "out_features", out_features)
+        shape = (in_features, out_features)
+        gen = _generator(rng)
+        if init == "uniform":
+            w = 2 * gen.random(shape) - 1
+        elif init == "normal":
+            w = gen.standard_normal(shape)
+        elif init == "xavier":
+            w = (2 * gen.random(shape) - 1) * np.sqrt(6 / (in_features + out_features))
+        elif init == "he":
+            w = gen.standard_normal(shape) * np.sqrt(2 / in_features)
+        else:
+            raise ValueError(f"Linear: init must be 'uniform', 'normal', 'xavier' or 'he', got {init!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Value(w, name="weight")
+        self.bias = Value(np.zeros(out_features), name="bias") if bias else None
+
+    def forward(self, x: Any) -> Value:
+        out = x @ self.weight  # (batch, in) @ (in, out) -> (batch, out)
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Sigmoid(Module):
+    """Sigmoid activation: f(x) = 1 / (1 + e^-x)."""
+
+    def forward(self, x: Value) -> Value:
+        return x.sigmoid()
+
+
+class Tanh(Module):
+    """Tanh activation: f(x) = tanh(x)."""
+
+    def forward(self, x: Value) -> Value:
+        return x.tanh()
+
+
+class ReLU(Module):
+    """ReLU activation: f(x) = max(x, 0)."""
+
+    def forward(self, x: Value) -> Value:
+        return x.relu()
+
+
+class LeakyReLU(Module):
+    """Leaky ReLU activation: f(x) = x where x > 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Value) -> Value:
+        return x.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    """Softmax over an axis: probabilities that sum to 1 (for a loss, give the logits to CrossEntropy instead)."""
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x: Value) -> Value:
+        return x.softmax(axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Flatten(Module):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...): images into rows for a Linear layer."""
+
+    def forward(self, x: Value) -> Value:
+        return x.reshape(x.shape[0], -1)
+
+
+class Dropout(Module):
+    """In training, zero each number with probability p and scale the rest by 1 / (1 - p), so the expected
+    value is unchanged; in eval() mode, pass everything through. rng: as for Linear."""
+
+    def __init__(self, p: float = 0.5, rng: Any = None):
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is a probability in [0, 1], got {p!r}")
+        self.p, self.rng = float(p), _generator(rng)
+
+    def forward(self, x: Value) -> Value:
+        if not self.training or self.p == 0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p  # a fresh mask each call
+        return x * (keep / (1 - self.p) if self.p < 1 else np.zeros(x.shape))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Layers applied one after another: Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))."""
+
+    def __init__(self, *layers: Module):
+        self.layers = list(layers)
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+def _image(layer: str, x: Any, channels: int | None = None) -> Value:
+    """x as a Value of shape (N, C, H, W), with C = channels if given; otherwise a ValueError saying so."""
+    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
+        want = f"(batch, {channels}, height, width)" if channels is not None else "(batch, channels, height, width)"
+        fix = " (add the channel axis: images[:, None])" if x.ndim == 3 and channels == 1 else ""
+        raise ValueError(f"{layer}: expected input of shape {want}, got shape {x.shape}{fix}")
+    return x
+
+
+class Conv2d(Module):
+    """2-d convolution (PyTorch's Conv2d, which is a cross-correlation) on (N, C, H, W) images:
+    out[n, o, i, j] = bias[o] + sum over c, p, q of weight[o, c, p, q] * x[n, c, i*stride + p, j*stride + q]
+    (x padded with `padding` zeros on each side). kernel_size, stride and padding are a number or a
+    (rows, columns) pair. Computed as one matmul of im2col's windows with the weights.
+
+    weight: (out_channels, in_channels, kh, kw), bias: (out_channels,), both drawn uniform in
+    [-1/sqrt(fan_in), 1/sqrt(fan_in)] with fan_in = in_channels * kh * kw, as PyTorch does. rng: as for Linear.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 bias: bool = True, rng: Any = None):
+        self.in_channels = _whole("Conv2d", "in_channels", in_channels)
+        self.out_channels = _whole("Conv2d", "out_channels", out_channels)
+        try:
+            self.kernel_size = ops._pair("kernel_size", kernel_size, 1)
+            self.stride, self.padding = ops._pair("stride", stride, 1), ops._pair("padding", padding, 0)
+        except ValueError as e:
+            raise ValueError(f"Conv2d: {e}") from None
+        gen = _generator(rng)
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        bound = 1 / np.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        self.weight = Value(gen.uniform(-bound, bound, shape), name="weight")
+        self.bias = Value(gen.uniform(-bound, bound, self.out_channels), name="bias") if bias else None
+
+    def forward(self, x: Any) -> Value:
+        x = _image("Conv2d", x, self.in_channels)
+        cols = x.im2col(self.kernel_size, self.stride, self.padding)  # (N, OH, OW, C, kh, kw)
+        n, oh, ow = cols.shape[:3]
+        out = cols.reshape(n * oh * ow, -1) @ self.weight.reshape(self.out_channels, -1).T  # (N*OH*OW, out)
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)  # (N, out, OH, OW)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, bias={self.bias is not None}")
+
+
+class _Pool2d(Module):
+    reduce = ""
+
+    def __init__(self, kernel_size: Any, stride: Any = None):
+        name = type(self).__name__
+        try:
+            self.kernel_size = ops._pair("kernel_size", kernel_size, 1)
+            self.stride = self.kernel_size if stride is None else ops._pair("stride", stride, 1)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+
+    def forward(self, x: Any) -> Value:
+        x = _image(type(self).__name__, x)
+        (kh, kw), (n, c, h, w) = self.kernel_size, x.shape
+        if self.stride == self.kernel_size and kh <= h and kw <= w:
+            # windows side by side: a reshape (no copy) puts each window on axes 3 and 5; rows and columns
+            # that do not fill a window are dropped, as PyTorch does
+            oh, ow = h // kh, w // kw
+            x = x if (oh * kh, ow * kw) == (h, w) else x[:, :, :oh * kh, :ow * kw]
+            return getattr(x.reshape(n, c, oh, kh, ow, kw), self.reduce)(axis=(3, 5))  # (N, C, OH, OW)
+        cols = x.im2col(self.kernel_size, self.stride)  # (N, OH, OW, C, kh, kw)
+        return getattr(cols, self.reduce)(axis=(4, 5)).transpose(0, 3, 1, 2)  # (N, C, OH, OW)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class MaxPool2d(_Pool2d):
+    """The maximum of each kernel_size window of (N, C, H, W) images, windows stride apart (stride defaults to
+    kernel_size: windows side by side). A tie shares the gradient equally (PyTorch gives it all to one)."""
+
+    reduce = "max"
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each kernel_size window of (N, C, H, W) images, windows stride apart (default: side by side)."""
+
+    reduce = "mean"
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation of (N, C) or (N, C, L) inputs, per feature (channel) C:
+    y = (x - mean) / sqrt(var + eps) * weight + bias.
+
+    In training the mean and the (biased) variance are the batch's, and the running statistics move towards
+    them: running = (1 - momentum) * running + momentum * batch (the running variance uses the unbiased batch
+    variance), as PyTorch does. In eval() the running statistics are used, so one example alone gets a
+    deterministic answer. running_mean and running_var are buffers: saved with the parameters, never trained.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        self.num_features = _whole("BatchNorm1d", "num_features", num_features)
+        if not 0 <= momentum <= 1 or not eps > 0:
+            raise ValueError(f"BatchNorm1d: needs eps > 0 and momentum in [0, 1], got eps={eps!r}, "
+                             f"momentum={momentum!r}")
+        self.eps, self.momentum = float(eps), float(momentum)
+        self.weight = Value(np.ones(self.num_features), name="weight")
+        self.bias = Value(np.zeros(self.num_features), name="bias")
+        self.running_mean = Value(np.zeros(self.num_features), name="running_mean", requires_grad=False)
+        self.running_var = Value(np.ones(self.num_features), name="running_var", requires_grad=False)
+
+    def forward(self, x: Any) -> Value:
+        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: expected input of shape (batch, {self.num_features}) or "
+                             f"(batch, {self.num_features}, length), got shape {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        along = (-1,) if x.ndim == 2 else (-1, 1)  # the per-feature numbers, shaped to broadcast against x
+        if self.training:
+            n = x.size // self.num_features
+            if n < 2:
+                raise ValueError(f"BatchNorm1d: training needs more than one number per feature to take a variance, "
+                                 f"got input of shape {x.shape} (use eval() for single examples)")
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)
+            m = self.momentum
+            _write(self.running_mean, (1 - m) * self.running_mean.data + m * mean.data.reshape(-1))
+            _write(self.running_var, (1 - m) * self.running_var.data + m * var.data.reshape(-1) * n / (n - 1))
+            normed = (x - mean) / (var + self.eps).sqrt()
+        else:
+            normed = (x - self.running_mean.data.reshape(along)) / np.sqrt(self.running_var.data.reshape(along)
+                                                                             + self.eps)
+        return normed * self.weight.reshape(along) + self.bias.reshape(along)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

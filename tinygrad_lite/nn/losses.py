@@ -1,0 +1,113 @@
+"""Losses: each returns a scalar Value (the mean over the batch, or the sum)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..value import Value
+from .module import Module
+
+
+def _check(loss: str, pred: Value, target: Any) -> np.ndarray | Value:
+    shape = target.shape if isinstance(target, Value) else np.shape(target)
+    if pred.size == 0:
+        raise ValueError(f"{loss}: the batch is empty (prediction shape {pred.shape}); a loss needs at least "
+                         "one example")
+    if pred.shape != shape:
+        raise ValueError(f"{loss}: prediction shape {pred.shape} and target shape {shape} differ")
+    return target
+
+
+def _reduce(loss: str, per_element: Value, reduction: str) -> Value:
+    if reduction == "mean":
+        return per_element.mean()
+    if reduction == "sum":
+        return per_element.sum()
+    raise ValueError(f"{loss}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+class MSE(Module):
+    """Squared error: mean (or sum) of (prediction - target)^2. Both tutorials' cost is
+    0.5 * MSE(reduction="sum")(prediction, target)."""
+
+    def __init__(self, reduction: str = "mean"):
+        _reduce("MSE", Value(0.0), reduction)
+        self.reduction = reduction
+
+    def forward(self, pred: Value, target: Any) -> Value:
+        diff = pred - _check("MSE", pred, target)
+        return _reduce("MSE", diff * diff, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class BCE(Module):
+    """Binary cross-entropy of probabilities (e.g. a sigmoid's output) against targets in [0, 1]:
+    -(t log p + (1 - t) log(1 - p)), with p kept within [eps, 1 - eps] so that log stays finite."""
+
+    def __init__(self, reduction: str = "mean", eps: float = 1e-12):
+        _reduce("BCE", Value(0.0), reduction)
+        self.reduction, self.eps = reduction, eps
+
+    def forward(self, prob: Value, target: Any) -> Value:
+        t: Any = _check("BCE", prob, target)
+        lo, hi = prob.data.min(), prob.data.max()
+        if not (lo >= 0 and hi <= 1):
+            raise ValueError(f"BCE: predictions must be probabilities in [0, 1], got values from {lo:g} to {hi:g}; "
+                             "apply .sigmoid() to the network's output first, or give the raw outputs (logits) "
+                             "to nn.BCEWithLogits, which is also more stable")
+        p = prob.clip(self.eps, 1 - self.eps)
+        return _reduce("BCE", -(t * p.log() + (1 - t) * (1 - p).log()), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogits(Module):
+    """Binary cross-entropy from logits z (raw outputs, before a sigmoid) against targets t in [0, 1]:
+    -(t log s(z) + (1 - t) log(1 - s(z))) = softplus(z) - t z, finite for any z."""
+
+    def __init__(self, reduction: str = "mean"):
+        _reduce("BCEWithLogits", Value(0.0), reduction)
+        self.reduction = reduction
+
+    def forward(self, logits: Value, target: Any) -> Value:
+        t: Any = _check("BCEWithLogits", logits, target)
+        return _reduce("BCEWithLogits", logits.softplus() - logits * t, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropy(Module):
+    """Cross-entropy from logits (batch, classes), computed stably with log_softmax.
+
+    target: class indices of shape (batch,), or probabilities of the logits' shape (an array, or a
+    Value, which then gets its gradient too, as in PyTorch).
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        _reduce("CrossEntropy", Value(0.0), reduction)
+        self.reduction = reduction
+
+    def forward(self, logits: Value, target: Any) -> Value:
+        t = target if isinstance(target, Value) else np.asarray(target)
+        if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind == "f":  # labels from a CSV
+            if not np.all(np.isfinite(t) & (t == np.round(t))):
+                raise ValueError(f"CrossEntropy: the target of shape {t.shape} holds {t.dtype} numbers that are not "
+                                 f"whole numbers; class labels are whole numbers from 0 to {logits.shape[-1] - 1} "
+                                 f"(probabilities would have the logits' shape {logits.shape})")
+            t = t.astype(np.int64)
+        if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
+            if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
+                raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "
+                                 f"got {t.min()} to {t.max()}")
+            t = np.eye(logits.shape[-1], dtype=logits.dtype)[t]  # one-hot in the logits' dtype, (batch, classes)
+        _check("CrossEntropy", logits, t)
+        return _reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"

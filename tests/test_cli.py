@@ -22,6 +22,8 @@ def _run(*args, env=None):
     ("regressor", {"seed", "initial_cost", "gradient_check", "final_cost", "iterations", "predicted_scores",
                    "overfitting"}),
     ("xor", {"single_neuron_accuracy", "hidden_layer_accuracy"}),
+    ("moons", {"train_accuracy", "steps"}),
+    ("digits", {"mlp", "cnn"}),
 ])
 def test_demo_json_contract(name, keys):
     done = _run("demo", name, "--json")
@@ -37,12 +39,18 @@ def test_demo_json_contract(name, keys):
             assert set(result["overfitting"][model]) == {"train_mse", "test_mse"}
     if name == "xor":
         assert 0 <= result["single_neuron_accuracy"] < 1 == result["hidden_layer_accuracy"]
+    if name == "moons":  # micrograd's demo: every one of the 100 points on its side of the boundary
+        assert result["train_accuracy"] == 1.0
+    if name == "digits":  # the stratified 75/25 split with seed 0: 450 test images
+        assert set(result["mlp"]) == set(result["cnn"]) == {"test_accuracy", "seconds"}
+        assert result["mlp"]["test_accuracy"] >= 0.97 and result["cnn"]["test_accuracy"] >= 0.98
+        assert all(round(result[m]["test_accuracy"] * 450, 9) % 1 == 0 for m in ("mlp", "cnn"))  # k of 450
 
 
 def test_demo_all_json_and_seed():
     done = _run("demo", "all", "--json", "--seed", "3")
     result = json.loads(done.stdout)
-    assert set(result) == {"perceptron", "regressor", "xor"} and result["regressor"]["seed"] == 3
+    assert set(result) == {"perceptron", "regressor", "xor", "moons", "digits"} and result["regressor"]["seed"] == 3
 
 
 def test_demo_narrates_and_writes_plots(tmp_path):
@@ -50,8 +58,10 @@ def test_demo_narrates_and_writes_plots(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Considering new situation [1, 0, 0] -> ?:" in done.stdout and "Part 7" in done.stdout
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert pngs == ["perceptron_loss.png", "regressor_cost.png", "regressor_grid.png", "regressor_overfitting.png",
+    assert pngs == ["digits_confusion.png", "digits_curves.png", "digits_mistakes.png", "moons_boundary.png",
+                    "perceptron_loss.png", "regressor_cost.png", "regressor_grid.png", "regressor_overfitting.png",
                     "regressor_predictions.png", "regressor_sigmoid.png", "xor_loss.png"]
+    assert "training accuracy 100.0% (100 of 100)" in done.stdout and "CNN conv-pool-conv-pool-linear" in done.stdout
     assert all((tmp_path / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
 
 

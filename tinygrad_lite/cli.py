@@ -1,6 +1,7 @@
 """The `tinygrad-lite` command (also `python -m tinygrad_lite`).
 
-    tinygrad-lite demo perceptron|regressor|xor|all [--out DIR] [--json] [--seed N]
+    tinygrad-lite demo perceptron|regressor|xor|moons|digits|all [--out DIR] [--json] [--seed N]
+    tinygrad-lite fit data.csv --target COLUMN [--hidden N] [--steps N] [--seed N] [--json]
     tinygrad-lite explain perceptron|regressor
     tinygrad-lite graph perceptron|regressor -o FILE
     tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o FILE
@@ -22,13 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, tutorials
+from . import __version__, demos, tutorials
 from .value import Value
 
-DEMOS = {"perceptron": tutorials.perceptron, "regressor": tutorials.regressor, "xor": tutorials.xor}
+DEMOS = {"perceptron": tutorials.perceptron, "regressor": tutorials.regressor, "xor": tutorials.xor,
+         "moons": demos.moons, "digits": demos.digits}
 TITLES = {"perceptron": "The perceptron (How to Make a Neural Network)",
           "regressor": "The 2-3-1 regressor (Neural Networks Demystified, parts 1-7)",
-          "xor": "3-bit parity: one neuron against a hidden layer"}
+          "xor": "3-bit parity: one neuron against a hidden layer",
+          "moons": "Two moons: a 2-16-16-1 network draws a decision boundary",
+          "digits": "Handwritten digits: an MLP, then a convolutional network"}
 
 
 def _run_demo(name: str, seed: int | None, show_progress: bool) -> tutorials.Run:
@@ -77,6 +81,30 @@ def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json:
         print(json.dumps(results if args.name == "all" else results[args.name], indent=2))
     return 0
+
+
+def fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .fit import TableError
+    from .fit import fit as fit_table
+
+    try:
+        run = fit_table(args.csv, args.target, hidden=args.hidden, steps=args.steps, seed=args.seed or 0,
+                        show_progress=sys.stderr.isatty() and not args.json)
+    except TableError as e:
+        parser.error(str(e))
+    print(json.dumps(run.summary, indent=2) if args.json else "\n".join(run.narration))
+    return 0
+
+
+def _count(text: str) -> int:
+    """A whole number >= 1 (hidden units, steps)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is too small: at least 1")
+    return n
 
 
 LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}  # one step's loss
@@ -287,8 +315,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=[*DEMOS, "all"], help="which program")
     p.add_argument("--out", metavar="DIR", help="write plots (PNG) into this folder")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
-    p.add_argument("--seed", type=_seed, help="the random seed (defaults: perceptron 1, regressor 0, xor 0)")
+    p.add_argument("--seed", type=_seed, help="the random seed (defaults: perceptron 1, the others 0)")
     p.set_defaults(handler=lambda args, parser=p: demo(args, parser))
+    p = sub.add_parser("fit", help="train a small network on your own CSV file",
+                       description="Read a CSV file (header row; comma or semicolon), predict --target from the other "
+                                   "columns, and compare the test error with a linear model and the simplest guess.",
+                       epilog="example: tinygrad-lite fit houses.csv --target price")
+    p.add_argument("csv", help="the CSV file")
+    p.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    p.add_argument("--hidden", type=_count, default=16, help="hidden units (default 16)")
+    p.add_argument("--steps", type=_count, default=1000, help="Adam steps (default 1000)")
+    p.add_argument("--seed", type=_seed, help="the seed of the split and the weights (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
+    p.set_defaults(handler=lambda args, parser=p: fit(args, parser))
     p = sub.add_parser("graph", help="draw a computation graph (SVG, PNG, PDF or DOT)",
                        description="Draw a tutorial's loss after one backward pass, or your own expression.",
                        epilog='example: tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o neuron.svg')

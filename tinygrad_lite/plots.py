@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .data import confusion_matrix
 from .functional import grad
 from .tutorials import Run
 from .value import Value, no_grad
@@ -106,6 +107,73 @@ def xor(run: Run, folder: Path) -> list[Path]:
     ax.legend()
     ax.grid(True, alpha=0.3)
     return [_save(fig, folder, "xor_loss.png")]
+
+
+def moons(run: Run, folder: Path) -> list[Path]:
+    """The decision boundary: the network's probability of class 1 over the plane, the 0.5 line, the points."""
+    plt = _pyplot()
+    c = run.curves
+    X, y = c["X"], c["y"]
+    lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    with no_grad():
+        prob = c["model"](np.column_stack([gx.ravel(), gy.ravel()])).sigmoid().data.reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    filled = ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+    ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=1.2)
+    for label, color in ((0, "tab:blue"), (1, "tab:red")):
+        ax.scatter(*X[y == label].T, c=color, edgecolors="black", s=25, label=f"class {label}")
+    fig.colorbar(filled, label="predicted probability of class 1")
+    ax.set(xlabel="x1", ylabel="x2", title="Two moons: the decision boundary (black line)")
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2, frameon=False)
+    return [_save(fig, folder, "moons_boundary.png")]
+
+
+def digits(run: Run, folder: Path) -> list[Path]:
+    """Loss and test accuracy per epoch for both networks, the CNN's confusion matrix, and the test digits
+    the CNN got wrong with what it predicted."""
+    plt = _pyplot()
+    results, X_test, y_test = run.curves["results"], run.curves["X_test"], run.curves["y_test"]
+    paths = []
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for name, label in (("mlp", "MLP"), ("cnn", "CNN")):
+        history = results[name]["history"]
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        left.semilogy(epochs, history["loss"], label=label)
+        right.plot(epochs, 100 * np.array(history["test_accuracy"]), label=label)
+    left.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Loss")
+    right.set(xlabel="epoch", ylabel="test images classified right (%)", title="Test accuracy")
+    right.set_ylim(90, 100)
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    paths.append(_save(fig, folder, "digits_curves.png"))
+
+    predicted = results["cnn"]["predicted"]
+    matrix = confusion_matrix(predicted[:, None] == np.arange(10), y_test, classes=10)
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", color="white" if count > matrix.max() / 2 else "black",
+                    fontsize=8)
+    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit",
+           title="CNN: confusion matrix (test set)")
+    paths.append(_save(fig, folder, "digits_confusion.png"))
+
+    wrong = np.flatnonzero(predicted != y_test)[:16]
+    columns = max(min(len(wrong), 8), 1)
+    rows = max(-(-len(wrong) // columns), 1)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.6 * rows + 0.4), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), wrong):
+        ax.imshow(X_test[i], cmap="gray_r")
+        ax.set_title(f"said {predicted[i]}\nwas {y_test[i]}", fontsize=8)
+    fig.suptitle(f"CNN: the {len(wrong)} test digits it got wrong" if len(wrong) else "CNN: no test digit wrong")
+    paths.append(_save(fig, folder, "digits_mistakes.png"))
+    return paths
 
 
 def available() -> bool:

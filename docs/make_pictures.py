@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_lite as tl
-from tinygrad_lite import plots, tutorials
+from tinygrad_lite import demos, plots, tutorials
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "pictures"
 
@@ -24,6 +24,8 @@ def main() -> None:
     plots.perceptron(tutorials.perceptron(), OUT)
     plots.regressor(tutorials.regressor(), OUT)
     plots.xor(tutorials.xor(), OUT)
+    plots.moons(demos.moons(), OUT)
+    plots.digits(demos.digits(), OUT)
     # the graphs of their losses, after one backward pass
     for name, make in (("perceptron_graph", tutorials.perceptron_loss), ("regressor_graph", tutorials.regressor_loss)):
         loss = make()

@@ -12,6 +12,8 @@ W2 the 2-3-1 regressor: one forward + backward (cost and gradient)
 W3 an MLP 64-128-64-10 (tanh, relu), softmax cross-entropy, batch 256: one SGD step
 W4 a chain of 1,000 elementwise ops (add, mul, tanh) on a (4,) array, forward + backward; time per op
 W5 a 100,000-deep chain of scalar ops, forward + backward (numpy column: the same chain by hand)
+W6 the digits CNN of `tinygrad-lite demo digits` (conv 3x3 to 32, max-pool, conv 3x3 to 64, max-pool, linear),
+   batch 64 of 8x8 digits: one SGD step (numpy column: the same network by hand, with im2col)
 """
 
 from __future__ import annotations
@@ -173,6 +175,91 @@ def w5_tl() -> float:
     return float(x0.grad)
 
 
+# ---- W6: the digits CNN, one step on a batch of 64 -----------------------------------------------------
+_r = np.random.default_rng(6)
+X6 = tl.data.digits()[0][:64, None] / 16.0  # (64, 1, 8, 8)
+Y6 = tl.data.digits()[1][:64]
+W6 = [_r.standard_normal((32, 1, 3, 3)) / 3, np.zeros(32), _r.standard_normal((64, 32, 3, 3)) / np.sqrt(288),
+      np.zeros(64), _r.standard_normal((256, 10)) / 16, np.zeros(10)]
+ONEHOT6 = np.eye(10)[Y6]
+
+
+def _im2col(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N * H * W, C * 9): the 3x3 windows of the zero-padded image, one per row."""
+    n, c, h, w = x.shape
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
+    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * h * w, c * 9)
+
+
+def _col2im(cols: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    n, c, h, w = shape
+    out = np.zeros((n, c, h + 2, w + 2))
+    patches = cols.reshape(n, h, w, c, 3, 3).transpose(0, 3, 4, 5, 1, 2)
+    for i in range(3):
+        for j in range(3):
+            out[:, :, i:i + h, j:j + w] += patches[:, :, i, j]
+    return out[:, :, 1:-1, 1:-1]
+
+
+def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, _, h, wd = x.shape
+    cols = _im2col(x)
+    return (cols @ w.reshape(len(w), -1).T + b).reshape(n, h, wd, len(w)).transpose(0, 3, 1, 2), cols
+
+
+def _conv_back(g: np.ndarray, cols: np.ndarray, w: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    g2 = g.transpose(0, 2, 3, 1).reshape(-1, len(w))  # (N*H*W, out)
+    return _col2im(g2 @ w.reshape(len(w), -1), shape), (g2.T @ cols).reshape(w.shape), g2.sum(0)
+
+
+def _pool(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, c, h, w = x.shape
+    blocks = x.reshape(n, c, h // 2, 2, w // 2, 2)
+    out = blocks.max(axis=(3, 5))
+    wins = blocks == out[:, :, :, None, :, None]
+    return out, wins / wins.sum(axis=(3, 5), keepdims=True)  # ties share the gradient, as max does
+
+
+def _pool_back(g: np.ndarray, share: np.ndarray) -> np.ndarray:
+    n, c, h2, _, w2, _ = share.shape
+    return (share * g[:, :, :, None, :, None]).reshape(n, c, 2 * h2, 2 * w2)
+
+
+def w6_numpy() -> list[np.ndarray]:
+    k1, b1, k2, b2, w3, b3 = W6
+    z1, cols1 = _conv(X6, k1, b1)                 # (64, 32, 8, 8)
+    p1, share1 = _pool(np.maximum(z1, 0))         # (64, 32, 4, 4)
+    z2, cols2 = _conv(p1, k2, b2)                 # (64, 64, 4, 4)
+    p2, share2 = _pool(np.maximum(z2, 0))         # (64, 64, 2, 2)
+    logits = p2.reshape(64, -1) @ w3 + b3         # (64, 10)
+    s = logits - logits.max(axis=1, keepdims=True)
+    prob = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+    d_logits = (prob - ONEHOT6) / 64
+    dw3, db3 = p2.reshape(64, -1).T @ d_logits, d_logits.sum(0)
+    d_z2 = _pool_back((d_logits @ w3.T).reshape(p2.shape), share2) * (z2 > 0)
+    d_p1, dk2, db2 = _conv_back(d_z2, cols2, k2, p1.shape)
+    d_z1 = _pool_back(d_p1, share1) * (z1 > 0)
+    _, dk1, db1 = _conv_back(d_z1, cols1, k1, X6.shape)
+    return [p - 0.1 * d for p, d in zip(W6, (dk1, db1, dk2, db2, dw3, db3))]
+
+
+def _w6_model() -> tl.nn.Module:
+    model = tl.nn.Sequential(tl.nn.Conv2d(1, 32, 3, padding=1), tl.nn.ReLU(), tl.nn.MaxPool2d(2),
+                             tl.nn.Conv2d(32, 64, 3, padding=1), tl.nn.ReLU(), tl.nn.MaxPool2d(2),
+                             tl.nn.Flatten(), tl.nn.Linear(256, 10))
+    model.load_state_dict(dict(zip((n for n, _ in model.named_parameters()), W6)))
+    return model
+
+
+W6_MODEL, W6_LOSS = _w6_model(), tl.nn.CrossEntropy()
+
+
+def w6_tl() -> list[np.ndarray]:
+    W6_MODEL.zero_grad()
+    W6_LOSS(W6_MODEL(X6), Y6).backward()
+    return [p.data - 0.1 * p.grad for p in W6_MODEL.parameters()]
+
+
 WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]] = {
     # name: (description, numpy, tinygrad_lite, ops per call for per-op figures (0: per call))
     "W1": ("perceptron, 10,000 steps", w1_numpy, w1_tl, 0),
@@ -180,6 +267,7 @@ WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]
     "W3": ("MLP 64-128-64-10, batch 256, one step", w3_numpy, w3_tl, 0),
     "W4": ("1,000 elementwise ops on (4,), per op", w4_numpy, w4_tl, N4 // 3 * 3),
     "W5": ("100,000-deep chain, forward+backward", w5_numpy, w5_tl, 0),
+    "W6": ("digits CNN, batch 64, one step", w6_numpy, w6_tl, 0),
 }
 
 

@@ -93,7 +93,22 @@ def torch_workloads() -> dict[str, Callable[[], Any]]:
         x.backward()
         return float(x0.grad)
 
-    return {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}
+    F = torch.nn.functional
+    X6, onehot6 = T(bench.X6), T(bench.ONEHOT6)
+    params6 = [T(p).requires_grad_() for p in bench.W6]
+
+    def w6() -> Any:
+        for p in params6:
+            p.grad = None
+        k1, b1, k2, b2, w3, b3 = params6
+        h = F.max_pool2d(torch.relu(F.conv2d(X6, k1, b1, padding=1)), 2)
+        h = F.max_pool2d(torch.relu(F.conv2d(h, k2, b2, padding=1)), 2)
+        logits = h.reshape(len(X6), -1) @ w3 + b3
+        loss = -(torch.log_softmax(logits, dim=1) * onehot6).sum() / len(X6)
+        loss.backward()
+        return [(p - 0.1 * p.grad).detach().numpy() for p in params6]
+
+    return {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}
 
 
 # ---- HIPS autograd --------------------------------------------------------------------------------------

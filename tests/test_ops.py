@@ -182,11 +182,13 @@ def test_gradients_at_special_points_match_pytorch(name):
     check()
 
 
-@pytest.mark.parametrize("case", PYTORCH["max"], ids=lambda c: f"{c['x']}-axis{c['axis']}")
-def test_max_over_ties_splits_the_gradient_as_pytorch_does(case):
+@pytest.mark.parametrize("name, case", [(name, c) for name in ("max", "prod") for c in PYTORCH[name]],
+                         ids=lambda c: f"{c['x']}-axis{c['axis']}" if isinstance(c, dict) else c)
+def test_reductions_at_ties_and_zeros_match_pytorch(name, case):
+    """max over ties splits the gradient evenly; prod over zeros gives each element the product of the others."""
     axis = tuple(case["axis"]) if isinstance(case["axis"], list) else case["axis"]
     x = Value(case["x"])
-    x.max(axis=axis).backward(np.array(case["g"]))
+    getattr(x, name)(axis=axis).backward(np.array(case["g"]))
     np.testing.assert_allclose(x.grad, case["grad"], rtol=1e-15)
 
 
@@ -238,14 +240,6 @@ def test_new_elementwise_ops_match_numpy_forward():
         np.testing.assert_allclose(getattr(v, name)().data, expected, rtol=1e-14, err_msg=name)
     np.testing.assert_allclose(Value(np.abs(x)).log1p().data, np.log1p(np.abs(x)), rtol=1e-15)
     np.testing.assert_array_equal(v.leaky_relu(0.1).data, np.where(x > 0, x, 0.1 * x))
-
-
-@pytest.mark.parametrize("case", PYTORCH["prod"], ids=lambda c: f"{c['x']}-axis{c['axis']}")
-def test_prod_over_zeros_matches_pytorch(case):
-    axis = tuple(case["axis"]) if isinstance(case["axis"], list) else case["axis"]
-    x = Value(case["x"])
-    x.prod(axis=axis).backward(np.array(case["g"]))
-    np.testing.assert_allclose(x.grad, case["grad"], rtol=1e-15)
 
 
 @given(st.data())

@@ -96,17 +96,6 @@ def fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _count(text: str) -> int:
-    """A whole number >= 1 (hidden units, steps)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n} is too small: at least 1")
-    return n
-
-
 LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}  # one step's loss
 
 
@@ -287,15 +276,23 @@ def _plot(name: str, run: tutorials.Run, out: Path) -> list[Path]:
     return paths
 
 
-def _seed(text: str) -> int:
-    """A seed for numpy's generators: a whole number from 0 to 2**32 - 1."""
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= seed < 2**32:
-        raise argparse.ArgumentTypeError(f"{seed} is out of range: a seed is from 0 to 2**32 - 1")
-    return seed
+def _whole(least: int, most: int | None = None, what: str = "") -> Any:
+    """An argparse type: a whole number from least (to most, if given)."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"{n} is too small: at least {least}")
+        if most is not None and n > most:
+            raise argparse.ArgumentTypeError(f"{n} is out of range: {what} is from {least} to {most}")
+        return n
+    return parse
+
+
+_seed = _whole(0, 2**32 - 1, "a seed")  # numpy's generators take 0 to 2**32 - 1
+_count = _whole(1)  # hidden units, steps
 
 
 class _Parser(argparse.ArgumentParser):

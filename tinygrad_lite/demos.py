@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import data, nn, optim
-from .tutorials import Run, progress
+from .tutorials import Run, full_batch, progress
 from .value import no_grad
 
 
@@ -32,15 +32,8 @@ def moons(seed: int = 0, steps: int = 500, show_progress: bool = False) -> Run:
     model = nn.Sequential(nn.Linear(2, 16, init="xavier", rng=rng), nn.Tanh(),
                           nn.Linear(16, 16, init="xavier", rng=rng), nn.Tanh(),
                           nn.Linear(16, 1, init="xavier", rng=rng))
-    loss_fn, opt = nn.BCEWithLogits(), optim.Adam(model.parameters(), lr=0.02)
-    target = y.reshape(-1, 1).astype(float)
-    losses = []
-    for _ in progress(range(steps), "moons", show_progress):
-        loss = loss_fn(model(X), target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = full_batch(model, nn.BCEWithLogits(), X, y.reshape(-1, 1).astype(float), steps, 0.02, show_progress,
+                        "moons")
     with no_grad():
         acc = data.accuracy(model(X).data, y)  # one logit per row: class 1 where it is above 0
     narration = [f"two moons, {len(X)} points, a 2-16-16-1 tanh network, {steps} Adam steps on the whole set:",

@@ -12,12 +12,11 @@ import csv
 import io
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from . import data, nn, optim
-from .tutorials import Run, progress
+from . import data, nn
+from .tutorials import Run, full_batch
 from .value import no_grad
 
 MAX_CLASSES = 10  # a numeric target of whole numbers with at most this many values is a class label
@@ -113,15 +112,6 @@ def target_kind(cells: list[str]) -> tuple[str, np.ndarray, list[str]]:
     return "classification", np.array([names.index(c) for c in cells]), names
 
 
-def _train(model: nn.Module, loss_fn: nn.Module, X: np.ndarray, y: Any, steps: int, show: bool, desc: str) -> None:
-    opt = optim.Adam(model.parameters(), lr=0.01)
-    for _ in progress(range(steps), desc, show):
-        loss = loss_fn(model(X), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-
 def fit(path: str | Path, target: str, hidden: int = 16, steps: int = 1000, seed: int = 0,
         show_progress: bool = False) -> Run:
     """Read the table, split 75/25 (stratified for classes), standardise the inputs with the training rows'
@@ -145,7 +135,7 @@ def fit(path: str | Path, target: str, hidden: int = 16, steps: int = 1000, seed
         y_scale = data.StandardScaler().fit(y_train.reshape(-1, 1))
         t = y_scale.transform(y_train.reshape(-1, 1))
         for model, desc in ((net, "network"), (linear, "linear model")):
-            _train(model, nn.MSE(), X_train, t, steps, show_progress, desc)
+            full_batch(model, nn.MSE(), X_train, t, steps, 0.01, show_progress, desc)
 
         def rmse(model: nn.Module) -> float:
             with no_grad():
@@ -156,7 +146,7 @@ def fit(path: str | Path, target: str, hidden: int = 16, steps: int = 1000, seed
         lines.append(f"  test root mean squared error, in the units of {target!r} (lower is better):")
     else:
         for model, desc in ((net, "network"), (linear, "linear model")):
-            _train(model, nn.CrossEntropy(), X_train, y_train, steps, show_progress, desc)
+            full_batch(model, nn.CrossEntropy(), X_train, y_train, steps, 0.01, show_progress, desc)
         with no_grad():
             scores = {"network": data.accuracy(net(X_test).data, y_test),
                       "linear model": data.accuracy(linear(X_test).data, y_test),

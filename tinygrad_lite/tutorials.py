@@ -255,22 +255,29 @@ def regressor(seed: int = 0) -> Run:
     return Run(summary, narration, curves)
 
 
-# ---- 3. 3-bit parity: one neuron against a hidden layer ---------------------------------------------
-
-def _fit_classifier(net: nn.Module, X: np.ndarray, y: np.ndarray, steps: int, show_progress: bool,
-                    desc: str) -> tuple[float, list[float]]:
-    loss_fn, opt = nn.BCE(), optim.Adam(net.parameters(), lr=0.05)
+def full_batch(model: nn.Module, loss_fn: nn.Module, X: np.ndarray, y: Any, steps: int, lr: float,
+               show_progress: bool = False, desc: str = "training") -> list[float]:
+    """Train with Adam on the whole set at every step; the loss at each step."""
+    opt = optim.Adam(model.parameters(), lr=lr)
     losses = []
     for _ in progress(range(steps), desc, show_progress):
-        loss = loss_fn(net(X), y)
+        loss = loss_fn(model(X), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
+    return losses
+
+
+def _fit_classifier(net: nn.Module, X: np.ndarray, y: np.ndarray, steps: int, show_progress: bool,
+                    desc: str) -> tuple[float, list[float]]:
+    losses = full_batch(net, nn.BCE(), X, y, steps, 0.05, show_progress, desc)
     with no_grad():
         accuracy = float(((net(X).data > 0.5) == (y > 0.5)).mean())
     return accuracy, losses
 
+
+# ---- 3. 3-bit parity: one neuron against a hidden layer ---------------------------------------------
 
 def xor(seed: int = 0, steps: int = 3000, show_progress: bool = False) -> Run:
     """3-bit parity (the output is 1 when an odd number of inputs is 1). No single straight cut through the

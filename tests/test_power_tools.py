@@ -193,7 +193,7 @@ def test_explain_the_perceptron_step():
     w = loss_w(loss)
     text = tl.explain(loss)
     assert repr(text) == str(text)
-    for piece in ("w = input", "matmul(X, w)", "sigmoid", "pow(v3, 2)", "L = mul(0.5, v5)",
+    for piece in ("w = input", "v1 = X @ w", "out = sigmoid(v1)", "v2 = out - y", "v3 = v2 ** 2", "L = 0.5 * v4",
                   "ds/dx = s (1 - s)", "d(a^b)/da = b a^(b-1)", "dL/dB = A^T @ g",
                   "dL/dw = [-0.2862, -0.0639, -0.1491]"):
         assert piece in text, piece

@@ -79,11 +79,70 @@ def test_values_made_inside_modules_are_grouped():
     assert 'label="Linear(in_features=2, out_features=3, bias=True)"' in source and 'label="Tanh"' in source
 
 
-def test_a_released_graph_says_how_to_draw_it():
-    x = Value([1.0, 2.0])
-    y = (x * 2).sum()
-    y.backward()
-    assert "retain_graph=True" in tl.draw(y).source
+def _card_of(source, name):
+    """The label of the card whose first field starts with `name`."""
+    line = next(line for line in source.splitlines() if f'label="{{{name}|' in line or f'label="{{{name} (' in line)
+    return line.split('label="', 1)[1].split('"', 1)[0]
+
+
+def test_draw_after_a_plain_backward_shows_every_gradient():
+    from tinygrad_lite.tutorials import perceptron_loss
+
+    L = perceptron_loss()
+    L.backward()  # no flags, as in micrograd's lecture
+    source = tl.draw(L).source
+    assert "not computed" not in source and "released" not in source
+    # closed forms, in plain numpy: dL/dout = out - y, dL/dv1 = (out - y) out (1 - out), dL/dw = X^T that
+    X, y = tl.data.perceptron()
+    w = 2 * np.random.RandomState(1).random((3, 1)) - 1
+    out = 1 / (1 + np.exp(-(X @ w)))
+    assert f"grad {viz._numbers(out - y)}" in _card_of(source, "out")
+    assert f"grad {viz._numbers((out - y) * out * (1 - out))}" in _card_of(source, "v1")
+    assert "grad [-0.2862, -0.0639, -0.1491]" in _card_of(source, "w")  # the tutorial's reference digits
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        L.backward()  # the graph's links are kept for drawing, not for a second pass
+
+
+def test_cards_say_computed_released_stale_cleared_or_pending():
+    a = Value(2.0, name="a")
+    b = a * 3
+    assert "not computed yet" in _card_of(tl.draw(b).source, "a")  # no backward yet
+    b.backward()
+    assert "grad 3" in _card_of(tl.draw(b).source, "a")
+    c = a + 1  # a new expression sharing the leaf a: a.grad is b's, not c's
+    assert "stale" in _card_of(tl.draw(c).source, "a") and "not computed yet" in tl.draw(c).source
+    x = Value([1.0, 2.0], name="x")
+    h = (x * x).sum()
+    h.backward()
+    x.data -= 0.1 * x.grad  # an optimiser's step: the freed intermediate gradients cannot be recomputed
+    source = tl.draw(h).source
+    assert "grad [2., 4.]" in _card_of(source, "x") and "released" in _card_of(source, "v1")
+    x.zero_grad()
+    assert "cleared" in _card_of(tl.draw(h).source, "x")
+
+
+def test_a_training_loop_keeps_memory_flat():
+    import tracemalloc
+
+    net = tl.nn.Sequential(tl.nn.Linear(2, 16, rng=0), tl.nn.Tanh(), tl.nn.Linear(16, 1, rng=1))
+    opt = tl.optim.SGD(net.parameters(), lr=0.01)
+    X = np.random.default_rng(0).standard_normal((50, 2))
+
+    def steps(n):
+        for _ in range(n):
+            loss = (net(X) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    steps(20)
+    tracemalloc.start()
+    steps(20)
+    after_20 = tracemalloc.get_traced_memory()[0]
+    steps(200)
+    after_220 = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after_220 - after_20 < 20_000  # bytes: the last step's graph only, never one per step
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="the system Graphviz is not installed")
@@ -133,8 +192,8 @@ def test_a_graph_too_tangled_to_lay_out_quickly_is_summarised_and_says_so():
 
 
 def _all_kept(g, root):
-    order, _ = viz._walk(root)
-    keep = viz._keep_nearest(root, order, g.nodes)
+    order = viz.walk(root)
+    keep = viz._keep_nearest(root, g.nodes)
     return order, keep
 
 

@@ -2,9 +2,9 @@
 
     tinygrad-lite demo perceptron|regressor|xor|moons|digits|all [--out DIR] [--json] [--seed N]
     tinygrad-lite fit data.csv --target COLUMN [--hidden N] [--steps N] [--seed N] [--json]
-    tinygrad-lite explain perceptron|regressor
-    tinygrad-lite graph perceptron|regressor -o FILE
-    tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o FILE
+    tinygrad-lite explain perceptron|regressor [--html FILE]
+    tinygrad-lite graph perceptron|regressor -o FILE [--html FILE]
+    tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o FILE [--html FILE]
 
 Every mistake on the command line is one line on stderr and exit code 2, with nothing written.
 """
@@ -99,10 +99,15 @@ def fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}  # one step's loss
 
 
-def explain(args: argparse.Namespace) -> int:
+def explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .explain import explain as explain_text
 
-    print(explain_text(LOSSES[args.name]()))
+    page = _check_html(args.html, parser)
+    told = explain_text(LOSSES[args.name]())
+    if page is None:
+        print(told)
+    else:
+        print(f"page: {told.save_html(page, title=f'Backward pass of the {args.name} loss, step by step')}")
     return 0
 
 
@@ -211,10 +216,31 @@ def _check_file(text: str, parser: argparse.ArgumentParser) -> Path | None:
     return path
 
 
+def _check_html(text: str | None, parser: argparse.ArgumentParser) -> Path | None:
+    """--html: None when not given, else a writable .html file path."""
+    if text is None:
+        return None
+    path = Path(text)
+    if not text:
+        parser.error("--html: the file name is empty; give one such as steps.html")
+    if path.is_dir():
+        parser.error(f"--html {path}: that is a folder; give a file name, such as {path / 'steps.html'}")
+    if path.suffix.lower() not in (".html", ".htm"):
+        parser.error(f"--html {path}: the page is HTML; give a file name ending in .html")
+    if not path.parent.is_dir():
+        parser.error(f"--html {path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        parser.error(f"--html {path}: cannot write there")
+    return path
+
+
 def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import viz
 
-    output = _check_file(args.output, parser)
+    if args.output is None and args.html is None:
+        parser.error("say where to write: -o FILE (the drawing) and/or --html FILE (the step-through page)")
+    output = _check_file(args.output, parser) if args.output is not None else None
+    page = _check_html(args.html, parser)
     if args.expr is not None:
         try:
             root = evaluate(args.expr, _variables(args.items))
@@ -226,10 +252,15 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"name one of {', '.join(LOSSES)}, or give --expr")
     drawing = _after_backward(root)
     try:
-        if output is None:
+        if args.output is not None and output is None:
             sys.stdout.write(drawing.svg())
-        else:
+        elif output is not None:
             print(f"graph: {drawing.save(output)}")
+        if page is not None:
+            from .page import save_page
+
+            written = save_page(root, page, title=args.expr)
+            print(f"page: {written}", file=sys.stderr if args.output == "-" else sys.stdout)
     except viz.RendererNotFound as e:
         print(f"tinygrad-lite graph: {e}", file=sys.stderr)
         return 1
@@ -237,13 +268,14 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _after_backward(root: Value) -> Any:
-    """Run backward keeping the graph (and every value's gradient), then draw it. numpy's warnings about
-    infinite or undefined gradients (sqrt at 0) become one sentence; the drawing marks those values."""
+    """Run backward (a plain one: the drawing shows every value's gradient after it), then draw the graph.
+    numpy's warnings about infinite or undefined gradients (sqrt at 0) become one sentence; the drawing marks
+    those values."""
     from . import viz
 
     if root.requires_grad:
         with np.errstate(all="ignore"):
-            root.backward(retain_graph=True)
+            root.backward()
         bad = viz.non_finite(root)
         if bad:
             print(f"note: the gradient of {', '.join(bad)} is not finite (Inf or NaN): the function is not "
@@ -331,13 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("items", nargs="*", metavar="perceptron|regressor|NAME=NUMBER",
                    help="the tutorial whose loss to draw, or the variables of --expr")
     p.add_argument("--expr", help=f"an expression: numbers, variables, + - * / **, {', '.join(FUNCTIONS)}")
-    p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="output file (.svg .png .pdf .dot), or - for SVG on stdout")
+    p.add_argument("-o", "--output", metavar="FILE", help="output file (.svg .png .pdf .dot), or - for SVG on stdout")
+    p.add_argument("--html", metavar="FILE", help="also write the step-through page of the backward pass (.html)")
     p.set_defaults(handler=lambda args, parser=p: graph(args, parser))
-    p = sub.add_parser("explain", help="walk through one backward pass in plain text",
-                       description="Print the forward ops and each backward step of a tutorial's loss at its start.")
+    p = sub.add_parser("explain", help="walk through one backward pass, in plain text or as a page",
+                       description="Print the forward ops and each backward step of a tutorial's loss at its start, "
+                                   "or write them as a step-through page to open in a browser (--html).")
     p.add_argument("name", choices=list(LOSSES), help="whose loss")
-    p.set_defaults(handler=explain)
+    p.add_argument("--html", metavar="FILE", help="write the step-through page (one .html file, works offline)")
+    p.set_defaults(handler=lambda args, parser=p: explain(args, parser))
     return parser
 
 

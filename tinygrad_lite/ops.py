@@ -237,12 +237,11 @@ def _col2im(cols: np.ndarray, shape: tuple[int, ...], kernel: Any, stride: Any =
     if cols.shape != (n, oh, ow, c, kh, kw):
         raise ValueError(f"needs windows of shape {(n, oh, ow, c, kh, kw)} for an image of shape {tuple(shape)}, "
                          f"got {cols.shape}")
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    patches = cols.transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, OH, OW)
+    out = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)  # channels last, as in cols: half the time
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += patches[:, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w]
+            out[:, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols[:, :, :, :, i, j]
+    return out[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # (N, C, H, W)
 
 
 def _prod_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -298,7 +297,8 @@ def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     # Ties split the gradient evenly between the maxima (as PyTorch's amax does).
     keep = _keepdims_shape(x.shape, axis)
     winners = data(x) == data(out).reshape(keep)
-    return g.reshape(keep) * (winners / winners.sum(axis=axis, keepdims=True))
+    count = winners.sum(axis=axis, keepdims=True)
+    return g.reshape(keep) * (winners if count.max(initial=0) <= 1 else winners / count)
 
 
 def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:
@@ -343,6 +343,9 @@ _ENTRIES = [
     _op("add",     np.add,         (lambda g, out, a, b: g,                                 "d(a+b)/da = 1"),
                                    (lambda g, out, a, b: g,                                 "d(a+b)/db = 1"),
         doc="Add: f(a, b) = a + b", error=BROADCAST, draw="broadcast"),
+    _op("sub",     np.subtract,    (lambda g, out, a, b: g,                                 "d(a-b)/da = 1"),
+                                   (lambda g, out, a, b: -g,                                "d(a-b)/db = -1"),
+        doc="Subtract: f(a, b) = a - b", error=BROADCAST, draw="broadcast"),
     _op("mul",     np.multiply,    (lambda g, out, a, b: g * b,                             "d(a*b)/da = b"),
                                    (lambda g, out, a, b: g * a,                             "d(a*b)/db = a"),
         doc="Multiply: f(a, b) = a * b", error=BROADCAST, draw="broadcast"),

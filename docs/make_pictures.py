@@ -26,11 +26,13 @@ def main() -> None:
     plots.xor(tutorials.xor(), OUT)
     plots.moons(demos.moons(), OUT)
     plots.digits(demos.digits(), OUT)
-    # the graphs of their losses, after one backward pass
+    # the graphs of their losses, after one backward pass, and the perceptron's step-through page
     for name, make in (("perceptron_graph", tutorials.perceptron_loss), ("regressor_graph", tutorials.regressor_loss)):
         loss = make()
-        loss.backward(retain_graph=True)
-        graph(loss, name, rankdir="TB" if name == "perceptron_graph" else "LR")
+        loss.backward()
+        graph(loss, name)
+    tl.explain(tutorials.perceptron_loss()).save_html(OUT / "perceptron_steps.html",
+                                                     title="The perceptron's backward pass, step by step")
     # how autograd works: one expression before and after backward, and broadcasting
     a, b, c = tl.Value(2.0, name="a"), tl.Value(-3.0, name="b"), tl.Value(10.0, name="c")
     e = a * b
@@ -40,13 +42,13 @@ def main() -> None:
     L = d.tanh()
     L.name = "L"
     graph(L, "expression_before")
-    L.backward(retain_graph=True)
+    L.backward()
     graph(L, "expression_after")
     x = tl.Value(np.ones((2, 3)), name="x")
     bias = tl.Value(np.array([1.0, 2.0, 3.0]), name="bias")
     s = (x * bias).sum()
     s.name = "s"
-    s.backward(retain_graph=True)
+    s.backward()
     graph(s, "broadcasting")
     print(f"pictures in {OUT}: {', '.join(sorted(p.name for p in OUT.iterdir()))}")
 

@@ -86,9 +86,12 @@ def test_pictures_are_build_output_so_make_docs_leaves_the_tree_clean():
     assert ignored.returncode == 0 and tracked.stdout == ""
 
 
-def test_the_site_builds_without_warnings_with_every_picture_made_by_the_script(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site built as `make docs` builds it, from a copy of docs/ as a fresh clone has it."""
     pytest.importorskip("sphinx", reason="sphinx is in the dev extra, which make test installs")
     pytest.importorskip("myst_parser", reason="myst-parser is in the dev extra, which make test installs")
+    tmp_path = tmp_path_factory.mktemp("site")
     docs = tmp_path / "docs"  # a copy, as a fresh clone has it: no pictures, no build
     shutil.copytree(ROOT / "docs", docs, ignore=shutil.ignore_patterns("_build", "pictures"))
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
@@ -96,9 +99,43 @@ def test_the_site_builds_without_warnings_with_every_picture_made_by_the_script(
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     made = {p.name for p in (docs / "pictures").iterdir()}
-    shown = {m for page in PAGES for m in re.findall(r"\]\(pictures/([^)]+)\)", (ROOT / page).read_text())}
-    assert shown and shown <= made, f"not made by docs/make_pictures.py: {shown - made}"
     done = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
                            str(docs), str(tmp_path / "html")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "html" / "faq.html").exists() and (tmp_path / "html" / "api.html").exists()
+    assert done.returncode == 0, done.stderr  # -W: a warning fails the build
+    return tmp_path / "html", made
+
+
+def test_the_site_builds_without_warnings_with_every_picture_made_by_the_script(site):
+    html, made = site
+    shown = {m for page in PAGES for m in re.findall(r"\]\(pictures/([^)]+)\)", (ROOT / page).read_text())}
+    assert shown and shown <= made, f"not made by docs/make_pictures.py: {shown - made}"
+    assert (html / "faq.html").exists() and (html / "api.html").exists()
+    assert (html / "perceptron_steps.html").exists()  # the step-through page the autograd page embeds
+    autograd = (html / "autograd.html").read_text()
+    assert '<iframe src="perceptron_steps.html"' in autograd
+    index = (html / "index.html").read_text()
+    assert "furo" in index  # the theme: previous/next links, dark mode, search
+    assert "Copyright &#169; 2026, the tinygrad_lite developers" in index  # not the old empty "©. |"
+    for page in html.glob("*.html"):  # every picture opens at full size: each image is inside a link to itself
+        text = page.read_text()
+        for img in re.findall(r"<img [^>]*>", text):
+            if "_images/" in img:
+                src = re.search(r'src="([^"]+)"', img).group(1)
+                assert f'href="{src}"' in text, f"{page.name}: {src} is not a link to itself"
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_no_built_page_scrolls_sideways(site, browser, width):
+    html, _ = site
+    pages = sorted(html.glob("*.html"))
+    assert len(pages) > 15
+    wide = {}
+    for page in pages:
+        browser.open(page.as_uri(), width)
+        wide[page.name] = browser.sideways()
+        if page.name in ("autograd.html", "index.html"):
+            browser.screenshot(f"docs_{page.stem}_{width}.png")
+    assert {name: px for name, px in wide.items() if px} == {}
+    content = browser.run("return document.querySelector('article').getBoundingClientRect().width")
+    assert content > (340 if width == 390 else 740)  # Furo's content column, wider than the old 610 px
+    assert browser.errors() == []

@@ -268,3 +268,27 @@ def test_a_browser_shows_the_drawn_graph(tmp_path):
     dark = (pixels < 128).mean()
     assert 0.005 < dark < 0.5, f"{dark:.1%} dark pixels: blank or unreadable"  # text and lines, on white
     assert pixels.std() > 10
+
+
+def test_keeping_each_steps_loss_value_keeps_its_graph_and_item_does_not():
+    """The FAQ's figure: a list of loss Values keeps every step's graph; a list of loss.item() does not."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).standard_normal((100, 2))
+    net = tl.nn.Sequential(tl.nn.Linear(2, 16, rng=0), tl.nn.Tanh(), tl.nn.Linear(16, 16, rng=1), tl.nn.Tanh(),
+                           tl.nn.Linear(16, 1, rng=2))
+
+    def per_step(keep):
+        kept = []
+        tracemalloc.start()
+        for _ in range(50):
+            loss = (net(X) ** 2).mean()
+            loss.backward()
+            kept.append(loss if keep else loss.item())
+        del loss
+        used = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        return used / 50
+
+    assert per_step(keep=False) < 1_000  # bytes a step: the float, and the list's slot
+    assert per_step(keep=True) > 50_000  # the graph: arrays of 100 x 16 numbers, about twenty of them

@@ -172,3 +172,25 @@ def test_graph_writes_the_drawing_and_the_page(tmp_path):
     done = _cli("graph", "regressor", "-o", "g.svg", "--html", "g.html", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == "graph: g.svg\npage: g.html\n", done.stderr
     assert "Backward pass" in (tmp_path / "g.html").read_text() and (tmp_path / "g.svg").read_text().startswith("<?xml")
+
+
+def test_a_big_graph_stays_usable(browser, tmp_path):
+    """More values than the drawing's max_nodes: the picture is the summary near the loss, every step is still
+    there, and the page still says nothing to the console."""
+    x = tl.Value(np.linspace(-1, 1, 8), name="x")
+    y = x
+    for _ in range(150):
+        y = (y * 0.9).tanh()
+    loss = y.sum()
+    loss.name = "loss"
+    path = tl.explain(loss).save_html(tmp_path / "big.html")
+    told = steps(loss)
+    last = 1 + len(told["forward"]) + len(told["backward"])
+    assert "more nodes" in path.read_text()  # the drawing's summary
+    driver = browser.open(path.as_uri() + f"#step={last}", 390)
+    assert _state(driver)[0] == last and f"dloss/dx = {told['backward'][-1]['arrives']}" in _state(driver)[1]
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    assert _state(driver)[0] == last - 1
+    driver = browser.open(path.as_uri() + "#step=5", 390)  # a value the summary leaves out: no highlight, no error
+    assert _state(driver)[0] == 5
+    assert browser.errors() == [] and browser.sideways() == 0

@@ -292,3 +292,43 @@ def test_keeping_each_steps_loss_value_keeps_its_graph_and_item_does_not():
 
     assert per_step(keep=False) < 1_000  # bytes a step: the float, and the list's slot
     assert per_step(keep=True) > 50_000  # the graph: arrays of 100 x 16 numbers, about twenty of them
+
+
+def test_explain_the_drawing_and_the_page_share_one_naming():
+    net = tl.nn.Sequential(tl.nn.Linear(64, 32, rng=0), tl.nn.ReLU(), tl.nn.Linear(32, 10, rng=1))
+    X, y = tl.data.digits()
+    loss = tl.nn.CrossEntropy()(net(X[:8].reshape(8, -1) / 16), y[:8])
+    loss.name = "loss"
+    loss.backward()
+    told = tl.explain(loss, max_values=1000)
+    source = tl.draw(loss).source
+    for name in ("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"):  # as named_parameters()
+        assert f"{name} = input (parameter)" in told and f'label="{{{name} (parameter)|' in source
+    from tinygrad_lite.explain import steps
+
+    for v in steps(loss)["values"]:  # every value's card starts with the name explain uses
+        if v["value"]:
+            card = next(line for line in source.splitlines() if line.strip().startswith(f'v{v["id"]} ['))
+            assert f'label="{{{v["name"]}' in card, (v["name"], card)
+    assert "v1 = X" not in told and "v1 = " in told
+    own = tl.Value(np.ones((3, 1)), name="my weights")  # a name the code gave is kept, also inside a module
+    model = tl.nn.Sequential(tl.nn.Linear(3, 1))
+    model[0].weight = own
+    out = model(np.ones((4, 3)))
+    assert own.name == "my weights" and model[0].bias.name == "layers.0.bias"
+    assert "my weights (parameter)" in tl.draw(out.sum()).source
+
+
+def test_a_wide_network_is_drawn_narrow():
+    """A 64-32-10 MLP's loss was 7,300 px wide, laid out left to right; deep graphs now grow downwards."""
+    import re
+
+    net = tl.nn.Sequential(tl.nn.Linear(64, 32, rng=0), tl.nn.ReLU(), tl.nn.Linear(32, 10, rng=1))
+    X, y = tl.data.digits()
+    loss = tl.nn.CrossEntropy()(net(X[:32].reshape(32, -1) / 16), y[:32])
+    loss.backward()
+    svg = tl.draw(loss).svg()
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) * 4 / 3  # pt to CSS px
+    assert width < 1600
+    wide = tl.concatenate([tl.Value([float(i)]) for i in range(10)])  # ten inputs, one op: left to right
+    assert "rankdir=TB" in tl.draw(loss).source and "rankdir=LR" in tl.draw(wide).source

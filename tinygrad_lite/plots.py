@@ -25,11 +25,16 @@ def _pyplot() -> Any:
     return plt
 
 
+def _legend_outside(ax: Any, ncol: int = 2) -> None:
+    """The legend under the axes, beside the x label, never over a curve, a bar or a point."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False)
+
+
 def _save(fig: Any, folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # "tight": legends outside the axes stay in the picture
     _pyplot().close(fig)
     return path
 
@@ -54,8 +59,8 @@ def regressor(run: Run, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(z, Value(z).sigmoid().data, label="sigmoid(z)")
     ax.plot(z, dsig, label="d sigmoid / dz (by backward)")
-    ax.set(xlabel="z", title="The activation and its derivative")
-    ax.legend()
+    ax.set(xlabel="z (a unit's weighted input)", ylabel="value", title="The activation and its derivative")
+    _legend_outside(ax)
     ax.grid(True, alpha=0.3)
     paths.append(_save(fig, folder, "regressor_sigmoid.png"))
 
@@ -67,11 +72,11 @@ def regressor(run: Run, folder: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     rows = np.arange(len(c["y_raw"]))
-    ax.bar(rows - 0.2, c["y_raw"].ravel(), width=0.4, label="target score")
-    ax.bar(rows + 0.2, c["predicted"], width=0.4, label="predicted score")
+    ax.bar(rows - 0.2, c["y_raw"].ravel(), width=0.4, label="actual exam score")
+    ax.bar(rows + 0.2, c["predicted"], width=0.4, label="predicted exam score")
     ax.set_xticks(rows, [f"sleep {s:g} h\nstudy {t:g} h" for s, t in c["X_raw"]])
-    ax.set(ylabel="test score", title="Predictions against targets")
-    ax.legend(loc="lower right")
+    ax.set(ylabel="exam score (out of 100)", title="The network's predictions for the three students")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)  # under the two-line labels
     paths.append(_save(fig, folder, "regressor_predictions.png"))
 
     sleep, study = np.meshgrid(np.linspace(0, 11, 60), np.linspace(0, 5.5, 60))
@@ -80,10 +85,10 @@ def regressor(run: Run, folder: Path) -> list[Path]:
         score = c["y_scale"].inverse_transform(c["net"](c["x_scale"].transform(grid)).data).reshape(sleep.shape)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     filled = ax.contourf(sleep, study, score, levels=20, cmap="viridis")
-    fig.colorbar(filled, label="predicted score")
-    ax.scatter(c["X_raw"][:, 0], c["X_raw"][:, 1], c="white", edgecolors="black", label="training data")
-    ax.set(xlabel="hours of sleep", ylabel="hours of study", title="Predicted score over sleep x study")
-    ax.legend(loc="upper left")
+    fig.colorbar(filled, label="predicted exam score")
+    ax.scatter(c["X_raw"][:, 0], c["X_raw"][:, 1], c="white", edgecolors="black", label="the three students")
+    ax.set(xlabel="hours of sleep", ylabel="hours of study", title="Predicted exam score for any sleep and study")
+    _legend_outside(ax, ncol=1)
     paths.append(_save(fig, folder, "regressor_grid.png"))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
@@ -92,7 +97,7 @@ def regressor(run: Run, folder: Path) -> list[Path]:
         ax.semilogy(curve["test"], label="test")
         ax.set(xlabel="BFGS iteration", title=f"Part 7, {name}")
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        _legend_outside(ax)
     axes[0].set_ylabel("mean squared error (scaled)")
     paths.append(_save(fig, folder, "regressor_overfitting.png"))
     return paths
@@ -104,7 +109,7 @@ def xor(run: Run, folder: Path) -> list[Path]:
     ax.semilogy(run.curves["single"], label="one neuron")
     ax.semilogy(run.curves["hidden"], label="8 hidden units")
     ax.set(xlabel="Adam step", ylabel="binary cross-entropy", title="3-bit parity")
-    ax.legend()
+    _legend_outside(ax)
     ax.grid(True, alpha=0.3)
     return [_save(fig, folder, "xor_loss.png")]
 

@@ -113,7 +113,7 @@ def _all_values(root: Any) -> list[Any]:
     seen, stack = {id(root): root}, [root]  # by identity: Values' == compares elements
     while stack:
         ctx = stack.pop()._ctx
-        if ctx is not None and ctx is not _released():
+        if ctx is not None:
             for p in ctx[1]:
                 if hasattr(p, "_version") and id(p) not in seen:
                     seen[id(p)] = p
@@ -121,20 +121,16 @@ def _all_values(root: Any) -> list[Any]:
     return list(seen.values())
 
 
-def _released() -> Any:
-    from tinygrad_lite import value
-    return value._RELEASED
-
-
 def _accumulation_overwrites() -> None:
     from tinygrad_lite import value
     original = value._backprop
 
-    def backprop(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Any, every_node: bool) -> Any:
+    def backprop(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Any, every_node: bool,
+                 view: bool = False) -> Any:
         def overwrite(node: Any, g: Any) -> None:
             node.grad = None
             store(node, g)
-        return original(root, seed, retain_graph, create_graph, overwrite, every_node)
+        return original(root, seed, retain_graph, create_graph, overwrite, every_node, view)
     value._backprop = backprop
 
 

@@ -63,6 +63,10 @@ def test_demo_narrates_and_writes_plots(tmp_path):
                     "regressor_predictions.png", "regressor_sigmoid.png", "xor_loss.png"]
     assert "training accuracy 100.0% (100 of 100)" in done.stdout and "CNN conv-pool-conv-pool-linear" in done.stdout
     assert all((tmp_path / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
+    for name in ("perceptron", "regressor"):  # each tutorial's graph, and its backward pass as a page to step through
+        assert f"graph: {tmp_path / f'{name}_graph.svg'}" in done.stdout
+        assert f"page: {tmp_path / f'{name}_steps.html'}" in done.stdout
+        assert "Backward pass of the" in (tmp_path / f"{name}_steps.html").read_text()
 
 
 def test_demo_without_matplotlib_says_so_once_and_still_runs(tmp_path):

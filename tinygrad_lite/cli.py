@@ -71,12 +71,13 @@ def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         results[name] = run.summary
         written = _plot(name, run, out) if plots_ok and out is not None else []
         if out is not None and name in LOSSES:
-            written.append(_draw_loss(name, out))
+            written += _draw_loss(name, out)
         if not args.json:
             print(f"== {TITLES[name]} ==")
             print("\n".join(run.narration))
             for path in written:
-                print(f"{'graph' if '_graph.' in path.name else 'plot'}: {path}")
+                kind = "graph" if "_graph." in path.name else "page" if path.suffix == ".html" else "plot"
+                print(f"{kind}: {path}")
             print()
     if args.json:
         print(json.dumps(results if args.name == "all" else results[args.name], indent=2))
@@ -283,16 +284,20 @@ def _after_backward(root: Value) -> Any:
     return viz.draw(root)
 
 
-def _draw_loss(name: str, out: Path) -> Path:
-    """The graph of one step's loss, after backward: SVG where a renderer is available, else DOT text."""
+def _draw_loss(name: str, out: Path) -> list[Path]:
+    """The graph of one step's loss, after backward, and its step-through page: SVG where a renderer is
+    available, else DOT text alone (the page needs the SVG)."""
     from . import viz
+    from .page import save_page
 
-    drawing = _after_backward(LOSSES[name]())
+    root = LOSSES[name]()
+    drawing = _after_backward(root)
     if viz.renderer() is None:
         print(f"note: {viz.NO_RENDERER} Writing DOT text instead.", file=sys.stderr)
-        return drawing.save(out / f"{name}_graph.dot")
+        return [drawing.save(out / f"{name}_graph.dot")]
     out.mkdir(parents=True, exist_ok=True)
-    return drawing.save(out / f"{name}_graph.svg")
+    return [drawing.save(out / f"{name}_graph.svg"),
+            save_page(root, out / f"{name}_steps.html", title=f"Backward pass of the {name} loss, step by step")]
 
 
 def _plots_available() -> bool:

@@ -74,9 +74,7 @@ def gradients(root: Value, order: list[Any]) -> dict[int, tuple[str, Any]]:
     if mine is not None and any(v.grad is None and v._ctx is not None for v in order
                                 if isinstance(v, Value) and v.requires_grad):
         try:
-            with np.errstate(all="ignore"):
-                _backprop(root, _seed(root, None, False), retain_graph=True, create_graph=False,
-                          store=recomputed.__setitem__, every_node=True, view=True)
+            recomputed = own_gradients(root)
         except RuntimeError:
             pass  # changed in place since (an optimiser's step), or a non-scalar root: not recomputable
     states: dict[int, tuple[str, Any]] = {}

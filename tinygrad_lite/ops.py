@@ -297,8 +297,9 @@ def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     # Ties split the gradient evenly between the maxima (as PyTorch's amax does).
     keep = _keepdims_shape(x.shape, axis)
     winners = data(x) == data(out).reshape(keep)
-    count = winners.sum(axis=axis, keepdims=True)
-    return g.reshape(keep) * (winners if count.max(initial=0) <= 1 else winners / count)
+    if np.count_nonzero(winners) == data(out).size:  # one winner per group: no ties, nothing to share
+        return g.reshape(keep) * winners
+    return g.reshape(keep) * (winners / winners.sum(axis=axis, keepdims=True))
 
 
 def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:

@@ -2,8 +2,8 @@
 
 Scope: graph recording (`_apply`), the primitive methods derived from the table in `ops.py`, the
 composite operations (one-liners with no backward of their own), and `backward`: a topological order
-built with an explicit stack (no recursion limit), the rules of `ops.py` applied in reverse, the
-graph released afterwards unless asked to keep it.
+built with an explicit stack (no recursion limit), the rules of `ops.py` applied in reverse, and
+afterwards the arrays the forward saved freed unless asked to keep them (the links stay, for drawing).
 
 Versions: every write to a Value's `.data` (`v.data -= ...`, `v.data = ...`, the optimisers, loading a
 state) stamps it with a new number from one clock; each recorded op keeps the clock's reading at the

@@ -249,3 +249,10 @@ def test_float32_stays_float32_and_passes_a_float32_gradcheck(name):
     out.backward(np.ones(out.shape, np.float32))
     assert all(x.grad.dtype == np.float32 for x in inputs)
     assert gradcheck(fn, *inputs, dtype=None)
+
+
+def test_explain_says_when_there_is_nothing_to_explain():
+    with pytest.raises(ValueError, match="needs no gradient"):
+        tl.explain(Value(1.0, requires_grad=False) * 2)
+    with pytest.raises(ValueError, match="scalar output"):
+        tl.explain(Value([1.0, 2.0]) * 2)

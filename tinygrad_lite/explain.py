@@ -136,6 +136,9 @@ def steps(root: Value) -> dict[str, Any]:
         raise TypeError(f"explain: expected a Value, got {type(root).__name__}")
     if root.size != 1:
         raise ValueError(f"explain: needs a scalar output (a loss), got shape {root.shape}; sum it first")
+    if not root.requires_grad:
+        raise ValueError("explain: this value needs no gradient (it was computed from constants only, or under "
+                         "no_grad()), so there is no backward pass to tell")
     order = walk(root)
     name = names(order)
     index = {id(v): i for i, v in enumerate(order)}
@@ -170,7 +173,7 @@ def steps(root: Value) -> dict[str, Any]:
 
     backward = []
     received: dict[int, list[tuple[str, Any]]] = {}
-    for v in reversed(_toposort(root, view=True)) if root.requires_grad else ():
+    for v in reversed(_toposort(root, view=True)):
         g = grads[v]
         step: dict[str, Any] = {"node": index[id(v)], "name": name[id(v)], "arrives": fmt(g), "parts": []}
         sources = received.get(id(v), [])

@@ -95,7 +95,7 @@ def test_stepping_through_the_perceptron_in_a_browser(browser, perceptron_page, 
     assert browser.errors() == []
 
 
-def test_space_plays_and_pauses(browser, perceptron_page):
+def test_space_plays_and_pauses_and_the_buttons_and_slider_step(browser, perceptron_page):
     driver = browser.open(perceptron_page.as_uri(), 1400)
     Select = __import__("selenium.webdriver.support.select", fromlist=["Select"]).Select
     Select(driver.find_element(By.ID, "speed")).select_by_visible_text("fast")
@@ -107,6 +107,13 @@ def test_space_plays_and_pauses(browser, perceptron_page):
     assert paused >= 2 and driver.find_element(By.ID, "play").text == "Play"
     time.sleep(0.7)
     assert _state(driver)[0] == paused  # paused: nothing moves
+    driver.find_element(By.ID, "next").click()
+    assert _state(driver)[0] == paused + 1
+    driver.find_element(By.ID, "prev").click()
+    driver.find_element(By.ID, "prev").click()
+    assert _state(driver)[0] == paused - 1
+    browser.run("const s = document.getElementById('slider'); s.value = 4; s.dispatchEvent(new Event('input'))")
+    assert _state(driver)[0] == 4 and driver.current_url.endswith("#step=4")
     assert browser.errors() == []
 
 

@@ -116,6 +116,12 @@ def test_the_site_builds_without_warnings_with_every_picture_made_by_the_script(
     index = (html / "index.html").read_text()
     assert "furo" in index  # the theme: previous/next links, dark mode, search
     assert "Copyright &#169; 2026, the tinygrad_lite developers" in index  # not the old empty "©. |"
+    for page in html.glob("*.html"):  # every link inside the site leads to a file the build made
+        for href in re.findall(r'href="([^"#?]+)[^"]*"', page.read_text()):
+            if not re.match(r"[a-z]+:", href):
+                assert (page.parent / href).exists(), f"{page.name}: a link to {href}, which is not there"
+        for anchor in re.findall(r'href="#([^"]+)"', page.read_text()):  # and to a place on its own page
+            assert f'id="{anchor}"' in page.read_text(), f"{page.name}: a link to #{anchor}, which is not there"
     for page in html.glob("*.html"):  # every picture opens at full size: each image is inside a link to itself
         text = page.read_text()
         for img in re.findall(r"<img [^>]*>", text):

@@ -109,6 +109,7 @@ def test_space_plays_and_pauses_and_the_buttons_and_slider_step(browser, percept
     assert _state(driver)[0] == paused  # paused: nothing moves
     driver.find_element(By.ID, "next").click()
     assert _state(driver)[0] == paused + 1
+    assert browser.run("return document.activeElement.tagName") == "BODY"  # so Space plays, not presses Next
     driver.find_element(By.ID, "prev").click()
     driver.find_element(By.ID, "prev").click()
     assert _state(driver)[0] == paused - 1

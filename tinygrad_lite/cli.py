@@ -203,35 +203,33 @@ def _check_file(text: str, parser: argparse.ArgumentParser) -> Path | None:
     """-o: None for stdout ("-"), else a file path whose folder exists and can be written, with a known format."""
     if text == "-":
         return None
-    if not text:
-        parser.error("-o: the file name is empty; give one such as graph.svg, or - for SVG on stdout")
-    path = Path(text)
-    if path.is_dir():
-        parser.error(f"-o {path}: that is a folder; give a file name, such as {path / 'graph.svg'}")
-    if path.suffix.lower() not in FORMATS:
-        parser.error(f"-o {path}: unknown format {path.suffix or '(no extension)'!r}; use .svg, .png, .pdf or .dot")
-    if not path.parent.is_dir():
-        parser.error(f"-o {path}: the folder {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        parser.error(f"-o {path}: cannot write there")
-    return path
+    return _writable("-o", text, parser, FORMATS, "graph.svg",
+                     "unknown format {suffix!r}; use .svg, .png, .pdf or .dot", also=", or - for SVG on stdout")
 
 
 def _check_html(text: str | None, parser: argparse.ArgumentParser) -> Path | None:
     """--html: None when not given, else a writable .html file path."""
     if text is None:
         return None
-    path = Path(text)
+    return _writable("--html", text, parser, (".html", ".htm"), "steps.html",
+                     "the page is HTML; give a file name ending in .html")
+
+
+def _writable(flag: str, text: str, parser: argparse.ArgumentParser, suffixes: tuple[str, ...], example: str,
+              wrong_suffix: str, also: str = "") -> Path:
+    """A file path for `flag`: not empty, not a folder, a known suffix, in a folder that exists and can be
+    written; each mistake one line (exit 2)."""
     if not text:
-        parser.error("--html: the file name is empty; give one such as steps.html")
+        parser.error(f"{flag}: the file name is empty; give one such as {example}{also}")
+    path = Path(text)
     if path.is_dir():
-        parser.error(f"--html {path}: that is a folder; give a file name, such as {path / 'steps.html'}")
-    if path.suffix.lower() not in (".html", ".htm"):
-        parser.error(f"--html {path}: the page is HTML; give a file name ending in .html")
+        parser.error(f"{flag} {path}: that is a folder; give a file name, such as {path / example}")
+    if path.suffix.lower() not in suffixes:
+        parser.error(f"{flag} {path}: " + wrong_suffix.format(suffix=path.suffix or "(no extension)"))
     if not path.parent.is_dir():
-        parser.error(f"--html {path}: the folder {path.parent} does not exist")
+        parser.error(f"{flag} {path}: the folder {path.parent} does not exist")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        parser.error(f"--html {path}: cannot write there")
+        parser.error(f"{flag} {path}: cannot write there")
     return path
 
 

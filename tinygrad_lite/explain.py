@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .value import Value, _backprop, _released, _seed, _toposort
+from .value import Value, _backprop, _forward_inputs, _seed, _toposort
 
 # How an op is written where the learner wrote it with an operator: "a - b", not sub(a, b).
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
@@ -184,8 +184,8 @@ def steps(root: Value) -> dict[str, Any]:
             step["leaf"] = True
             backward.append(step)
             continue
-        op, parents, datas, params, _ = v._ctx
-        inputs = datas if not _released(v._ctx) else [p._data if isinstance(p, Value) else p for p in parents]
+        op, parents, _, params, _ = v._ctx
+        inputs = _forward_inputs(v._ctx)
         step["op"] = written(op, [label(p) for p in parents], params)
         step["inputs"] = [f"{label(p)} = {fmt(ops.data(p))}" if isinstance(p, Value) or np.ndim(p) else label(p)
                           for p in parents]

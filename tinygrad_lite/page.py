@@ -42,7 +42,7 @@ def page_html(root: Value, title: str | None = None) -> str:
     told = steps(root)
     grads = own_gradients(root)
     order = walk(root)
-    boxes = _modules(order, {id(v) for v in order})
+    boxes, _ = _modules(order, {id(v) for v in order})
     for item, v in zip(told["values"], order):
         if id(v) in boxes:
             item["box"] = boxes[id(v)]  # the box that stands for it when modules are collapsed

@@ -275,7 +275,7 @@ class Value:
     grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
-    _ctx: Any  # None for a leaf, else (op, parents, datas, params, clock); see _released
+    _ctx: Any  # None for a leaf, else (op, parents, datas, params, clock); see _forward_inputs
     _site: str  # set in detect_anomaly mode only
     _module: Any  # set by nn.Module on the values its forward made (drawings group them)
     _pass: int  # set by backward(): the pass that stored this value's .grad; the root of pass k holds -k
@@ -503,7 +503,7 @@ class Value:
 
     def minimum(self, other: Any) -> Value:
         """Elementwise minimum: f(a, b) = -max(-a, -b) (a tie shares the gradient equally)."""
-        return -((-self).maximum(-_operand(other)))
+        return minimum(self, other)
 
     def flatten(self) -> Value:
         """The numbers as one axis: f(x) = x.reshape(-1)."""
@@ -610,10 +610,10 @@ def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
     return Value._leaf(seed, requires_grad=False) if create_graph else seed
 
 
-def _released(ctx: Any) -> bool:
-    """Whether backward() without retain_graph went through this node: it freed the arrays the forward
-    saved (datas is None) and kept the links, so the graph can still be drawn and explained."""
-    return ctx is not None and ctx[2] is None
+def _forward_inputs(ctx: Any) -> list[Any]:
+    """The arrays an op's forward used: as saved, or, where backward() without retain_graph freed them (datas
+    is None, the links kept), its inputs' data (which _toposort checks unchanged since)."""
+    return ctx[2] if ctx[2] is not None else [p._data if isinstance(p, Value) else p for p in ctx[1]]
 
 
 def _toposort(root: Value, view: bool = False) -> list[Value]:
@@ -681,8 +681,8 @@ def _backprop(root: Value, seed: Any, retain_graph: bool, create_graph: bool,
             if ctx is None:
                 continue
         op, parents, datas, params, _ = ctx
-        if datas is None:  # released (view only): the inputs' data, checked unchanged by _toposort
-            datas = [p._data if isinstance(p, Value) else p for p in parents]
+        if datas is None:  # released: only a view pass (drawing, explaining) gets here
+            datas = _forward_inputs(ctx)
         out, inputs = (node, parents) if create_graph else (node._data, datas)
         if op.variadic:  # each part's rule needs only out and the params: passing every part would be quadratic
             inputs = ()

@@ -148,30 +148,29 @@ def _parents(node: Any) -> list[Any]:
     return list(ctx[1]) if ctx is not None else []
 
 
-def _span(order: list[Any], keep: set[int]) -> int:
-    """How many ranks the kept edges cross in all, with each value a rank below its deepest input: Graphviz adds
-    a node per rank crossed, so its layout time grows with this (a value feeding a 250-step chain: 60,000)."""
-    depth: dict[int, int] = {}
-    total = 0
-    for node in order:  # parents first
-        if id(node) not in keep:
-            continue
-        parents = [p for p in _parents(node) if id(p) in keep]
-        depth[id(node)] = d = max((depth[id(p)] + 1 for p in parents), default=0)
-        total += sum(d - depth[id(p)] for p in parents)
-    return total
-
-
-def _shape_of(order: list[Any], keep: set[int]) -> tuple[int, int]:
-    """The graph's depth (ranks, an op node and its value each take one) and breadth (most cards on a rank)."""
+def _depths(order: list[Any], keep: set[int]) -> dict[int, int]:
+    """Each kept value's rank: one below its deepest kept input (parents come first in order)."""
     depth: dict[int, int] = {}
     for node in order:
         if id(node) in keep:
-            depth[id(node)] = max((depth[id(p)] + 2 for p in _parents(node) if id(p) in keep), default=0)
+            depth[id(node)] = max((depth[id(p)] + 1 for p in _parents(node) if id(p) in keep), default=0)
+    return depth
+
+
+def _span(order: list[Any], keep: set[int]) -> int:
+    """How many ranks the kept edges cross in all: Graphviz adds a node per rank crossed, so its layout time
+    grows with this (a value feeding a 250-step chain: 60,000)."""
+    depth = _depths(order, keep)
+    return sum(depth[id(n)] - depth[id(p)] for n in order if id(n) in keep for p in _parents(n) if id(p) in keep)
+
+
+def _shape_of(order: list[Any], keep: set[int]) -> tuple[int, int]:
+    """The graph's depth in ranks (a value and the op node above it take two) and its breadth (most cards on
+    one rank)."""
     per_rank: dict[int, int] = {}
-    for d in depth.values():
+    for d in _depths(order, keep).values():
         per_rank[d] = per_rank.get(d, 0) + 1
-    return max(depth.values(), default=0) + 1, max(per_rank.values(), default=1)
+    return 2 * max(per_rank, default=0) + 1, max(per_rank.values(), default=1)
 
 
 def _keep_nearest(root: Value, max_nodes: int) -> set[int]:
@@ -218,7 +217,7 @@ def draw(root: Value, *, rankdir: str | None = None, max_nodes: int = 200, show_
     name = names(order)
     truth = {} if not show_grad else gradients(root, order) if grads is None else \
         {id(v): ("computed", grads[v]) if v in grads else ("constant", None) for v in order if isinstance(v, Value)}
-    boxes = _modules(order, keep) if collapse else {}
+    boxes, box_labels = _modules(order, keep) if collapse else ({}, {})
     stacked = rankdir in ("LR", "RL")
     lines = [f'digraph G {{\n  rankdir={rankdir};\n{LAYOUT}\n  graph [fontname="Helvetica"];\n'
              '  node [fontname="Helvetica", fontsize=11];\n  edge [color="#555555"];']
@@ -256,7 +255,7 @@ def draw(root: Value, *, rankdir: str | None = None, max_nodes: int = 200, show_
             clusters[key].extend("  " + line for line in card)
         else:
             lines.extend(card)
-    for box, label in _box_labels(order, boxes).items():
+    for box, label in box_labels.items():
         lines.append(f'  {box} [id="{box}", label="{_field(label)}", shape=box, style="rounded,filled", '
                      'fillcolor="#ede9fe", color="#7c3aed"];')
     lines.extend(f"  {a} -> {b};" for a, b in sorted(edges))
@@ -273,33 +272,23 @@ def draw(root: Value, *, rankdir: str | None = None, max_nodes: int = 200, show_
     return Graph("\n".join(lines) + "\n", len(order) - hidden)
 
 
-def _modules(order: list[Any], keep: set[int]) -> dict[int, str]:
-    """For collapse=True: the box ("m0", "m1", ...) each value is drawn in: the values a module's forward
-    made, and the module's own parameters."""
-    boxes: dict[int, str] = {}
-    numbers: dict[int, int] = {}
-    owner: dict[int, str] = {}
-    for node in order:  # numbered over the whole graph, so that the step-through page finds the same boxes
+def _modules(order: list[Any], keep: set[int]) -> tuple[dict[int, str], dict[str, str]]:
+    """For collapse=True: the box ("m0", "m1", ...) each kept value is drawn in (the values a module's forward
+    made, and the module's own parameters), and each box's label. Numbered over the whole graph, so that the
+    step-through page finds the same boxes."""
+    number: dict[int, str] = {}  # id(module) -> box
+    labels: dict[str, str] = {}
+    owner: dict[int, str] = {}  # id(value) -> box
+    for node in order:
         module = getattr(node, "_module", None)
         if module is not None:
-            box = f"m{numbers.setdefault(id(module), len(numbers))}"
-            if id(node) in keep:
-                boxes[id(node)] = box
-            for p in module.parameters():
-                owner[id(p)] = box
-    for node in order:
-        if id(node) in owner and id(node) in keep:
-            boxes[id(node)] = owner[id(node)]
-    return boxes
-
-
-def _box_labels(order: list[Any], boxes: dict[int, str]) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for node in order:
-        module = getattr(node, "_module", None)
-        if module is not None and id(node) in boxes:
-            labels.setdefault(boxes[id(node)], _module_label(module) + "\n(collapsed)")
-    return labels
+            if id(module) not in number:
+                box = number[id(module)] = f"m{len(number)}"
+                labels[box] = _module_label(module) + "\n(collapsed)"
+                owner.update((id(p), box) for p in module.parameters())
+            owner[id(node)] = number[id(module)]
+    boxes = {key: box for key, box in owner.items() if key in keep}
+    return boxes, {box: label for box, label in labels.items() if box in boxes.values()}
 
 
 def _target(p: Any, index: dict[int, int], keep: set[int], boxes: dict[int, str]) -> str:

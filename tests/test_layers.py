@@ -23,6 +23,12 @@ def _args(a):
     return tuple(a) if isinstance(a, list) else a
 
 
+def _gradients_match(recorded, x, layer, rtol):
+    """The input's, the weight's and the bias's gradients against PyTorch's recorded dx, dweight and dbias."""
+    for got, want in ((x.grad, "dx"), (layer.weight.grad, "dweight"), (layer.bias.grad, "dbias")):
+        np.testing.assert_allclose(got, recorded[want], rtol=rtol, atol=1e-12, err_msg=want)
+
+
 @pytest.mark.parametrize("case", TORCH["conv"], ids=lambda c: str(c["args"]))
 def test_conv2d_matches_pytorch(case):
     cin, cout, k, s, p = map(_args, case["args"])
@@ -32,8 +38,7 @@ def test_conv2d_matches_pytorch(case):
     out = conv(x)
     np.testing.assert_allclose(out.data, case["out"], rtol=1e-12, atol=1e-12)
     out.backward(np.array(case["g"]))
-    for got, want in ((x.grad, "dx"), (conv.weight.grad, "dweight"), (conv.bias.grad, "dbias")):
-        np.testing.assert_allclose(got, case[want], rtol=1e-12, atol=1e-12, err_msg=want)
+    _gradients_match(case, x, conv, rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", TORCH["pool"], ids=lambda c: f"{c['layer']}{c['args']}")
@@ -56,8 +61,7 @@ def test_batchnorm1d_matches_pytorch_in_training_and_in_eval(case):
         out = bn(x)
         np.testing.assert_allclose(out.data, step["out"], rtol=1e-12, atol=1e-12)
         out.backward(np.array(step["g"]))
-        for got, want in ((x.grad, "dx"), (bn.weight.grad, "dweight"), (bn.bias.grad, "dbias")):
-            np.testing.assert_allclose(got, step[want], rtol=1e-10, atol=1e-12, err_msg=want)
+        _gradients_match(step, x, bn, rtol=1e-10)
     np.testing.assert_allclose(bn.running_mean.data, case["running_mean"], rtol=1e-14)
     np.testing.assert_allclose(bn.running_var.data, case["running_var"], rtol=1e-14)
     bn.eval()

@@ -72,9 +72,12 @@ class Module:
         """After the outermost module's forward: each parameter and buffer named by its dotted path from
         here ("0.weight"), so that explanations and drawings use the names named_parameters() gives. A name
         the user chose (one that is not the end of the path, as "weight" is of "0.weight") is kept."""
-        for path, v in (*self.named_parameters(), *self.named_buffers()):
-            if v.name is None or path == v.name or path.endswith("." + v.name):
-                v.name = path
+        seen: set[int] = set()
+        for path, v in self._walk("", ()):  # one walk for parameters and buffers; a shared one keeps its first path
+            if isinstance(v, Value) and id(v) not in seen:
+                seen.add(id(v))
+                if v.name is None or path == v.name or path.endswith("." + v.name):
+                    v.name = path
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation: Value operations on the inputs and the module's parameters."""

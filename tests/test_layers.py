@@ -92,7 +92,7 @@ def _conv_with(conv, x, weight, bias=None):
     """Conv2d's forward with the weights passed in (so that the checkers can perturb them)."""
     cols = x.im2col(conv.kernel_size, conv.stride, conv.padding)
     n, oh, ow = cols.shape[:3]
-    out = cols.reshape(n * oh * ow, -1) @ weight.reshape(conv.out_channels, -1).T
+    out = cols.reshape(n * oh * ow, -1) @ weight.transpose(0, 2, 3, 1).reshape(conv.out_channels, -1).T
     out = out + bias if bias is not None else out
     return out.reshape(n, oh, ow, conv.out_channels).transpose(0, 3, 1, 2)
 

@@ -309,10 +309,11 @@ def test_im2col_rows_are_the_windows_read_by_hand(case):
     padded[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x.data
     cols = x.im2col(**params).data
     oh, ow = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
-    assert cols.shape == (x.shape[0], oh, ow, x.shape[1], kh, kw)
+    assert cols.shape == (x.shape[0], oh, ow, kh, kw, x.shape[1])
     for i in range(oh):
         for j in range(ow):
-            np.testing.assert_array_equal(cols[:, i, j], padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw])
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]  # (N, C, kh, kw)
+            np.testing.assert_array_equal(cols[:, i, j], window.transpose(0, 2, 3, 1))
 
 
 def test_im2col_says_what_is_wrong():

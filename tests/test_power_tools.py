@@ -227,7 +227,7 @@ def test_explain_command():
 SMALL = {"add": 2, "mul": 2, "div": 2, "pow": 2, "matmul": 2}
 # ops whose parameters have no default: an input shape and parameters to call them with
 REQUIRED = {"im2col": ((1, 1, 3, 3), {"kernel": 2}),
-            "col2im": ((1, 2, 2, 1, 2, 2), {"shape": (1, 1, 3, 3), "kernel": 2}),
+            "col2im": ((1, 2, 2, 2, 2, 1), {"shape": (1, 1, 3, 3), "kernel": 2}),
             "where": ((3,), {"cond": np.array([True, False, True])})}
 
 

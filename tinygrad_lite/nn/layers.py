@@ -179,9 +179,10 @@ class Conv2d(Module):
 
     def forward(self, x: Any) -> Value:
         x = _image("Conv2d", x, self.in_channels)
-        cols = x.im2col(self.kernel_size, self.stride, self.padding)  # (N, OH, OW, C, kh, kw)
+        cols = x.im2col(self.kernel_size, self.stride, self.padding)  # (N, OH, OW, kh, kw, C)
         n, oh, ow = cols.shape[:3]
-        out = cols.reshape(n * oh * ow, -1) @ self.weight.reshape(self.out_channels, -1).T  # (N*OH*OW, out)
+        kernels = self.weight.transpose(0, 2, 3, 1).reshape(self.out_channels, -1)  # (out, kh * kw * C): as cols
+        out = cols.reshape(n * oh * ow, -1) @ kernels.T  # (N*OH*OW, out)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)  # (N, out, OH, OW)
@@ -211,8 +212,8 @@ class _Pool2d(Module):
             oh, ow = h // kh, w // kw
             x = x if (oh * kh, ow * kw) == (h, w) else x[:, :, :oh * kh, :ow * kw]
             return getattr(x.reshape(n, c, oh, kh, ow, kw), self.reduce)(axis=(3, 5))  # (N, C, OH, OW)
-        cols = x.im2col(self.kernel_size, self.stride)  # (N, OH, OW, C, kh, kw)
-        return getattr(cols, self.reduce)(axis=(4, 5)).transpose(0, 3, 1, 2)  # (N, C, OH, OW)
+        cols = x.im2col(self.kernel_size, self.stride)  # (N, OH, OW, kh, kw, C)
+        return getattr(cols, self.reduce)(axis=(3, 4)).transpose(0, 3, 1, 2)  # (N, C, OH, OW)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}"

@@ -307,7 +307,7 @@ def _im2col(draw: Any, op: ops.Op) -> Any:
 def _col2im(draw: Any, op: ops.Op) -> Any:
     shape, params = draw(_window_params())
     (kh, kw), _, _, (oh, ow) = ops._windows(shape, params["kernel"], params["stride"], params["padding"])
-    return (draw(values((shape[0], oh, ow, shape[1], kh, kw))),), {"shape": shape, **params}
+    return (draw(values((shape[0], oh, ow, kh, kw, shape[1]))),), {"shape": shape, **params}
 
 
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names

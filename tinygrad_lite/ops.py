@@ -311,9 +311,9 @@ def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     winners = data(x) == data(out).reshape(keep)
     if type(g) is np.ndarray:  # g laid out in memory as out is (as x is): the product below is then 5-8x faster
         g = _laid_out_as(g, out)
-    if np.count_nonzero(winners) == data(out).size:  # one winner per group: no ties, nothing to share
-        return g.reshape(keep) * winners
-    return g.reshape(keep) * (winners / winners.sum(axis=axis, keepdims=True))
+    if np.count_nonzero(winners) != data(out).size:  # ties (a relu's zeros): g shared, divided at out's size
+        g = g / winners.sum(axis=axis, keepdims=keepdims)
+    return g.reshape(keep) * winners
 
 
 def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:

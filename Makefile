@@ -30,8 +30,10 @@ docs: $(VENV)/.installed
 	$(BIN)/python docs/make_ops_table.py
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
+# glibc keeps up to 64 MB of freed heap for the next step instead of handing it back to the kernel: every
+# engine then runs without faulting its memory in again each step (benchmarks/peers.py says why).
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/bench.py
+	MALLOC_TOP_PAD_=67108864 $(BIN)/python benchmarks/bench.py
 
 # The peers get a virtual environment of their own: PyTorch 2.13.0 (the CPU build), HIPS autograd, micrograd.
 .venv-peers/.installed: setup.cfg pyproject.toml
@@ -42,7 +44,7 @@ bench: $(VENV)/.installed
 	touch $@
 
 bench-peers: .venv-peers/.installed
-	.venv-peers/bin/python benchmarks/peers.py
+	MALLOC_TOP_PAD_=67108864 .venv-peers/bin/python benchmarks/peers.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache .hypothesis

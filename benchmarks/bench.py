@@ -5,7 +5,8 @@
     python benchmarks/bench.py --json out.json
 
 Each workload is first run once in both forms and the results compared (they must agree to 1e-9),
-then timed: the median, min and max over repetitions, and the ratio of medians.
+then timed: the median, min and max over repetitions, and the ratio of medians. `make bench` sets glibc's
+top pad (MALLOC_TOP_PAD_) to 64 MB, as for the peers: see peers.py.
 
 W1 the perceptron tutorial: 10,000 full-batch steps on 4 x 3 inputs
 W2 the 2-3-1 regressor: one forward + backward (cost and gradient)
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -312,13 +314,17 @@ def run(quick: bool = False) -> dict[str, dict[str, object]]:
     return results
 
 
+def _top_pad() -> str:
+    return os.environ.get("MALLOC_TOP_PAD_", "glibc's default")
+
+
 def _fmt(s: float) -> str:
     return f"{s * 1e6:.2f} us" if s < 1e-3 else f"{s * 1e3:.2f} ms"
 
 
 def table(results: dict[str, dict[str, object]]) -> str:
     lines = [f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-             f"tinygrad_lite {tl.__version__}", "",
+             f"tinygrad_lite {tl.__version__}, MALLOC_TOP_PAD_: {_top_pad()}", "",
              "| workload | numpy median (min-max) | tinygrad_lite median (min-max) | ratio |",
              "|---|---|---|---|"]
     for name, r in results.items():
@@ -337,7 +343,7 @@ def main() -> None:
     print(table(results))
     if args.json:
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "python": platform.python_version(),
-                "numpy": np.__version__}
+                "numpy": np.__version__, "MALLOC_TOP_PAD_": _top_pad()}
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
 
 

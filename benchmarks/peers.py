@@ -1,4 +1,4 @@
-"""tinygrad_lite beside its peers: PyTorch (eager, CPU), HIPS autograd and micrograd, on the workloads W1-W5
+"""tinygrad_lite beside its peers: PyTorch (eager, CPU), HIPS autograd and micrograd, on the workloads W1-W6
 of bench.py, against hand-written numpy.
 
     python benchmarks/peers.py               # every engine that is installed; `make bench-peers` installs them
@@ -8,14 +8,24 @@ Each engine runs in its own subprocess, on the same float64 data (made in bench.
 result is first compared with numpy's (to 1e-7) before it is timed. micrograd works on Python floats one
 scalar at a time: W3 is timed on 4 rows instead of 256 (its numpy reference too); its recursive backward
 needs a raised recursion limit for W4's 1,000-deep chain and cannot go 100,000 deep (W5: n/a). The ops
-micrograd lacks (exp, log, tanh, sigmoid) are added in its own style. Results: a Markdown table on stdout
-and JSON in benchmarks/results/.
+micrograd lacks (exp, log, tanh, sigmoid) are added in its own style. autograd and micrograd have no
+convolution: W6 is numpy, tinygrad_lite and PyTorch. Results: a Markdown table on stdout and JSON in
+benchmarks/results/.
+
+The memory settings are the same for every engine: `make bench-peers` (and `make bench`) run with glibc's
+top pad at 64 MB (MALLOC_TOP_PAD_=67108864). With glibc's default (128 kB) the heap that a step has freed
+may be handed back to the kernel when the step ends, and the next step faults it in again, one 4 kB page at
+a time; whether that happens depends on what the process allocated before (the same PyTorch W6 step faulted
+200 to 860 pages a call from one run to the next), so the figures would compare memory histories rather
+than engines. `python benchmarks/peers.py` without the variable measures with glibc's default; the JSON
+records the setting and each workload's page faults per call.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -290,13 +300,15 @@ def run_engine(engine: str, quick: bool) -> dict[str, Any]:
         once = time.perf_counter() - t0
         reps = 3 if quick else max(5, min(100, int(3.0 / max(once, 1e-6))))
         times = []
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for _ in range(reps):
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / reps
         scale = 1 / (bench.N4 // 3 * 3) if name == "W4" else 1.0
         out[name] = {"median_s": statistics.median(times) * scale, "min_s": min(times) * scale,
-                     "max_s": max(times) * scale, "repetitions": reps}
+                     "max_s": max(times) * scale, "repetitions": reps, "page_faults_per_call": round(faults, 1)}
     return out
 
 
@@ -382,9 +394,10 @@ def main() -> None:
         versions[engine] = version
     disagree = [f"{e} {w}" for e, r in results.items() for w, v in r.items() if isinstance(v, dict) and "error" in v]
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "processor": platform.machine(),
-            "python": platform.python_version(), "versions": versions, "quick": args.quick}
+            "python": platform.python_version(), "versions": versions, "quick": args.quick,
+            "MALLOC_TOP_PAD_": os.environ.get("MALLOC_TOP_PAD_", "glibc's default")}
     print(f"{meta['date']}, {meta['machine']}, Python {meta['python']}; "
-          + ", ".join(f"{e} {v}" for e, v in versions.items()))
+          + ", ".join(f"{e} {v}" for e, v in versions.items()) + f"; MALLOC_TOP_PAD_: {meta['MALLOC_TOP_PAD_']}")
     print("Each cell: median (min-max), and the ratio of medians to numpy's.\n")
     print(table(results))
     path = Path(args.json) if args.json else HERE / "results" / f"{meta['date']}-peers.json"

@@ -106,6 +106,20 @@ def test_pooling_gradients_first_and_second_order(layer, k, s, seed):
     assert gradgradcheck(pool, x)
 
 
+@given(st.integers(0, 10_000), st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]))
+def test_layers_chained_as_in_a_cnn_match_finite_differences(seed, pool):
+    """conv -> relu -> pool -> conv -> relu -> pool. The tests above give each layer a C-ordered input without
+    ties; in a network a layer gets what the previous one left: a convolution's output is channels last in
+    memory, gradients arrive in other orders, and a relu's zeros tie in max-pooling's windows."""
+    c1, c2 = nn.Conv2d(2, 3, 3, padding=1, rng=seed), nn.Conv2d(3, 4, 2, rng=seed + 1)
+    x = Value(np.random.default_rng(seed).standard_normal((2, 2, 6, 6)))
+
+    def net(x, w1, b1, w2, b2):
+        h = pool(2)(_conv_with(c1, x, w1, b1).relu())  # (2, 3, 3, 3)
+        return pool(2)(_conv_with(c2, h, w2, b2).relu())  # (2, 4, 1, 1)
+    assert gradcheck(net, x, *c1.parameters(), *c2.parameters())
+
+
 def test_batchnorm1d_gradients_first_and_second_order():
     bn = nn.BatchNorm1d(3)
     x = Value(np.random.default_rng(4).standard_normal((5, 3)))

@@ -16,7 +16,7 @@ The memory settings are the same for every engine: `make bench-peers` (and `make
 top pad at 64 MB (MALLOC_TOP_PAD_=67108864). With glibc's default (128 kB) the heap that a step has freed
 may be handed back to the kernel when the step ends, and the next step faults it in again, one 4 kB page at
 a time; whether that happens depends on what the process allocated before (the same PyTorch W6 step faulted
-200 to 860 pages a call from one run to the next), so the figures would compare memory histories rather
+from none to 860 pages a call from one run to the next), so the figures would compare memory histories rather
 than engines. `python benchmarks/peers.py` without the variable measures with glibc's default; the JSON
 records the setting and each workload's page faults per call.
 """

@@ -32,8 +32,10 @@ docs: $(VENV)/.installed
 
 # glibc keeps up to 64 MB of freed heap for the next step instead of handing it back to the kernel: every
 # engine then runs without faulting its memory in again each step (benchmarks/peers.py says why).
+TOP_PAD := MALLOC_TOP_PAD_=67108864
+
 bench: $(VENV)/.installed
-	MALLOC_TOP_PAD_=67108864 $(BIN)/python benchmarks/bench.py
+	$(TOP_PAD) $(BIN)/python benchmarks/bench.py
 
 # The peers get a virtual environment of their own: PyTorch 2.13.0 (the CPU build), HIPS autograd, micrograd.
 .venv-peers/.installed: setup.cfg pyproject.toml
@@ -44,7 +46,7 @@ bench: $(VENV)/.installed
 	touch $@
 
 bench-peers: .venv-peers/.installed
-	MALLOC_TOP_PAD_=67108864 .venv-peers/bin/python benchmarks/peers.py
+	$(TOP_PAD) .venv-peers/bin/python benchmarks/peers.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache .hypothesis

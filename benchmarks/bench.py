@@ -314,7 +314,8 @@ def run(quick: bool = False) -> dict[str, dict[str, object]]:
     return results
 
 
-def _top_pad() -> str:
+def top_pad() -> str:
+    """The glibc top pad this process runs with (peers.py records it too)."""
     return os.environ.get("MALLOC_TOP_PAD_", "glibc's default")
 
 
@@ -324,7 +325,7 @@ def _fmt(s: float) -> str:
 
 def table(results: dict[str, dict[str, object]]) -> str:
     lines = [f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-             f"tinygrad_lite {tl.__version__}, MALLOC_TOP_PAD_: {_top_pad()}", "",
+             f"tinygrad_lite {tl.__version__}, MALLOC_TOP_PAD_: {top_pad()}", "",
              "| workload | numpy median (min-max) | tinygrad_lite median (min-max) | ratio |",
              "|---|---|---|---|"]
     for name, r in results.items():
@@ -343,7 +344,7 @@ def main() -> None:
     print(table(results))
     if args.json:
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "python": platform.python_version(),
-                "numpy": np.__version__, "MALLOC_TOP_PAD_": _top_pad()}
+                "numpy": np.__version__, "MALLOC_TOP_PAD_": top_pad()}
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import statistics
@@ -395,7 +394,7 @@ def main() -> None:
     disagree = [f"{e} {w}" for e, r in results.items() for w, v in r.items() if isinstance(v, dict) and "error" in v]
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "processor": platform.machine(),
             "python": platform.python_version(), "versions": versions, "quick": args.quick,
-            "MALLOC_TOP_PAD_": os.environ.get("MALLOC_TOP_PAD_", "glibc's default")}
+            "MALLOC_TOP_PAD_": bench.top_pad()}
     print(f"{meta['date']}, {meta['machine']}, Python {meta['python']}; "
           + ", ".join(f"{e} {v}" for e, v in versions.items()) + f"; MALLOC_TOP_PAD_: {meta['MALLOC_TOP_PAD_']}")
     print("Each cell: median (min-max), and the ratio of medians to numpy's.\n")

@@ -14,11 +14,23 @@ from . import data, nn, ops, optim, testing
 from .explain import explain
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad
-from .value import Value, concatenate, detect_anomaly, is_grad_enabled, maximum, minimum, no_grad, stack, vjp, where
+from .value import (
+                    Value,
+                    concatenate,
+                    detect_anomaly,
+                    enable_grad,
+                    is_grad_enabled,
+                    maximum,
+                    minimum,
+                    no_grad,
+                    stack,
+                    vjp,
+                    where,
+)
 from .viz import draw
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "explain", "grad", "hessian",
-           "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops", "optim", "stack", "testing",
-           "value_and_grad", "vjp", "where", "__version__"]
+__all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "enable_grad", "explain", "grad",
+           "hessian", "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops", "optim", "stack",
+           "testing", "value_and_grad", "vjp", "where", "__version__"]

@@ -396,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a folder that cannot be written, a full disk: say so, without a traceback
         print(f"tinygrad-lite: {e}", file=sys.stderr)
         return 1
+    except ImportError as e:  # an optional package this command needs (scipy, matplotlib): what to install
+        print(f"tinygrad-lite: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

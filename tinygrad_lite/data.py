@@ -74,6 +74,21 @@ class _Scaler:
         if any(getattr(self, n, None) is None for n in names):
             raise RuntimeError(f"{type(self).__name__}: call fit() on the training data first")
 
+    def _rows(self, X: Any, method: str, width: Any = None) -> np.ndarray:
+        """X as float rows, checked: numbers only, at least one row to fit on, and the fitted width."""
+        name = f"{type(self).__name__}.{method}"
+        try:
+            a = np.asarray(getattr(X, "data", X), dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name}: needs numbers (rows of features), got {type(X).__name__} "
+                            f"{str(X)[:40]!r}") from None
+        if a.ndim == 0 or (method == "fit" and len(a) == 0):
+            raise ValueError(f"{name}: needs rows of features (an array of shape (n, features)), got shape {a.shape}")
+        if width is not None and a.shape[1:] != np.shape(width):
+            raise ValueError(f"{name}: rows of shape {a.shape[1:]} but it was fitted on rows of shape "
+                             f"{np.shape(width)}")
+        return a
+
 
 class MaxScaler(_Scaler):
     """Divide each column by a maximum: the training data's largest absolute value per column, or a
@@ -84,7 +99,7 @@ class MaxScaler(_Scaler):
         self.scale_: np.ndarray | None = None
 
     def fit(self, X: Any) -> MaxScaler:
-        X = np.asarray(X, dtype=float)
+        X = self._rows(X, "fit")
         scale = np.abs(X).max(axis=0) if self.maximum is None else np.broadcast_to(
             np.asarray(self.maximum, dtype=float), X.shape[1:])
         self.scale_ = np.where(scale == 0, 1.0, scale)  # an all-zero column stays as it is
@@ -92,11 +107,11 @@ class MaxScaler(_Scaler):
 
     def transform(self, X: Any) -> np.ndarray:
         self._fitted("scale_")
-        return np.asarray(X, dtype=float) / self.scale_
+        return self._rows(X, "transform", self.scale_) / self.scale_
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         self._fitted("scale_")
-        return np.asarray(X, dtype=float) * self.scale_
+        return self._rows(X, "inverse_transform", self.scale_) * self.scale_
 
 
 class StandardScaler(_Scaler):
@@ -108,7 +123,7 @@ class StandardScaler(_Scaler):
         self.std_: np.ndarray | None = None
 
     def fit(self, X: Any) -> StandardScaler:
-        X = np.asarray(X, dtype=float)
+        X = self._rows(X, "fit")
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
         self.std_ = np.where(std == 0, 1.0, std)  # a constant column is only centred
@@ -116,11 +131,11 @@ class StandardScaler(_Scaler):
 
     def transform(self, X: Any) -> np.ndarray:
         self._fitted("mean_", "std_")
-        return (np.asarray(X, dtype=float) - self.mean_) / self.std_
+        return (self._rows(X, "transform", self.mean_) - self.mean_) / self.std_
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         self._fitted("mean_", "std_")
-        return np.asarray(X, dtype=float) * self.std_ + self.mean_
+        return self._rows(X, "inverse_transform", self.mean_) * self.std_ + self.mean_
 
 
 # ---- two-dimensional sets to classify: X float64 (n, 2), y int64 (n,), shuffled, the same for a seed ----
@@ -129,6 +144,13 @@ def _noise(name: str, noise: Any) -> float:
     if not (isinstance(noise, (int, float, np.number)) and math.isfinite(noise) and noise >= 0):
         raise ValueError(f"{name}: noise must be a finite number, 0 or more, got {noise!r}")
     return float(noise)
+
+
+def _rng(name: str, seed: Any) -> np.random.Generator:
+    """numpy's generator for a seed: None (fresh each call) or a whole number, 0 or more."""
+    if seed is not None:
+        _whole(name, "seed", seed, least=0)
+    return np.random.default_rng(seed)
 
 
 def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +162,7 @@ def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[np.nd
     """Two interleaving half circles: class 0 on the upper one (centre (0, 0), radius 1), class 1 on the lower
     one (centre (1, 0.5)), with Gaussian noise of standard deviation `noise`. No straight line separates them."""
     n, noise = _whole("moons", "n", n, 2), _noise("moons", noise)
-    rng = np.random.default_rng(seed)
+    rng = _rng("moons", seed)
     upper, lower = np.linspace(0, np.pi, n // 2), np.linspace(0, np.pi, n - n // 2)
     X = np.concatenate([np.stack([np.cos(upper), np.sin(upper)], 1),
                         np.stack([1 - np.cos(lower), 0.5 - np.sin(lower)], 1)])
@@ -155,7 +177,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
     n, noise = _whole("circles", "n", n, 2), _noise("circles", noise)
     if not 0 < factor < 1:
         raise ValueError(f"circles: factor (the inner radius) must be between 0 and 1, got {factor!r}")
-    rng = np.random.default_rng(seed)
+    rng = _rng("circles", seed)
     outer = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
     inner = np.linspace(0, 2 * np.pi, n - n // 2, endpoint=False)
     X = np.concatenate([np.stack([np.cos(outer), np.sin(outer)], 1),
@@ -170,7 +192,7 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
     4 r + (2 pi k / classes) for arm k, plus Gaussian noise of `noise` on the angle (as in Stanford's CS231n)."""
     n_per_class, classes = _whole("spiral", "n_per_class", n_per_class), _whole("spiral", "classes", classes, 2)
     noise = _noise("spiral", noise)
-    rng = np.random.default_rng(seed)
+    rng = _rng("spiral", seed)
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
     y = np.repeat(np.arange(classes), n_per_class)
     angle = 4 * r + 2 * np.pi * y / classes + noise * rng.standard_normal(r.shape)
@@ -181,7 +203,7 @@ def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0
     """Gaussian blobs: `centers` is how many (placed uniformly in [-10, 10] x [-10, 10]) or their (k, 2)
     coordinates; n points shared out as evenly as can be, each with standard deviation `std` around its centre."""
     n, std = _whole("blobs", "n", n), _noise("blobs", std)
-    rng = np.random.default_rng(seed)
+    rng = _rng("blobs", seed)
     if np.ndim(centers) == 0:
         centres = rng.uniform(-10, 10, size=(_whole("blobs", "centers", centers), 2))
     else:
@@ -231,11 +253,14 @@ def train_test_split(*arrays: Any, test_size: float = 0.25, seed: int | None = 0
         raise ValueError(f"train_test_split: test_size must be a fraction in (0, 1) or a row count, got {test_size!r}")
     if not 1 <= n_test <= n - 1:
         raise ValueError(f"train_test_split: {n} rows cannot give {n_test} test rows and at least one train row")
-    rng = np.random.default_rng(seed)
+    rng = _rng("train_test_split", seed)
     if stratify is None:
         test = rng.permutation(n)[:n_test]
     else:
         labels = _same_length("train_test_split", (stratify, parts[0]))[0]
+        if labels.ndim != 1:
+            raise ValueError(f"train_test_split: stratify must be one label per row, shape ({n},), got shape "
+                             f"{labels.shape}")
         classes, which = np.unique(labels, return_inverse=True)
         counts = np.bincount(which.ravel())
         share = counts * n_test / n
@@ -261,7 +286,7 @@ class DataLoader:
         self.arrays = _same_length("DataLoader", arrays)
         self.batch_size = _whole("DataLoader", "batch_size", batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
-        self._rng = np.random.default_rng(seed)
+        self._rng = _rng("DataLoader", seed)
 
     def __len__(self) -> int:
         n = len(self.arrays[0])
@@ -277,10 +302,16 @@ class DataLoader:
 
 # ---- how good are the predictions ---------------------------------------------------------------------
 
-def _predicted(scores: Any, threshold: float | None) -> np.ndarray:
+def _predicted(name: str, scores: Any, threshold: float | None) -> np.ndarray:
     """Class predictions from scores: argmax over the last axis for (n, classes); for one score per row,
     score > threshold (default 0.5 if every score is in [0, 1], as probabilities, else 0, as logits)."""
-    s = np.asarray(getattr(scores, "data", scores), dtype=np.float64)
+    s = np.asarray(getattr(scores, "data", scores))
+    if s.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: scores must be numbers (logits, probabilities or 0/1 predictions), got dtype "
+                        f"{s.dtype}; labels go in the second argument")
+    s = s.astype(np.float64)
+    if s.ndim > 2 or (s.ndim == 2 and s.shape[1] == 0):
+        raise ValueError(f"{name}: scores must be (n, classes) or one score per row, got shape {s.shape}")
     if s.ndim == 2 and s.shape[1] > 1:
         return s.argmax(axis=1)
     s = s.reshape(len(s)) if s.ndim else s.reshape(1)
@@ -294,18 +325,24 @@ def _labels(name: str, labels: Any, n: int) -> np.ndarray:
     t = t.reshape(len(t)) if t.ndim == 2 and t.shape[1] == 1 else t
     if t.shape != (n,):
         raise ValueError(f"{name}: {n} predictions but labels of shape {np.shape(labels)}")
+    if t.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: labels must be class indices 0, 1, 2, ..., got dtype {t.dtype} (such as "
+                        f"{t.ravel()[0]!r}); turn names into indices first, e.g. np.unique(labels, "
+                        "return_inverse=True)[1]")
     if t.dtype.kind == "f":
         if not np.all(t == np.round(t)):
             raise ValueError(f"{name}: labels must be whole numbers (class indices), got {t.dtype} values such as "
                              f"{t[t != np.round(t)][0]!r}")
         t = t.astype(np.int64)
-    return t
+    if t.size and t.min() < 0:
+        raise ValueError(f"{name}: labels must be class indices 0, 1, 2, ..., got {t.min()}")
+    return t.astype(np.int64)
 
 
 def accuracy(scores: Any, labels: Any, threshold: float | None = None) -> float:
     """The fraction of rows predicted right. scores: (n, classes) logits or probabilities (the largest wins),
     or one score per row for two classes (see the threshold rule of `confusion_matrix`); labels: (n,) ints."""
-    predicted = _predicted(scores, threshold)
+    predicted = _predicted("accuracy", scores, threshold)
     if len(predicted) == 0:
         raise ValueError("accuracy: no predictions (an empty batch)")
     return float(np.mean(predicted == _labels("accuracy", labels, len(predicted))))
@@ -316,9 +353,15 @@ def confusion_matrix(scores: Any, labels: Any, classes: int | None = None,
     """Counts of (true class, predicted class): row i, column j is how many rows of class i were predicted j.
     For one score per row, a row is predicted 1 when its score is above `threshold`: 0.5 when every score is
     in [0, 1] (probabilities), else 0 (logits), unless given."""
-    predicted = _predicted(scores, threshold)
+    predicted = _predicted("confusion_matrix", scores, threshold)
     true = _labels("confusion_matrix", labels, len(predicted))
-    k = classes if classes is not None else int(max(predicted.max(initial=0), true.max(initial=0))) + 1
+    k = int(max(predicted.max(initial=0), true.max(initial=0))) + 1
+    if classes is not None:
+        classes = _whole("confusion_matrix", "classes", classes)
+        if k > classes:
+            raise ValueError(f"confusion_matrix: classes={classes}, but a label or prediction is {k - 1}; give "
+                             f"classes={k} or more")
+        k = classes
     matrix = np.zeros((k, k), dtype=np.int64)
     np.add.at(matrix, (true, predicted), 1)
     return matrix

@@ -118,13 +118,25 @@ def fmt(a: Any, digits: int = 4) -> str:
     return f"shape {a.shape}: min {a.min():.{digits}g}, mean {a.mean():.{digits}g}, max {a.max():.{digits}g}"
 
 
+def _shown(v: Any, default: Any) -> bool:
+    """Whether a parameter is worth writing out: not its default, and not an array (an index, a mask)."""
+    if isinstance(v, (np.ndarray, list)) or isinstance(default, np.ndarray) or v is default:
+        return False
+    if isinstance(v, tuple) and any(isinstance(i, (np.ndarray, list, slice)) for i in v):
+        return False  # an index
+    try:
+        return bool(v != default)
+    except (ValueError, TypeError):
+        return True
+
+
 def written(op: Any, parents: list[str], params: dict[str, Any]) -> str:
     """An op as the learner wrote it: "out - y", "X @ w", "-v3", "sigmoid(v1)", "sum(v4, axis=1)"."""
     if op.name in INFIX and len(parents) == 2:
         return f"{parents[0]} {INFIX[op.name]} {parents[1]}"
     if op.name == "neg":
         return f"-{parents[0]}"
-    shown = {k: v for k, v in params.items() if k != "index" and v is not op.params[k] and v != op.params[k]}
+    shown = {k: v for k, v in params.items() if k not in op.params or _shown(v, op.params[k])}
     return f"{op.name}({', '.join(parents + [f'{k}={v}' for k, v in shown.items()])})"
 
 

@@ -14,8 +14,10 @@
     y = Cube.apply(v)                          # a Value in the graph like any other
     tl.testing.gradcheck(Cube.apply, v)        # True, or a report of what is wrong
 
-backward returns one gradient per input (a tuple when there are several; None for an input with no
-gradient), in the input's shape or the output's broadcast shape: the engine sums broadcasting back.
+backward returns one gradient per positional argument of apply (a tuple when there are several; None for an
+input with no gradient), in the input's shape or the output's broadcast shape: the engine sums broadcasting
+back. Only Values are differentiable inputs: anything else (an integer index array, a number, a flag, and every
+keyword argument) reaches forward unchanged, and its gradient from backward is ignored (give None).
 With backward(create_graph=True), the arrays saved with save_for_backward stand for the Values they
 came from, so if backward uses operators only, second derivatives through the op are right too.
 """
@@ -70,24 +72,30 @@ class Function:
         raise NotImplementedError("a Function needs @staticmethod backward(ctx, grad)")
 
     @classmethod
-    def apply(cls, *args: Any) -> Value:
-        """Run forward on the arguments' arrays and record the op, so that backward reaches it."""
+    def apply(cls, *args: Any, **kwargs: Any) -> Value:
+        """Run forward on the Values' arrays (and every other argument as it is) and record the op, so that
+        backward reaches it."""
         ctx = FunctionCtx()
         name = cls.__name__
+        where = [i for i, a in enumerate(args) if isinstance(a, Value)]  # the differentiable inputs
 
         def forward(*arrays: Any) -> np.ndarray:
-            return _to_array(cls.forward(ctx, *arrays), copy=False)
+            full = list(args)
+            for i, a in zip(where, arrays):
+                full[i] = a
+            return _to_array(cls.forward(ctx, *full, **kwargs), copy=False)
 
-        def rule_for(i: int) -> ops.Rule:
-            return lambda g, out, *inputs: cls._gradients(ctx, g, out, inputs)[i]
+        def rule_for(k: int) -> ops.Rule:
+            return lambda g, out, *inputs: cls._gradients(ctx, g, out, inputs, where, len(args))[k]
 
-        op = ops.Op(name, forward, tuple(rule_for(i) for i in range(len(args))),
+        op = ops.Op(name, forward, tuple(rule_for(k) for k in range(len(where))),
                     doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
-                    domain=("real",) * len(args), formulas=(f"{name}.backward",) * len(args), user=True)
-        return _apply(op, args, {})
+                    domain=("real",) * len(where), formulas=(f"{name}.backward",) * len(where), user=True)
+        return _apply(op, [args[i] for i in where], {})
 
     @classmethod
-    def _gradients(cls, ctx: FunctionCtx, g: Any, out: Any, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _gradients(cls, ctx: FunctionCtx, g: Any, out: Any, inputs: tuple[Any, ...], where: list[int],
+                   n_args: int) -> tuple[Any, ...]:
         if ctx._last is not None and ctx._last[0] is g:  # the engine asks once per input: one backward call
             return ctx._last[1]
         if isinstance(g, Value):  # create_graph: saved arrays stand for their Values
@@ -98,10 +106,12 @@ class Function:
             ctx._as_values = None
         grads = grads if isinstance(grads, tuple) else (grads,)
         name = cls.__name__
-        if len(grads) != len(inputs):
-            raise TypeError(f"{name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
+        if len(grads) != n_args:
+            raise TypeError(f"{name}.backward returned {len(grads)} gradients for {n_args} inputs (one per positional "
+                            "argument of apply; None for those that need none)")
         checked = []
-        for i, (gi, x) in enumerate(zip(grads, inputs)):
+        for i, x in zip(where, inputs):
+            gi = grads[i]
             shape = np.shape(ops.data(x))
             if gi is None:
                 gi = np.zeros(shape)

@@ -2,7 +2,8 @@
 as in JAX and HIPS autograd.
 
 Scope: wrapping arguments as leaves, calling `f`, and asking the engine (`value.vjp`) for the gradient,
-without touching any `.grad` attribute. They nest: `grad(grad(f))` is the second derivative.
+without touching any `.grad` attribute. They nest: `grad(grad(f))` is the second derivative. They record
+even inside `no_grad()` (as torch.func does): there, their results are plain arrays.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import Value, is_grad_enabled, stack, vjp
+from .value import Value, enable_grad, is_grad_enabled, stack, vjp
 
 
 def _inside_a_graph(x: Any) -> bool:
@@ -37,24 +38,30 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
                 raise TypeError(f"grad: argnums {i} is out of range for {len(args)} positional arguments")
         args = list(args)  # type: ignore[assignment]
         nested = any(_inside_a_graph(args[i]) for i in nums)
-        wrt = []
-        for i in nums:
-            a = args[i]
-            x = a if isinstance(a, Value) and a.requires_grad else Value(a)
-            args[i] = x  # type: ignore[index]
-            wrt.append(x)
-        out = f(*args, **kwargs)
-        if not isinstance(out, Value):
-            out = Value(out, requires_grad=False)
-        if out.size != 1:
-            raise TypeError(f"grad: f must return a scalar, got shape {out.shape}")
-        grads = vjp(out, wrt, create_graph=nested)
-        if not nested:
-            out = out.data
-        result = grads[0] if isinstance(argnums, int) else tuple(grads)
-        return out, result
+        with enable_grad():
+            return _value_and_grad(f, nums, argnums, nested, args, kwargs)
 
     return wrapper
+
+
+def _value_and_grad(f: Callable[..., Any], nums: tuple[int, ...], argnums: Any, nested: bool, args: Any,
+                    kwargs: Any) -> tuple[Any, Any]:
+    wrt = []
+    for i in nums:
+        a = args[i]
+        x = a if isinstance(a, Value) and a.requires_grad else Value(a)
+        args[i] = x
+        wrt.append(x)
+    out = f(*args, **kwargs)
+    if not isinstance(out, Value):
+        out = Value(out, requires_grad=False)
+    if out.size != 1:
+        raise TypeError(f"grad: f must return a scalar, got shape {out.shape}")
+    grads = vjp(out, wrt, create_graph=nested)
+    if not nested:
+        out = out.data
+    result = grads[0] if isinstance(argnums, int) else tuple(grads)
+    return out, result
 
 
 def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
@@ -84,20 +91,28 @@ def jacobian(f: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapper(x: Any, *args: Any, **kwargs: Any) -> Any:
         nested = _inside_a_graph(x)
-        xv = x if nested else Value(x)
-        out = f(xv, *args, **kwargs)
-        if not isinstance(out, Value):
-            out = Value(out, requires_grad=False)
-        rows = []
-        for i in range(out.size):
-            direction = np.zeros(out.shape, dtype=out.dtype)
-            direction.flat[i] = 1.0
-            rows.append(vjp(out, [xv], grad=direction, create_graph=nested, retain_graph=True)[0])
-        if nested:
-            return stack(rows).reshape(out.shape + xv.shape)
-        return np.stack(rows).reshape(out.shape + xv.shape)
+        with enable_grad():
+            return _jacobian(f, x, nested, args, kwargs)
 
     return wrapper
+
+
+def _jacobian(f: Callable[..., Any], x: Any, nested: bool, args: Any, kwargs: Any) -> Any:
+    xv = x if nested else Value(x)
+    out = f(xv, *args, **kwargs)
+    if not isinstance(out, Value):
+        out = Value(out, requires_grad=False)
+    if out.size == 0:  # an empty output: an empty Jacobian of the right shape
+        empty = np.zeros(out.shape + xv.shape, dtype=out.dtype)
+        return Value._leaf(empty, requires_grad=False) if nested else empty
+    rows = []
+    for i in range(out.size):
+        direction = np.zeros(out.shape, dtype=out.dtype)
+        direction.flat[i] = 1.0
+        rows.append(vjp(out, [xv], grad=direction, create_graph=nested, retain_graph=True)[0])
+    if nested:
+        return stack(rows).reshape(out.shape + xv.shape)
+    return np.stack(rows).reshape(out.shape + xv.shape)
 
 
 def hessian(f: Callable[..., Any]) -> Callable[..., Any]:

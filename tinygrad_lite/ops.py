@@ -248,17 +248,36 @@ def _col2im(cols: np.ndarray, shape: tuple[int, ...], kernel: Any, stride: Any =
     return out[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # (N, C, H, W)
 
 
+def _shifted(m: Any, s: int) -> Any:
+    """m moved s places along its last axis, with 1s in the first s places: (1, ..., 1, m[0], ..., m[n-s-1])."""
+    n = m.shape[-1]
+    head = (np.arange(n) < s).astype(data(m).dtype)
+    return scatter(m[..., :max(n - s, 0)], (Ellipsis, slice(s, None)), m.shape) + head
+
+
+def _products_before(m: Any) -> Any:
+    """For each place along the last axis, the product of the numbers before it (1 for the first): a scan in
+    log2(n) rounds of products (Hillis and Steele's), so no division (exact at zeros, no overflow or underflow
+    that the answer does not have) and O(n log n) memory."""
+    out, s = _shifted(m, 1), 1
+    while s < m.shape[-1]:
+        out, s = out * _shifted(out, s), 2 * s
+    return out
+
+
 def _prod_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    # Each element's derivative is the product of the others in its group, computed as such (out / x would
-    # be NaN at a zero): the reduced axes moved last and flattened to n, each element's row of n copies
-    # with its own place set to 1, and that row's product. Works on Values too (second order).
+    # Each element's derivative is the product of the others in its group: the products before it times the
+    # products after it, with the reduced axes moved last and flattened. Only products, so it is exact at zeros
+    # and where the whole product under- or overflows, at every order (it works on Values too).
+    if x.ndim == 0:
+        return g.reshape(())
     reduced = list(range(x.ndim)) if axis is None else sorted(set(_axes(axis, x.ndim)))
     order = [i for i in range(x.ndim) if i not in reduced] + reduced
     moved = x.transpose(tuple(order))
-    n = math.prod(moved.shape[x.ndim - len(reduced):])
-    eye = np.eye(n, dtype=x.dtype)
-    rows = moved.reshape(moved.shape[:x.ndim - len(reduced)] + (1, n)) * (1 - eye) + eye
-    others = rows.prod(axis=-1).reshape(moved.shape).transpose(tuple(int(i) for i in np.argsort(order)))
+    kept = moved.shape[:x.ndim - len(reduced)]
+    rows = moved.reshape(kept + (math.prod(moved.shape[len(kept):]),))
+    after = _products_before(rows[..., ::-1])[..., ::-1]
+    others = (_products_before(rows) * after).reshape(moved.shape).transpose(tuple(int(i) for i in np.argsort(order)))
     return g.reshape(_keepdims_shape(x.shape, axis)) * others
 
 
@@ -442,7 +461,9 @@ _ENTRIES = [
         draw="reshape"),
     _op("transpose", lambda x, axes=None: x.transpose(axes),
                                    (_transpose_rule,                                        "g, axes put back"),
-        doc="Transpose: permute the axes (reverse them by default)", draw="transpose"),
+        doc="Transpose: permute the axes (reverse them by default)", draw="transpose",
+        error="{name}: axes={axes} is not a permutation of all the axes of shape {0}: transpose takes every axis in "
+              "its new order (numpy's convention); to swap two axes, as PyTorch's transpose(1, 2), use swapaxes(1, 2)"),
     _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                                    (lambda g, out, x, shape: g,                             "g, summed back to x"),
         doc="Broadcast: repeat x along new or size-1 axes to `shape`",

@@ -19,20 +19,30 @@ from .value import Value, _whole, _write
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm", "minimize"]
 
 
+def _parameters(name: str, params: Any) -> list[Value]:
+    """The parameters an optimiser, clip_grad_norm or minimize is given: a list of Values, never one Value
+    (iterating over one would give its rows, copies that nothing updates)."""
+    if isinstance(params, Value):
+        raise TypeError(f"{name}: give a list of parameters (model.parameters(), or [w] for one Value w), "
+                        f"got one Value of shape {params.shape}")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"{name}: give a list of parameters (model.parameters(), or [w] for one Value w), "
+                        f"got {type(params).__name__}") from None
+    if not params:
+        raise ValueError(f"{name}: got no parameters to optimise")
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"{name}: parameters must be Values, got {type(p).__name__}")
+    return params
+
+
 class Optimizer:
     """Holds a list of parameters; `zero_grad()` clears their gradients, `step()` updates them."""
 
     def __init__(self, params: Iterable[Value]):
-        name = type(self).__name__
-        if isinstance(params, Value):
-            raise TypeError(f"{name}: give a list of parameters (model.parameters(), or [w] for one Value w), "
-                            f"got one Value of shape {params.shape}")
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
-        for p in self.params:
-            if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__}: parameters must be Values, got {type(p).__name__}")
+        self.params = _parameters(type(self).__name__, params)
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (to None), before the next backward()."""
@@ -85,22 +95,25 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8):
         super().__init__(params)
-        _check("Adam", lr=lr, eps=eps)
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), such as (0.9, 0.999); got {betas!r}")
+        _check(type(self).__name__, lr=lr, eps=eps)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+                and all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"{type(self).__name__}: betas must be two numbers in [0, 1), such as (0.9, 0.999); "
+                             f"got {betas!r}")
         self.lr, self.betas, self.eps = lr, betas, eps
-        self.t = 0
+        self.t = [0] * len(self.params)  # steps taken by each parameter (one whose gradient was None skipped one)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
-        self.t += 1
         b1, b2 = self.betas
         for i, p, g in self._grads():
+            self.t[i] += 1  # counted per parameter, as PyTorch's state["step"]
+            t = self.t[i]
             self.m[i] = b1 * self.m[i] + (1 - b1) * g
             self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            m_hat = self.m[i] / (1 - b1 ** self.t)
-            v_hat = self.v[i] / (1 - b2 ** self.t)
+            m_hat = self.m[i] / (1 - b1 ** t)
+            v_hat = self.v[i] / (1 - b2 ** t)
             p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
@@ -184,12 +197,15 @@ class CosineLR(_Schedule):
 
 def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     """Scale the gradients of params together so that their overall norm, sqrt(sum of every squared number),
-    is at most max_norm; returns the norm they had (as PyTorch's ``clip_grad_norm_``). Call after backward()."""
-    params = [p for p in params if p.grad is not None]
+    is at most max_norm; returns the norm they had (as PyTorch's ``clip_grad_norm_``). Call after backward().
+    params: a list of Values (one Value w is given as [w], as to the optimisers)."""
+    if not (isinstance(max_norm, numbers.Real) and max_norm > 0):
+        raise ValueError(f"clip_grad_norm: max_norm must be a number above 0, got {max_norm!r}")
+    params = [p for p in _parameters("clip_grad_norm", params) if p.grad is not None]
     grads = [p.grad.data if isinstance(p.grad, Value) else p.grad for p in params]
     total = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
     scale = max_norm / (total + 1e-6)
-    if scale < 1:
+    if not scale >= 1:  # a NaN norm makes every gradient NaN, as in PyTorch (never a silent no-op)
         for p in params:
             p.grad = p.grad * scale
     return total
@@ -208,9 +224,7 @@ def minimize(params: Iterable[Value], loss_fn: Callable[[], Value], method: str 
         import scipy.optimize
     except ImportError:
         raise ImportError('minimize needs scipy: pip install "tinygrad-lite[optim]" (or pip install scipy)') from None
-    params = list(params)
-    if not params:
-        raise ValueError("minimize: got no parameters to optimise")
+    params = _parameters("minimize", params)
     sizes = [p.size for p in params]
     splits = np.cumsum(sizes)[:-1]
 

@@ -35,6 +35,7 @@ _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly"
 _checking = _anomaly.get
 _passes = 0  # backward() calls so far: a value's _pass says which one last gave it its .grad
 _clock = 0  # the last version stamp handed out (see the module's docstring)
+_FRESH = (0,)  # the stamp of a value never written since it was made: shared, replaced by a box on the first write
 _store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
 
 # Opt-in extras live in two slots that are set only when used: a node's hooks (register_hook) and, in
@@ -84,6 +85,14 @@ class no_grad(_Mode):
 
     def __init__(self) -> None:
         super().__init__(_grad_enabled, False)
+
+
+class enable_grad(_Mode):
+    """Record operations inside this block even within `no_grad()` (as PyTorch's enable_grad); `tl.grad` and
+    the other functional forms use it, so they work anywhere."""
+
+    def __init__(self) -> None:
+        super().__init__(_grad_enabled, True)
 
 
 def is_grad_enabled() -> bool:
@@ -197,7 +206,9 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
         raise _shape_error(op, datas, params, e) from None
     out = Value.__new__(Value)
     out._data = data if type(data) is np.ndarray else np.asarray(data)
-    out._version = 0
+    out._stamp = _FRESH
+    if type(data) is np.ndarray and data.base is not None:  # a view (reshape, slice): it shares its input's stamp
+        _share_stamp(out, args)
     out.grad = None
     out.name = None
     if needs_grad and _recording():
@@ -223,6 +234,18 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     return kind(f"{op.name}: {e} (input shape{'s' if len(datas) > 1 else ''} {_shapes(datas)}{given})")
 
 
+_PYTORCH_NAMES = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof", "unbiased": "ddof"}
+
+
+def _numpy_names(fn: str, unknown: Any) -> None:
+    """Refuse keyword arguments fn does not take, pointing from PyTorch's names (dim=) to numpy's (axis=)."""
+    for k in sorted(unknown):
+        if k in _PYTORCH_NAMES:
+            raise TypeError(f"{fn}() takes numpy's name {_PYTORCH_NAMES[k]}= where PyTorch says {k}=: "
+                            f"write {fn}(..., {_PYTORCH_NAMES[k]}=...)")
+        raise TypeError(f"{fn}() got an unexpected keyword argument {k!r}")
+
+
 def _method(op: ops.Op) -> Callable[..., Value]:
     """A Value method for a table entry: `v.sum(0, keepdims=True)`, `v.reshape(2, 3)`, `a.matmul(b)`."""
     n, names = op.arity, tuple(op.params)
@@ -241,9 +264,7 @@ def _method(op: ops.Op) -> Callable[..., Value]:
             rest = (rest,)
         if len(rest) > len(names):
             raise TypeError(f"{op.name}() takes at most {len(names)} parameters, got {len(rest)}")
-        unknown = kwargs.keys() - op.params.keys()
-        if unknown:
-            raise TypeError(f"{op.name}() got an unexpected keyword argument {unknown.pop()!r}")
+        _numpy_names(op.name, kwargs.keys() - op.params.keys())
         params = {**op.params, **dict(zip(names, rest)), **kwargs}
         missing = [k for k in required if params[k] is inspect.Parameter.empty]
         if missing:
@@ -265,13 +286,13 @@ class Value:
     become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("_data", "_version", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module",
+    __slots__ = ("_data", "_stamp", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module",
                  "_pass", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
 
     _data: np.ndarray
-    _version: int  # the clock's reading at the last write to data (0: never written since made)
+    _stamp: Any  # [the clock's reading at the last write to data], shared by aliases of the same numbers
     grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
@@ -283,8 +304,12 @@ class Value:
     def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
         if dtype is not None and np.dtype(dtype).kind != "f":
             raise TypeError(f"Value: dtype must be a float type, got {np.dtype(dtype)}")
+        if isinstance(data, (list, tuple)) and _holds_values(data):
+            raise TypeError("Value: got a list holding Values; a new Value made from their numbers would cut "
+                            "the graph (no gradient would reach them): join them with tl.stack([...]) or "
+                            "tl.concatenate([...]) instead")
         self._data = _to_array(data, dtype)
-        self._version = 0
+        self._stamp = _FRESH
         self.grad = None
         self.name = name
         self.requires_grad = bool(requires_grad)
@@ -299,10 +324,26 @@ class Value:
 
     @data.setter
     def data(self, value: Any) -> None:
-        global _clock
-        self._data = value if type(value) is np.ndarray else _to_array(value, copy=False)
-        _clock += 1
-        self._version = _clock
+        if not (type(value) is np.ndarray and value.dtype.kind == "f"):
+            value = _to_array(value, copy=False)  # ints and bools become float64, as in the constructor
+        self._data = value
+        _bump(self)
+
+    @property
+    def _version(self) -> int:
+        """The clock's reading at the last write to these numbers, through this Value or an alias of it."""
+        return int(self._stamp[0])
+
+    @_version.setter
+    def _version(self, stamp: int) -> None:
+        self._stamp = [stamp]
+
+    def _box(self) -> list[int]:
+        """This value's stamp as a box that aliases share (a detached copy, a view): a write through any of
+        them is then seen by all."""
+        if self._stamp is _FRESH:
+            self._stamp = [0]
+        return self._stamp
 
     if TYPE_CHECKING:  # the primitive methods are made from ops.TABLE at the end of this file
         def __getattr__(self, name: str) -> Callable[..., Value]: ...
@@ -347,8 +388,12 @@ class Value:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def detach(self) -> Value:
-        """The same numbers as a constant: cut from the graph, no gradient flows through it."""
-        return Value._leaf(self._data, requires_grad=False)
+        """The same numbers as a constant: cut from the graph, no gradient flows through it. It shares the
+        numbers and their version with self (as PyTorch's detach), so an in-place change of either is seen by a
+        backward through the other."""
+        v = Value._leaf(self._data, requires_grad=False)
+        v._stamp = self._box()
+        return v
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (grad becomes None, as in PyTorch)."""
@@ -357,7 +402,7 @@ class Value:
     @staticmethod
     def _leaf(data: np.ndarray, requires_grad: bool) -> Value:
         v = Value.__new__(Value)
-        v._data, v._version, v.grad, v.name, v.requires_grad, v._ctx = data, 0, None, None, requires_grad, None
+        v._data, v._stamp, v.grad, v.name, v.requires_grad, v._ctx = data, _FRESH, None, None, requires_grad, None
         return v
 
     def __len__(self) -> int:
@@ -402,7 +447,9 @@ class Value:
     def __rtruediv__(self, other: Any) -> Value:  # other / self
         return _apply(DIV, (other, self), _NO_PARAMS)
 
-    def __pow__(self, other: Any) -> Value:  # self ** other
+    def __pow__(self, other: Any, modulo: Any = None) -> Value:  # self ** other
+        if modulo is not None:
+            return self._refuse("pow() with a modulo (three arguments)", "use pow(a, b) without one")
         return _apply(POW, (self, other), _NO_PARAMS)
 
     def __rpow__(self, other: Any) -> Value:  # other ** self
@@ -416,6 +463,31 @@ class Value:
 
     def __neg__(self) -> Value:  # -self
         return _apply(NEG, (self,), _NO_PARAMS)
+
+    def __abs__(self) -> Value:  # abs(self), as in a backward rule written for arrays
+        return self.abs()
+
+    def __pos__(self) -> Value:  # +self
+        return self
+
+    def _refuse(self, what: str, fix: str) -> Any:
+        raise TypeError(f"Value: {what} is not differentiable and is not defined on Values; {fix}")
+
+    def __floordiv__(self, other: Any) -> Value:  # self // other
+        return self._refuse("floor division (//)", "use (a / b) and the plain numbers a.data // b where no gradient "
+                                                   "is needed")
+
+    __rfloordiv__ = __floordiv__
+
+    def __mod__(self, other: Any) -> Value:  # self % other
+        return self._refuse("the remainder (%)", "use a - b * (a.data // b) (the gradient of a - b * k, k constant)")
+
+    __rmod__ = __mod__
+
+    def __divmod__(self, other: Any) -> Value:  # divmod(self, other)
+        return self._refuse("divmod()", "use a / b, or the plain numbers divmod(a.data, b)")
+
+    __rdivmod__ = __divmod__
 
     def __sub__(self, other: Any) -> Value:  # self - other
         return _apply(SUB, (self, other), _NO_PARAMS)
@@ -449,7 +521,7 @@ class Value:
 
     # ---- composites: no backward of their own ----
     def sqrt(self) -> Value:
-        """Square root: f(x) = x ** 0.5."""
+        """Square root: f(x) = x ** 0.5 (its gradient at -0.0 is +inf, numpy's (-0.0) ** -0.5; PyTorch's is -inf)."""
         return self ** 0.5
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
@@ -465,18 +537,20 @@ class Value:
         return -((-self).max(axis=axis, keepdims=keepdims))
 
     def softmax(self, axis: int = -1) -> Value:
-        """Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow)."""
-        e = (self - self.data.max(axis=axis, keepdims=True)).exp()
+        """Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow).
+        A -inf logit gets probability 0, as in PyTorch; a row of only -inf is NaN."""
+        e = (self - _finite_max(self.data, axis)).exp()
         return e / e.sum(axis=axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> Value:
-        """Log-softmax: f(x) = x - log(sum(e^x)) over axis, computed stably."""
-        s = self - self.data.max(axis=axis, keepdims=True)
+        """Log-softmax: f(x) = x - log(sum(e^x)) over axis, computed stably (-inf stays -inf, as in PyTorch)."""
+        s = self - _finite_max(self.data, axis)
         return s - s.exp().sum(axis=axis, keepdims=True).log()
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Log-sum-exp: f(x) = log(sum(e^x)) over axis, shifted by the max so that it never overflows."""
-        m = self.data.max(axis=axis, keepdims=True)
+        """Log-sum-exp: f(x) = log(sum(e^x)) over axis, shifted by the max so that it never overflows
+        (as PyTorch: all -inf gives -inf, any +inf gives +inf, an empty axis gives -inf)."""
+        m = _finite_max(self.data, axis)
         return (self - m).exp().sum(axis=axis, keepdims=keepdims).log() + (m if keepdims else np.squeeze(m, axis))
 
     def square(self) -> Value:
@@ -484,14 +558,23 @@ class Value:
         return self * self
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Value:
-        """Variance: f(x) = sum((x - mean)^2) / (n - ddof) over axis (ddof=1: the sample variance)."""
+        """Variance: f(x) = sum((x - mean)^2) / (n - ddof) over axis (ddof=1: the sample variance).
+        With ddof >= n it divides by 0, as numpy and PyTorch: NaN (or inf), with numpy's warning, and its gradient
+        is NaN (PyTorch's backward divides by the negative n - ddof instead). An infinite element makes the whole
+        gradient NaN (PyTorch leaves out the mean's share, inf - inf, and gives the other elements -inf)."""
+        ddof = _whole("var", "ddof", ddof, least=0)
         d = self - self.mean(axis=axis, keepdims=True)
         total = (d * d).sum(axis=axis, keepdims=keepdims)
-        return total / float(self.size // max(total.size, 1) - ddof)
+        return total / float(max(self.size // max(total.size, 1) - ddof, 0))
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Value:
-        """Standard deviation: f(x) = sqrt(var(x))."""
-        return self.var(axis=axis, keepdims=keepdims, ddof=ddof) ** 0.5
+        """Standard deviation: f(x) = sqrt(var(x)). Where the spread is zero its gradient is 0, as PyTorch's
+        (not sqrt's infinite slope times var's zero slope, which would be NaN)."""
+        v = self.var(axis=axis, keepdims=keepdims, ddof=ddof)
+        spread = v.data > 0
+        if spread.all():
+            return v ** 0.5
+        return where(spread, where(spread, v, 1.0) ** 0.5, v * 0.0)  # 0 * var: the value and gradient 0 (NaN stays)
 
     def gelu(self) -> Value:
         """GELU: f(x) = x * Phi(x), Phi the standard normal's distribution function (PyTorch's exact form)."""
@@ -511,11 +594,22 @@ class Value:
 
     def squeeze(self, axis: Any = None) -> Value:
         """Drop size-1 axes (all of them, or those in axis), as numpy.squeeze."""
-        return self.reshape(np.squeeze(self.data, axis).shape)
+        return self.reshape(_shape_of("squeeze", np.squeeze, self, axis))
 
     def expand_dims(self, axis: Any) -> Value:
         """Insert size-1 axes at axis, as numpy.expand_dims."""
-        return self.reshape(np.expand_dims(self.data, axis).shape)
+        return self.reshape(_shape_of("expand_dims", np.expand_dims, self, axis))
+
+    def swapaxes(self, axis1: int, axis2: int) -> Value:
+        """Swap two axes, as numpy.swapaxes (PyTorch's transpose(a, b)): a transpose with those two exchanged."""
+        axes = list(range(self.ndim))
+        try:
+            i, j = (operator.index(a) for a in (axis1, axis2))
+            axes[i], axes[j] = axes[j], axes[i]
+        except (TypeError, IndexError):
+            raise ValueError(f"swapaxes: axes {axis1!r} and {axis2!r} must be whole numbers in [-{self.ndim}, "
+                             f"{self.ndim}) for shape {self.shape}") from None
+        return self.transpose(tuple(axes))
 
     def argmax(self, axis: Any = None) -> np.ndarray:
         """Where the maximum is along axis: plain integers (no gradient), as numpy.argmax."""
@@ -569,6 +663,21 @@ class Value:
         self._pass = -this_pass
 
 
+def _shape_of(name: str, fn: Callable[..., Any], v: Value, axis: Any) -> tuple[int, ...]:
+    """The shape numpy's fn would give v's numbers, or numpy's complaint said in terms of name and shape."""
+    try:
+        return tuple(fn(np.empty(v.shape, dtype=bool), axis).shape)
+    except (ValueError, TypeError) as e:  # numpy's AxisError is a ValueError
+        raise ValueError(f"{name}: {e} (input shape {v.shape}, axis={axis!r})") from None
+
+
+def _finite_max(x: np.ndarray, axis: Any) -> np.ndarray:
+    """The max over axis (keepdims) to shift by before exp: 0 where it is infinite or the axis is empty, so that
+    the shift never makes inf - inf (PyTorch's logsumexp does the same)."""
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+
+
 def _operand(x: Any) -> Any:
     return x if isinstance(x, Value) else _constant(x)
 
@@ -581,10 +690,37 @@ def _own_index(i: Any) -> Any:
 
 def _write(v: Value, array: Any) -> None:
     """Copy `array` into v's data in place, as a change that backward sees (loading a state, minimize)."""
-    global _clock
     v._data[...] = array
+    _bump(v)
+
+
+def _bump(v: Value) -> None:
+    """A write to v's numbers: a new stamp from the clock, in the box v shares with its aliases."""
+    global _clock
     _clock += 1
-    v._version = _clock
+    if v._stamp is _FRESH:
+        v._stamp = [_clock]
+    else:
+        v._stamp[0] = _clock
+
+
+def _share_stamp(out: Value, args: Sequence[Any]) -> None:
+    for a in args:
+        if isinstance(a, Value) and np.may_share_memory(out._data, a._data):
+            out._stamp = a._box()
+            return
+
+
+def _holds_values(items: Any) -> bool:
+    """Whether a (nested) list or tuple holds a Value anywhere."""
+    stack = [items]
+    while stack:
+        for x in stack.pop():
+            if isinstance(x, Value):
+                return True
+            if isinstance(x, (list, tuple)):
+                stack.append(x)
+    return False
 
 
 def _changed(value: Value, op: ops.Op, made_it: bool) -> RuntimeError:
@@ -644,13 +780,13 @@ def _toposort(root: Value, view: bool = False) -> list[Value]:
             raise RuntimeError("backward: this graph was already released by an earlier backward(); "
                                "call backward(retain_graph=True) the first time to run backward through it again")
         stamp = ctx[4]
-        if node._version > stamp:
+        if node._stamp[0] > stamp:
             raise _changed(node, ctx[0], made_it=True)
         push(node)
         push(None)
         for p in ctx[1]:
             if isinstance(p, Value):
-                if p._version > stamp:
+                if p._stamp[0] > stamp:
                     raise _changed(p, ctx[0], made_it=False)
                 if p.requires_grad and p not in visited:
                     push(p)
@@ -796,22 +932,24 @@ def _parts(name: str, values: Sequence[Any]) -> list[Any]:
     return parts
 
 
-def concatenate(values: Sequence[Any], axis: int = 0) -> Value:
+def concatenate(values: Sequence[Any], axis: int = 0, **wrong: Any) -> Value:
     """Join Values (or arrays) along an existing axis, like numpy.concatenate. One op in the graph, however
     many parts: its backward hands each part its slice of the gradient."""
+    _numpy_names("concatenate", wrong)
     parts = _parts("concatenate", values)
     ndim = np.ndim(parts[0]._data if isinstance(parts[0], Value) else parts[0])
     try:
         ax = np.lib.array_utils.normalize_axis_index(operator.index(axis), max(ndim, 1))
         sizes = [np.shape(p._data if isinstance(p, Value) else p)[ax] for p in parts]
     except (TypeError, IndexError, ValueError) as e:  # numpy's AxisError is both of the last two
-        raise _shape_error(CONCATENATE, [np.shape(getattr(p, "_data", p)) for p in parts], {"axis": axis}, e) from None
+        raise _shape_error(CONCATENATE, [getattr(p, "_data", p) for p in parts], {"axis": axis}, e) from None
     bounds = (0, *np.cumsum(sizes).tolist())
     return _apply(CONCATENATE, parts, {"axis": axis, "bounds": bounds})
 
 
-def stack(values: Sequence[Any], axis: int = 0) -> Value:
+def stack(values: Sequence[Any], axis: int = 0, **wrong: Any) -> Value:
     """Join Values (or arrays) of one shape along a new axis, like numpy.stack. One op in the graph."""
+    _numpy_names("stack", wrong)
     return _apply(STACK, _parts("stack", values), {"axis": axis})
 
 
@@ -823,6 +961,22 @@ def where(cond: Any, a: Any, b: Any) -> Value:
         mask = mask.astype(bool)
     return _apply(WHERE, (a, b), {"cond": mask})
 
+
+def _numpy_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A composite method that answers PyTorch's keyword names (dim=, keepdim=) with numpy's."""
+    allowed = set(inspect.signature(fn).parameters)
+
+    @functools.wraps(fn)
+    def method(self: Value, *args: Any, **kwargs: Any) -> Any:
+        if kwargs and not kwargs.keys() <= allowed:
+            _numpy_names(fn.__name__, kwargs.keys() - allowed)
+        return fn(self, *args, **kwargs)
+    return method
+
+
+for _name in ("mean", "min", "softmax", "log_softmax", "logsumexp", "var", "std", "squeeze", "expand_dims", "argmax",
+              "argmin"):
+    setattr(Value, _name, _numpy_keywords(getattr(Value, _name)))
 
 # The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry;
 # the ops that join any number of inputs, and where, are the module's functions above instead.

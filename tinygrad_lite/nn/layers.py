@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..value import Value, _whole, _write
+from ..value import Value, _whole, _write, where
 from .module import Module, _generator
 
 
@@ -107,7 +107,8 @@ class Flatten(Module):
 
 class Dropout(Module):
     """In training, zero each number with probability p and scale the rest by 1 / (1 - p), so the expected
-    value is unchanged; in eval() mode, pass everything through. rng: as for Linear."""
+    value is unchanged; in eval() mode, pass everything through. rng: as for Linear. A dropped number is 0 even
+    when it is inf or NaN (PyTorch multiplies by its mask, which gives NaN there)."""
 
     def __init__(self, p: float = 0.5, rng: Any = None):
         if not 0 <= p <= 1:
@@ -118,7 +119,9 @@ class Dropout(Module):
         if not self.training or self.p == 0:
             return x
         keep = self.rng.random(x.shape) >= self.p  # a fresh mask each call
-        return x * (keep / (1 - self.p) if self.p < 1 else np.zeros(x.shape))
+        if self.p == 1:
+            return where(keep, x, 0.0)  # everything dropped: zeros (an inf too, where a product would give NaN)
+        return where(keep, x * (1 / (1 - self.p)), 0.0)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..value import Value
+from ..value import Value, where
 from .module import Module
 
 
@@ -44,13 +44,24 @@ class MSE(Module):
         return f"reduction={self.reduction!r}"
 
 
+def _log_at_least_minus_100(p: Value) -> Value:
+    """max(log p, -100), as PyTorch's binary cross-entropy clamps it, in any float dtype (a clip of p itself would
+    round away in float32). Where it is clamped its gradient is 0 (PyTorch's is up to 1e12 there)."""
+    ok = p.data > np.exp(-100.0)
+    if ok.all():
+        return p.log()
+    return where(ok, where(ok, p, 1.0).log(), -100.0)
+
+
 class BCE(Module):
     """Binary cross-entropy of probabilities (e.g. a sigmoid's output) against targets in [0, 1]:
-    -(t log p + (1 - t) log(1 - p)), with p kept within [eps, 1 - eps] so that log stays finite."""
+    -(t max(log p, -100) + (1 - t) max(log(1 - p), -100)), PyTorch's clamp, so that a saturated p of exactly 0 or 1
+    gives a finite loss in float32 and float64 alike. Where a log is clamped its gradient is 0 (PyTorch's formula
+    divides by max(p (1 - p), 1e-12) there instead): give logits to nn.BCEWithLogits to train through saturation."""
 
-    def __init__(self, reduction: str = "mean", eps: float = 1e-12):
+    def __init__(self, reduction: str = "mean"):
         _reduce("BCE", Value(0.0), reduction)
-        self.reduction, self.eps = reduction, eps
+        self.reduction = reduction
 
     def forward(self, prob: Value, target: Any) -> Value:
         t: Any = _check("BCE", prob, target)
@@ -59,8 +70,8 @@ class BCE(Module):
             raise ValueError(f"BCE: predictions must be probabilities in [0, 1], got values from {lo:g} to {hi:g}; "
                              "apply .sigmoid() to the network's output first, or give the raw outputs (logits) "
                              "to nn.BCEWithLogits, which is also more stable")
-        p = prob.clip(self.eps, 1 - self.eps)
-        return _reduce("BCE", -(t * p.log() + (1 - t) * (1 - p).log()), self.reduction)
+        log_p, log_q = _log_at_least_minus_100(prob), _log_at_least_minus_100(1 - prob)
+        return _reduce("BCE", -(t * log_p + (1 - t) * log_q), self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -105,7 +116,12 @@ class CrossEntropy(Module):
             if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
                 raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "
                                  f"got {t.min()} to {t.max()}")
-            t = np.eye(logits.shape[-1], dtype=logits.dtype)[t]  # one-hot in the logits' dtype, (batch, classes)
+            if logits.size == 0:
+                raise ValueError(f"CrossEntropy: the batch is empty (logits shape {logits.shape}); a loss needs at "
+                                 "least one example")
+            # the log-probability of each target class, picked by index (a -inf logit elsewhere stays out of it)
+            picked = logits.log_softmax(axis=-1)[tuple(np.indices(t.shape, sparse=True)) + (t,)]
+            return _reduce("CrossEntropy", -picked, self.reduction)
         _check("CrossEntropy", logits, t)
         return _reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
 

@@ -4,6 +4,7 @@ train/eval mode, and saves and loads them (whole or not at all).
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import zipfile
@@ -190,6 +191,9 @@ class Module:
         path = Path(path)
         if path.is_dir():
             raise ValueError(f"save: {path} is a folder; give a file name, such as {path / 'model.npz'}")
+        if not path.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"save: the folder {path.parent} does not exist (make it first, or "
+                                                  "give another path)", str(path.parent))
         arrays = self.state_dict()
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
@@ -211,8 +215,8 @@ class Module:
             raise ValueError(f"load: {path} is a folder; give the file that save() wrote")
         try:
             state = _read_state(path, self._unique_state("load"))
-        except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as e:
-            if isinstance(e, OSError) and e.errno is not None:
+        except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError, NotImplementedError, RuntimeError) as e:
+            if isinstance(e, (FileNotFoundError, PermissionError)):
                 raise  # no such file, no permission: Python's own message says it
             raise ValueError(f"load: {path}: {_why(path, e)}") from None
         self.load_state_dict(state)
@@ -243,6 +247,10 @@ def _why(path: Path, e: Exception) -> str:
     if head == b"\x93NUMPY":
         return "this is a single .npy array; load() reads the .npz archive of named arrays that save() writes"
     if head.startswith(b"PK"):
+        if isinstance(e, NotImplementedError):
+            return f"an entry is compressed with a method that load() does not read ({e}); save() writes plain entries"
+        if isinstance(e, RuntimeError):
+            return f"an entry is encrypted or unreadable ({e}); save() writes plain entries"
         return f"the archive is damaged or truncated (not a complete zip file: {e})"
     return "not a file written by save() (an .npz archive of named arrays)"
 

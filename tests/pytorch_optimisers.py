@@ -3,7 +3,10 @@ that tinygrad_lite mirrors, on one fixed problem.
 
     .venv-peers/bin/python tests/pytorch_optimisers.py > tests/data/pytorch_optimisers.json
 
-The problem: w starts at W0 and the loss is sum(C * w^2 + w), so the gradient is 2 C w + 1. Not collected
+The problem: w starts at W0 and the loss is sum(C * w^2 + w), so the gradient is 2 C w + 1; a second parameter
+u (starting at U0) adds sum(u^2 * w[0]) on every step but those in SKIP, where its gradient is None (the loss did
+not reach it): an optimiser must count its steps per parameter, as PyTorch does. On step NAN_STEP a third
+parameter z gets a NaN gradient (z * nan): it turns NaN, and the others go on as before. 20 steps. Not collected
 by pytest and never run in CI (PyTorch is not a test dependency); tests/test_nn_optim.py reads the file.
 """
 
@@ -12,9 +15,13 @@ import sys
 
 import torch
 
-W0, C, STEPS = [1.0, -2.0, 3.0], [0.5, 2.0, 1.5], 6
+W0, C, STEPS = [1.0, -2.0, 3.0], [0.5, 2.0, 1.5], 20
+U0, Z0, SKIP, NAN_STEP = [0.7, -0.4], [0.25], (1, 2, 5, 11, 12), 7
 
 OPTIMISERS = {
+    "SGD": lambda p: torch.optim.SGD(p, lr=0.05),
+    "SGD_momentum_weight_decay": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.1),
+    "Adam": lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8),
     "RMSprop": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8),
     "RMSprop_weight_decay": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1),
     "AdamW": lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05),
@@ -27,18 +34,25 @@ SCHEDULES = {"StepLR": lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2,
 
 def trajectory(name):
     w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    u = torch.tensor(U0, dtype=torch.float64, requires_grad=True)
+    z = torch.tensor(Z0, dtype=torch.float64, requires_grad=True)
     c = torch.tensor(C, dtype=torch.float64)
-    opt = OPTIMISERS[name]([w])
+    opt = OPTIMISERS[name]([w, u, z])
     schedule = SCHEDULES[name](opt) if name in SCHEDULES else None
     out, rates = [], []
-    for _ in range(STEPS):
+    for step in range(STEPS):
         opt.zero_grad()
-        (c * w * w + w).sum().backward()
+        loss = (c * w * w + w).sum() + (z * z).sum()
+        if step not in SKIP:
+            loss = loss + (u * u).sum() * w[0]
+        if step == NAN_STEP:
+            loss = loss + (z * float("nan")).sum()
+        loss.backward()
         opt.step()
         rates.append(opt.param_groups[0]["lr"])
         if schedule is not None:
             schedule.step()
-        out.append(w.detach().tolist())
+        out.append([w.detach().tolist(), u.detach().tolist(), z.detach().tolist()])
     return {"weights": out, "lr_used": rates}
 
 
@@ -51,7 +65,8 @@ def clipping():
 
 
 if __name__ == "__main__":
-    json.dump({"torch": torch.__version__, "problem": {"w0": W0, "c": C},
+    json.dump({"torch": torch.__version__, "problem": {"w0": W0, "c": C, "u0": U0, "z0": Z0, "skip": SKIP,
+                                                       "nan_step": NAN_STEP},
                "trajectories": {name: trajectory(name) for name in OPTIMISERS}, "clip_grad_norm": clipping()},
               sys.stdout, indent=1)
     print()

@@ -276,6 +276,9 @@ def test_dropout_zeros_and_rescales_in_training_and_passes_through_in_eval():
 
 TORCH = json.loads((Path(__file__).parent / "data" / "pytorch_optimisers.json").read_text())
 MINE = {
+    "SGD": lambda p: (optim.SGD(p, lr=0.05), None),
+    "SGD_momentum_weight_decay": lambda p: (optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.1), None),
+    "Adam": lambda p: (optim.Adam(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8), None),
     "RMSprop": lambda p: (optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8), None),
     "RMSprop_weight_decay": lambda p: (optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1), None),
     "AdamW": lambda p: (optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05), None),
@@ -286,18 +289,30 @@ MINE = {
 
 @pytest.mark.parametrize("name", sorted(TORCH["trajectories"]))
 def test_optimisers_and_schedules_follow_pytorch(name):
-    w = Value(TORCH["problem"]["w0"])
-    c = np.array(TORCH["problem"]["c"])
-    opt, schedule = MINE[name]([w])
+    """20 steps against PyTorch's recorded trajectory: u's gradient is None on some steps (each parameter counts
+    its own steps), z's gradient is NaN on one step (z turns NaN, the others go on)."""
+    problem = TORCH["problem"]
+    w, u, z = Value(problem["w0"]), Value(problem["u0"]), Value(problem["z0"])
+    c = np.array(problem["c"])
+    opt, schedule = MINE[name]([w, u, z])
     expected = TORCH["trajectories"][name]
-    for weights, lr in zip(expected["weights"], expected["lr_used"]):
+    assert len(expected["weights"]) == 20
+    for step, (weights, lr) in enumerate(zip(expected["weights"], expected["lr_used"])):
         opt.zero_grad()
-        (c * w * w + w).sum().backward()
+        loss = (c * w * w + w).sum() + (z * z).sum()
+        if step not in problem["skip"]:
+            loss = loss + (u * u).sum() * w[0]
+        if step == problem["nan_step"]:
+            loss = loss + (z * np.nan).sum()
+        loss.backward()
+        assert (u.grad is None) == (step in problem["skip"])
         opt.step()
         assert opt.lr == pytest.approx(lr, rel=1e-12)
         if schedule is not None:
             schedule.step()
-        np.testing.assert_allclose(w.data, weights, rtol=1e-12, atol=1e-14)
+        for mine, theirs in zip((w, u, z), weights):
+            np.testing.assert_allclose(mine.data, theirs, rtol=1e-12, atol=1e-14)
+    assert np.isnan(z.data).all() and np.isfinite(w.data).all()
 
 
 def test_clip_grad_norm_follows_pytorch():

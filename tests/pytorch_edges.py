@@ -1,0 +1,136 @@
+"""Record PyTorch's answers for every Value composite and every loss at the inputs where numbers get hard: +-0,
++-inf, NaN, ties, zero spread, ddof >= n, empty and size-1 axes, saturated probabilities, masked (-inf) logits.
+Forward, first order (along a direction g that is not all ones) and second order (the derivative of
+sum(grad * u) along another direction u), in float64 and float32.
+
+    make .venv-peers/.installed
+    .venv-peers/bin/python tests/pytorch_edges.py > tests/data/pytorch_edges.json
+
+tests/test_pytorch_edges.py compares tinygrad_lite with this file, and fails for a public composite or loss that
+has no case here. Not collected by pytest, never run in CI: PyTorch is not a test dependency.
+"""
+
+import json
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+INF, NAN = math.inf, math.nan
+
+
+def dims(axis):
+    return () if axis is None else axis
+
+
+# name: (PyTorch's function of (x, **params), [(x, params), ...]); x is a nested list or ("empty", shape).
+COMPOSITES = {
+    "sqrt": (torch.sqrt, [([4.0, 0.25, 9.0], {}), ([0.0, 1.0], {}), ([INF, NAN, -0.0], {})]),
+    "square": (torch.square, [([-0.0, 2.0, INF], {}), ([NAN, -3.0], {})]),
+    "mean": (lambda x, axis=None: x.mean(dim=dims(axis)),
+             [([[1.0, 2.0], [3.0, 4.0]], {"axis": 0}), ([INF, 1.0], {}), ([INF, -INF], {}),
+              (("empty", (2, 0)), {"axis": 1}), ([[5.0]], {"axis": -1})]),
+    "min": (lambda x, axis=None: torch.amin(x, dim=dims(axis)),
+            [([1.0, 1.0, 2.0], {}), ([[0.0, 0.0], [1.0, -1.0]], {"axis": 1}), ([-INF, 0.0, -INF], {}),
+             ([NAN, 1.0], {})]),
+    "softmax": (lambda x, axis=-1: torch.softmax(x, dim=axis),
+                [([1.0, 2.0, 3.0], {}), ([[1.0, -INF, 0.0]], {}), ([[0.0, 0.0], [-INF, 3.0]], {"axis": 0}),
+                 ([1000.0, 0.0], {}), (("empty", (2, 0)), {}), ([7.0], {})]),
+    "log_softmax": (lambda x, axis=-1: torch.log_softmax(x, dim=axis),
+                    [([1.0, 2.0, 3.0], {}), ([[1.0, -INF, 0.0]], {}), ([1000.0, 0.0], {}),
+                     (("empty", (3, 0)), {}), ([[2.0], [3.0]], {"axis": 1})]),
+    "logsumexp": (lambda x, axis=None: torch.logsumexp(x, dim=dims(axis) if axis is not None else tuple(range(x.ndim))),
+                  [([1.0, 2.0, 3.0], {}), ([-INF, -INF], {}), ([INF, 0.0], {}), ([1.0, -INF], {}),
+                   ([[1000.0, 1000.0], [0.0, -1000.0]], {"axis": 1}), (("empty", (2, 0)), {"axis": 1})]),
+    "var": (lambda x, axis=None, ddof=0: torch.var(x, dim=dims(axis) if axis is not None else None, correction=ddof),
+            [([1.0, 2.0, 4.0], {}), ([1.0, 2.0, 4.0], {"ddof": 1}), ([2.0, 2.0, 2.0], {}), ([3.0], {}),
+             ([[1.0, 2.0]], {"axis": 0}), ([[1.0, 2.0]], {"axis": 0, "ddof": 5}),
+             ([[1.0, 2.0]], {"axis": 1, "ddof": 5}), ([[1.0, 1.0]], {"axis": 1, "ddof": 2}), ([INF, 1.0], {})]),
+    "std": (lambda x, axis=None, ddof=0: torch.std(x, dim=dims(axis) if axis is not None else None, correction=ddof),
+            [([1.0, 2.0, 4.0], {}), ([1.0, 2.0, 4.0], {"ddof": 1}), ([2.0, 2.0, 2.0], {}), ([3.0], {}),
+             ([[1.0, 2.0], [1.0, 5.0]], {"axis": 0}), ([[1.0, 2.0]], {"axis": 0, "ddof": 5}),
+             ([[1.0, 1.0]], {"axis": 1, "ddof": 2}), ([[1.0, 2.0]], {"axis": 1, "ddof": 5})]),
+    "gelu": (F.gelu, [([-3.0, -0.5, 0.0, 0.5, 3.0], {}), ([-INF, INF], {}), ([-40.0, 40.0], {})]),
+    "silu": (F.silu, [([-3.0, 0.0, 2.0], {}), ([-800.0, 800.0], {})]),
+    "minimum": (lambda x: torch.minimum(x[0], x[1]), [([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], {}),
+                                                     ([[-INF, 0.0], [0.0, -0.0]], {})]),
+    "flatten": (torch.flatten, [([[1.0, 2.0], [3.0, 4.0]], {})]),
+    "squeeze": (lambda x, axis=None: x.squeeze() if axis is None else x.squeeze(axis),
+                [([[[1.0, 2.0]]], {}), ([[[1.0], [2.0]]], {"axis": 2})]),
+    "expand_dims": (lambda x, axis: x.unsqueeze(axis), [([1.0, 2.0], {"axis": 0}), ([1.0, 2.0], {"axis": -1})]),
+    "swapaxes": (lambda x, axis1, axis2: x.transpose(axis1, axis2),
+                 [([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]], {"axis1": 1, "axis2": 2})]),
+}
+
+# Losses: (prediction, target, params). CrossEntropy's integer targets are lists of ints.
+LOSSES = {
+    "MSE": (lambda p, t, reduction="mean": F.mse_loss(p, t, reduction=reduction),
+            [([1.0, 2.0], [0.0, 4.0], {}), ([1.0, 2.0], [0.0, 4.0], {"reduction": "sum"}),
+             ([INF, 0.0], [0.0, 0.0], {})]),
+    "BCE": (lambda p, t, reduction="mean": F.binary_cross_entropy(p, t, reduction=reduction),
+            [([0.2, 0.9], [0.0, 1.0], {}), ([0.2, 0.9], [0.0, 1.0], {"reduction": "sum"}), ([1.0, 0.0], [1.0, 0.0], {}),
+             ([0.3, 0.5], [0.25, 0.5], {})]),
+    "BCEWithLogits": (lambda p, t, reduction="mean": F.binary_cross_entropy_with_logits(p, t, reduction=reduction),
+                      [([-2.0, 3.0], [0.0, 1.0], {}), ([-200.0, 200.0], [1.0, 0.0], {"reduction": "sum"}),
+                       ([0.0, 40.0], [0.5, 1.0], {})]),
+    "CrossEntropy": (lambda p, t, reduction="mean": F.cross_entropy(p, t, reduction=reduction),
+                     [([[1.0, 2.0, 0.5], [0.0, 0.0, 0.0]], [1, 2], {}), ([[1.0, -INF, 0.0]], [0], {}),
+                      ([[1.0, -INF, 0.0], [-INF, 5.0, -INF]], [2, 1], {"reduction": "sum"}),
+                      ([[1000.0, 0.0]], [1], {}), ([[1.0, 2.0, 0.5]], [[0.2, 0.3, 0.5]], {})]),
+}
+
+
+def tensor(x, dtype):
+    if isinstance(x, tuple):
+        return torch.zeros(x[1], dtype=dtype, requires_grad=True)
+    return torch.tensor(x, dtype=dtype, requires_grad=True)
+
+
+def directions(shape, dtype):
+    n = math.prod(shape)
+    g = (torch.arange(n, dtype=dtype) % 5 + 1).reshape(shape) / 4  # 0.25 ... 1.25: not all ones
+    u = (torch.arange(n, dtype=dtype) % 3 - 1.5).reshape(shape)
+    return g, u
+
+
+def listed(t):
+    return t.detach().tolist()
+
+
+def record(fn, x, params, dtype, target=None):
+    xt = tensor(x, dtype)
+    out = fn(xt, target, **params) if target is not None else fn(xt, **params)
+    g, _ = directions(out.shape, dtype)
+    row = {"x": x if not isinstance(x, tuple) else {"empty": list(x[1])}, "params": params,
+           "dtype": str(dtype).removeprefix("torch."), "out": listed(out), "out_shape": list(out.shape)}
+    if not out.requires_grad or xt.numel() == 0:
+        row.update(grad=listed(torch.zeros_like(xt)), hvp=listed(torch.zeros_like(xt)))
+        return row
+    (grad,) = torch.autograd.grad(out, xt, g, create_graph=True)
+    _, u = directions(xt.shape, dtype)
+    hvp = torch.autograd.grad((grad * u).sum(), xt, allow_unused=True)[0] if grad.requires_grad else None
+    row.update(grad=listed(grad), hvp=listed(hvp if hvp is not None else torch.zeros_like(xt)))
+    return row
+
+
+def main():
+    composites, losses = {}, {}
+    for name, (fn, cases) in COMPOSITES.items():
+        composites[name] = [record(fn, x, p, dt) for x, p in cases for dt in (torch.float64, torch.float32)]
+    for name, (fn, cases) in LOSSES.items():
+        rows = []
+        for pred, target, params in cases:
+            for dt in (torch.float64, torch.float32):
+                t = torch.tensor(target) if name == "CrossEntropy" and isinstance(target[0], int) else \
+                    torch.tensor(target, dtype=dt)
+                row = record(fn, pred, params, dt, target=t)
+                row["target"] = target
+                rows.append(row)
+        losses[name] = rows
+    json.dump({"torch": torch.__version__, "composites": composites, "losses": losses}, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()

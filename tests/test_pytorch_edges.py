@@ -1,0 +1,135 @@
+"""Every Value composite and every loss against PyTorch's recorded answers (tests/pytorch_edges.py) at the inputs
+where numbers get hard: +-0, +-inf, NaN, ties, zero spread, ddof >= n, empty and size-1 axes, saturated
+probabilities, masked logits. Forward, first order along a direction that is not all ones, and second order (the
+derivative of sum(grad * u)), in float64 and float32; NaN and inf must sit where PyTorch has them.
+
+Where tinygrad_lite differs on purpose, _different says so with the reason (and the docstring says so)."""
+
+import inspect
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import Value, ops
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "pytorch_edges.json").read_text())
+
+# The public Value methods that are not differentiable operations (or that the op table covers, see test_ops).
+NOT_OPS = {"item", "tolist", "numpy", "detach", "zero_grad", "register_hook", "backward", "argmax", "argmin"}
+
+LOSSES = {"MSE": tl.nn.MSE, "BCE": tl.nn.BCE, "BCEWithLogits": tl.nn.BCEWithLogits, "CrossEntropy": tl.nn.CrossEntropy}
+
+
+
+def _different(name, row):
+    """Why tinygrad_lite's gradient differs from PyTorch's on purpose at this case, or None. Each is in the
+    docstring of the composite or loss; the forward is still compared, and the gradient checked as said."""
+    x = np.array(row["x"]["empty"] if isinstance(row["x"], dict) else row["x"], dtype=float)
+    p = row["params"]
+    if name in ("var", "std"):
+        n = x.size if p.get("axis") is None else x.shape[p["axis"]]
+        if p.get("ddof", 0) >= n:  # PyTorch's backward divides by n - ddof < 0 where its forward divides by 0
+            return "nan: var divides by zero when ddof >= n, and so does its gradient"
+        if np.isinf(x).any():  # PyTorch leaves out mean's share, which is inf - inf here
+            return "nan: an infinite input makes every element's gradient NaN (mean's share is inf - inf)"
+    if name == "sqrt" and (np.signbit(x) & (x == 0)).any():
+        return "inf: sqrt'(-0.0) is numpy's (-0.0) ** -0.5 = +inf (PyTorch: 1 / (2 sqrt(-0.0)) = -inf)"
+    if name == "BCE" and ((x == 0) | (x == 1)).any():  # see nn.BCE: PyTorch's gradient is up to 1e12 there
+        return "finite: the clamped log's gradient is 0"
+    return None
+
+
+def _public_composites():
+    return sorted(n for n, f in inspect.getmembers(Value, callable) if not n.startswith("_")
+                  and n not in NOT_OPS and n not in ops.TABLE)
+
+
+def test_every_public_composite_and_loss_has_recorded_pytorch_cases():
+    missing = [n for n in _public_composites() if n not in RECORDED["composites"]]
+    assert not missing, (f"no recorded PyTorch cases for the Value methods {missing}: add them to COMPOSITES in "
+                         "tests/pytorch_edges.py and record again")
+    losses = [n for n, c in inspect.getmembers(tl.nn, inspect.isclass) if issubclass(c, tl.nn.Module)
+              and c.__module__.endswith("losses")]
+    assert sorted(losses) == sorted(RECORDED["losses"]) == sorted(LOSSES)
+
+
+def _array(x, dtype):
+    if isinstance(x, dict):
+        return np.zeros(x["empty"], dtype=dtype)
+    return np.array(x, dtype=dtype)
+
+
+def _directions(shape, dtype):
+    n = int(np.prod(shape))
+    g = ((np.arange(n) % 5 + 1) / 4).reshape(shape).astype(dtype)
+    u = (np.arange(n) % 3 - 1.5).reshape(shape).astype(dtype)
+    return g, u
+
+
+def _close(mine, theirs, dtype, what):
+    tol = 1e-10 if dtype == np.float64 else 2e-5  # PyTorch's BCE adds 1e-12 inside its second derivative
+    theirs = np.array(theirs, dtype=np.float64)
+    mine = np.asarray(mine, dtype=np.float64).reshape(theirs.shape)
+    np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+
+
+def _compare(fn, row, target=None, different=None):
+    dtype = np.dtype(row["dtype"])
+    x = Value(_array(row["x"], dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns where PyTorch silently gives NaN or inf
+        out = fn(x) if target is None else fn(x, target)
+        assert out.dtype == dtype, f"the output left {dtype}"
+        _close(out.data, row["out"], dtype, "forward")
+        if not out.requires_grad or x.size == 0:
+            return
+        g, _ = _directions(out.shape, dtype)
+        out.backward(g, create_graph=True)
+        if different is not None:  # the gradient is what the reason says, everywhere
+            check = {"nan": np.isnan, "inf": np.isposinf, "finite": np.isfinite}[different.split(":")[0]]
+            mine = x.grad.data
+            assert check(mine[np.isfinite(mine) != np.isfinite(np.array(row["grad"]))]).all(), different
+            return
+        _close(x.grad.data, row["grad"], dtype, "first order")
+        _, u = _directions(x.shape, dtype)
+        grad = x.grad
+        x.zero_grad()
+        if grad.requires_grad:
+            (grad * u).sum().backward()
+        hvp = x.grad if x.grad is not None else np.zeros(x.shape)
+        _close(hvp, row["hvp"], dtype, "second order")
+
+
+def _composite(name, params):
+    if name == "minimum":
+        return lambda x: x[0].minimum(x[1])
+    return lambda x: getattr(x, name)(**params)
+
+
+@pytest.mark.parametrize("name,i", [(n, i) for n, rows in RECORDED["composites"].items() for i in range(len(rows))])
+def test_composites_follow_pytorch(name, i):
+    row = RECORDED["composites"][name][i]
+    _compare(_composite(name, row["params"]), row, different=_different(name, row))
+
+
+@pytest.mark.parametrize("name,i", [(n, i) for n, rows in RECORDED["losses"].items() for i in range(len(rows))])
+def test_losses_follow_pytorch(name, i):
+    row = RECORDED["losses"][name][i]
+    dtype = np.dtype(row["dtype"])
+    target = np.array(row["target"], dtype=np.int64 if isinstance(row["target"][0], int) else dtype)
+    _compare(LOSSES[name](**row["params"]), row, target, different=_different(name, row))
+
+
+def test_bce_at_a_clamped_log_has_a_finite_loss_and_a_zero_gradient():
+    # _different's BCE case, checked: a confident sigmoid in float32 rounds to exactly 1.
+    for dtype in (np.float32, np.float64):
+        z = Value(np.array([20.0, -20.0, 40.0], dtype=dtype))
+        loss = tl.nn.BCE(reduction="sum")(z.sigmoid(), np.array([1.0, 0.0, 0.0], dtype=dtype))
+        loss.backward()
+        assert np.isfinite(loss.data) and np.isfinite(z.grad).all() and loss.dtype == dtype
+        if dtype == np.float32:  # sigmoid(40) is exactly 1 in float32: log(1 - p) is clamped at -100
+            assert loss.item() == pytest.approx(100.0, rel=1e-6)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _checks
 from .value import _whole
 
 __all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "moons", "circles", "spiral", "blobs",
@@ -100,8 +101,15 @@ class MaxScaler(_Scaler):
 
     def fit(self, X: Any) -> MaxScaler:
         X = self._rows(X, "fit")
-        scale = np.abs(X).max(axis=0) if self.maximum is None else np.broadcast_to(
-            np.asarray(self.maximum, dtype=float), X.shape[1:])
+        if self.maximum is None:
+            scale = np.abs(X).max(axis=0)
+        else:
+            given = _checks.numeric("MaxScaler", "maximum", self.maximum).astype(float)
+            try:
+                scale = np.broadcast_to(given, X.shape[1:])
+            except ValueError:
+                raise ValueError(f"MaxScaler: maximum of shape {given.shape} does not fit rows of shape "
+                                 f"{X.shape[1:]}") from None
         self.scale_ = np.where(scale == 0, 1.0, scale)  # an all-zero column stays as it is
         return self
 
@@ -175,8 +183,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
     """Two circles around (0, 0): class 0 on radius 1, class 1 on radius `factor` (0 < factor < 1), with
     Gaussian noise. Separable only by a curve."""
     n, noise = _whole("circles", "n", n, 2), _noise("circles", noise)
-    if not 0 < factor < 1:
-        raise ValueError(f"circles: factor (the inner radius) must be between 0 and 1, got {factor!r}")
+    _checks.number("circles", "factor (the inner radius)", factor, lo=0, hi=1, lo_open=True, hi_open=True)
     rng = _rng("circles", seed)
     outer = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
     inner = np.linspace(0, 2 * np.pi, n - n // 2, endpoint=False)
@@ -204,10 +211,10 @@ def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0
     coordinates; n points shared out as evenly as can be, each with standard deviation `std` around its centre."""
     n, std = _whole("blobs", "n", n), _noise("blobs", std)
     rng = _rng("blobs", seed)
-    if np.ndim(centers) == 0:
+    if isinstance(centers, (int, np.integer)):
         centres = rng.uniform(-10, 10, size=(_whole("blobs", "centers", centers), 2))
     else:
-        centres = np.asarray(centers, dtype=np.float64)
+        centres = _checks.numeric("blobs", "centers", centers).astype(np.float64)
         if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
             raise ValueError(f"blobs: centers must be a count or an array of shape (k, 2), got shape {centres.shape}")
     y = np.arange(n) % len(centres)
@@ -229,7 +236,12 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 def _same_length(name: str, arrays: tuple[Any, ...]) -> list[np.ndarray]:
     if not arrays:
         raise ValueError(f"{name}: give at least one array")
-    out = [np.asarray(a) for a in arrays]
+    out = []
+    for a in arrays:
+        try:
+            out.append(np.asarray(a))
+        except ValueError as e:  # ragged lists
+            raise TypeError(f"{name}: each array must be of one shape, got {_checks.describe(a)} ({e})") from None
     lengths = {len(a) if a.ndim else -1 for a in out}
     if len(lengths) != 1 or -1 in lengths:
         shapes = ", ".join(str(a.shape) for a in out)
@@ -285,6 +297,9 @@ class DataLoader:
                  drop_last: bool = False):
         self.arrays = _same_length("DataLoader", arrays)
         self.batch_size = _whole("DataLoader", "batch_size", batch_size)
+        for what, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"DataLoader: {what} must be True or False, got {_checks.describe(flag)}")
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self._rng = _rng("DataLoader", seed)
 
@@ -305,7 +320,10 @@ class DataLoader:
 def _predicted(name: str, scores: Any, threshold: float | None) -> np.ndarray:
     """Class predictions from scores: argmax over the last axis for (n, classes); for one score per row,
     score > threshold (default 0.5 if every score is in [0, 1], as probabilities, else 0, as logits)."""
-    s = np.asarray(getattr(scores, "data", scores))
+    try:
+        s = np.asarray(getattr(scores, "data", scores))
+    except ValueError as e:  # ragged lists
+        raise TypeError(f"{name}: scores must be numbers of one shape, got {_checks.describe(scores)} ({e})") from None
     if s.dtype.kind not in "fiub":
         raise TypeError(f"{name}: scores must be numbers (logits, probabilities or 0/1 predictions), got dtype "
                         f"{s.dtype}; labels go in the second argument")
@@ -321,7 +339,11 @@ def _predicted(name: str, scores: Any, threshold: float | None) -> np.ndarray:
 
 
 def _labels(name: str, labels: Any, n: int) -> np.ndarray:
-    t = np.asarray(labels)
+    try:
+        t = np.asarray(labels)
+    except ValueError as e:  # ragged lists
+        raise TypeError(f"{name}: labels must be one class index per row, got {_checks.describe(labels)} "
+                        f"({e})") from None
     t = t.reshape(len(t)) if t.ndim == 2 and t.shape[1] == 1 else t
     if t.shape != (n,):
         raise ValueError(f"{name}: {n} predictions but labels of shape {np.shape(labels)}")
@@ -362,6 +384,9 @@ def confusion_matrix(scores: Any, labels: Any, classes: int | None = None,
             raise ValueError(f"confusion_matrix: classes={classes}, but a label or prediction is {k - 1}; give "
                              f"classes={k} or more")
         k = classes
-    matrix = np.zeros((k, k), dtype=np.int64)
+    try:
+        matrix = np.zeros((k, k), dtype=np.int64)
+    except (ValueError, MemoryError):
+        raise ValueError(f"confusion_matrix: classes={k} needs a {k} x {k} matrix, more than memory holds") from None
     np.add.at(matrix, (true, predicted), 1)
     return matrix

@@ -14,7 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import describe
 from .value import Value, enable_grad, is_grad_enabled, stack, vjp
+
+
+def _function(name: str, f: Any) -> None:
+    if not callable(f):
+        raise TypeError(f"{name}: give the function to differentiate, got {describe(f)}")
+
+
+def _leaf(name: str, a: Any) -> Value:
+    """An argument to differentiate with respect to, as a fresh leaf (its numbers checked)."""
+    try:
+        return Value(a)
+    except TypeError as e:
+        raise TypeError(f"{name}: the argument to differentiate must be numbers, got {describe(a)} ({e})") from None
 
 
 def _inside_a_graph(x: Any) -> bool:
@@ -22,41 +36,43 @@ def _inside_a_graph(x: Any) -> bool:
     return is_grad_enabled() and isinstance(x, Value) and x.requires_grad
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., tuple[Any, Any]]:
+def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
+                   _name: str = "value_and_grad") -> Callable[..., tuple[Any, Any]]:
     """Return a function computing `(f(*args), df/d args[argnums])`; `f` must return a scalar.
 
     Arguments may be Values, arrays or numbers. Given plain numbers or arrays, the results are plain
     numpy arrays. Given Values that require grad, the results are Values recorded in the graph,
     so that an enclosing `grad` can differentiate them again.
     """
+    _function(_name, f)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         for i in nums:
             if not -len(args) <= i < len(args):
-                raise TypeError(f"grad: argnums {i} is out of range for {len(args)} positional arguments")
+                raise TypeError(f"{_name}: argnums {i} is out of range for {len(args)} positional arguments")
         args = list(args)  # type: ignore[assignment]
         nested = any(_inside_a_graph(args[i]) for i in nums)
         with enable_grad():
-            return _value_and_grad(f, nums, argnums, nested, args, kwargs)
+            return _value_and_grad(_name, f, nums, argnums, nested, args, kwargs)
 
     return wrapper
 
 
-def _value_and_grad(f: Callable[..., Any], nums: tuple[int, ...], argnums: Any, nested: bool, args: Any,
+def _value_and_grad(name: str, f: Callable[..., Any], nums: tuple[int, ...], argnums: Any, nested: bool, args: Any,
                     kwargs: Any) -> tuple[Any, Any]:
     wrt = []
     for i in nums:
         a = args[i]
-        x = a if isinstance(a, Value) and a.requires_grad else Value(a)
+        x = a if isinstance(a, Value) and a.requires_grad else _leaf(name, a)
         args[i] = x
         wrt.append(x)
     out = f(*args, **kwargs)
     if not isinstance(out, Value):
         out = Value(out, requires_grad=False)
     if out.size != 1:
-        raise TypeError(f"grad: f must return a scalar, got shape {out.shape}")
+        raise TypeError(f"{name}: f must return a scalar, got shape {out.shape}")
     grads = vjp(out, wrt, create_graph=nested)
     if not nested:
         out = out.data
@@ -72,7 +88,7 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
     >>> grad(grad(lambda x: x ** 3))(2.0)
     array(12.)
     """
-    vg = value_and_grad(f, argnums)
+    vg = value_and_grad(f, argnums, _name="grad")
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -81,24 +97,26 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
     return wrapper
 
 
-def jacobian(f: Callable[..., Any]) -> Callable[..., Any]:
+def jacobian(f: Callable[..., Any], _name: str = "jacobian") -> Callable[..., Any]:
     """Return a function computing the Jacobian of f at x: shape f(x).shape + x.shape, so (m, n) for
     f: R^n -> R^m. One backward pass per output element.
 
     Like grad, it returns arrays for array inputs and Values (differentiable again) for Values.
     """
 
+    _function(_name, f)
+
     @functools.wraps(f)
     def wrapper(x: Any, *args: Any, **kwargs: Any) -> Any:
         nested = _inside_a_graph(x)
+        xv = x if nested else _leaf(_name, x)
         with enable_grad():
-            return _jacobian(f, x, nested, args, kwargs)
+            return _jacobian(f, xv, nested, args, kwargs)
 
     return wrapper
 
 
-def _jacobian(f: Callable[..., Any], x: Any, nested: bool, args: Any, kwargs: Any) -> Any:
-    xv = x if nested else Value(x)
+def _jacobian(f: Callable[..., Any], xv: Value, nested: bool, args: Any, kwargs: Any) -> Any:
     out = f(xv, *args, **kwargs)
     if not isinstance(out, Value):
         out = Value(out, requires_grad=False)
@@ -118,4 +136,5 @@ def _jacobian(f: Callable[..., Any], x: Any, nested: bool, args: Any, kwargs: An
 def hessian(f: Callable[..., Any]) -> Callable[..., Any]:
     """Return a function computing the Hessian of scalar-valued f at x: the Jacobian of its gradient,
     shape (n, n) for a 1-D x of n elements. Built on backward(create_graph=True)."""
-    return jacobian(grad(f))
+    _function("hessian", f)
+    return jacobian(grad(f), _name="hessian")

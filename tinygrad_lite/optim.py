@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _checks
 from .value import Value, _whole, _write
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm", "minimize"]
@@ -40,6 +41,8 @@ def _parameters(name: str, params: Any) -> list[Value]:
 
 class Optimizer:
     """Holds a list of parameters; `zero_grad()` clears their gradients, `step()` updates them."""
+
+    lr: float  # every optimiser has a learning rate, which the schedules set
 
     def __init__(self, params: Iterable[Value]):
         self.params = _parameters(type(self).__name__, params)
@@ -141,8 +144,7 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(params)
         _check("RMSprop", lr=lr, eps=eps, weight_decay=weight_decay)
-        if not 0 <= alpha < 1:
-            raise ValueError(f"RMSprop: alpha must be in [0, 1), got {alpha!r}")
+        _checks.number("RMSprop", "alpha", alpha, lo=0, hi=1, hi_open=True)
         self.lr, self.alpha, self.eps, self.weight_decay = lr, alpha, eps, weight_decay
         self.v = [np.zeros_like(p.data) for p in self.params]
 
@@ -159,6 +161,9 @@ class _Schedule:
     to rate(epoch), from the lr it had when the schedule was made."""
 
     def __init__(self, optimizer: Any):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: give the optimiser whose learning rate to schedule (such as "
+                            f"tl.optim.SGD(...)), got {_checks.describe(optimizer)}")
         self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
 
     def rate(self, epoch: int) -> float:
@@ -175,7 +180,8 @@ class StepLR(_Schedule):
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
-        self.step_size, self.gamma = _whole("StepLR", "step_size", step_size), gamma
+        self.step_size = _whole("StepLR", "step_size", step_size)
+        self.gamma = _checks.number("StepLR", "gamma", gamma, lo=0)
 
     def rate(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -188,7 +194,8 @@ class CosineLR(_Schedule):
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
-        self.T_max, self.eta_min = _whole("CosineLR", "T_max", T_max), eta_min
+        self.T_max = _whole("CosineLR", "T_max", T_max)
+        self.eta_min = _checks.number("CosineLR", "eta_min", eta_min, lo=0)
 
     def rate(self, epoch: int) -> float:
         cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2

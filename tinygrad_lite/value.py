@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import ops
+from . import _checks, ops
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 _recording = _grad_enabled.get
@@ -133,23 +133,7 @@ def _non_finite(op_name: str, where: str, array: Any, datas: Sequence[Any], site
                                  f"(input shapes {_shapes(datas)}); the op was made at {site or '<unknown>'}")
 
 
-def _describe(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"an array of dtype {x.dtype}"
-    return f"{type(x).__name__} {x!r}"[:80]
-
-
-def _whole(owner: str, what: str, n: Any, least: int = 1) -> int:
-    """A size or count argument: a whole number (numpy integers too, bools not) of at least `least`."""
-    if isinstance(n, bool):
-        raise TypeError(f"{owner}: {what} must be a whole number, got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{owner}: {what} must be a whole number, got {type(n).__name__} {n!r}") from None
-    if n < least:
-        raise ValueError(f"{owner}: {what} must be at least {least}, got {n}")
-    return int(n)
+_describe, _whole = _checks.describe, _checks.whole
 
 
 def _to_array(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
@@ -195,12 +179,15 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
             needs_grad = needs_grad or a.requires_grad
         else:
             if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
-                a = _constant(a)  # validate and convert anything else
+                try:
+                    a = _constant(a)  # validate and convert anything else
+                except TypeError as e:
+                    raise TypeError(f"{op.name}: {e}") from None
             datas.append(a)
         parents.append(a)
     try:
         data = op.forward(*datas, **params) if params else op.forward(*datas)
-    except (ValueError, IndexError, TypeError) as e:
+    except (ValueError, IndexError, TypeError, OverflowError) as e:
         if op.user:
             raise  # the user's own forward: their exception, as it was
         raise _shape_error(op, datas, params, e) from None
@@ -209,7 +196,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     out._stamp = _FRESH
     if type(data) is np.ndarray and data.base is not None:  # a view (reshape, slice): it shares its input's stamp
         _share_stamp(out, args)
-    out.grad = None
+    out._grad = None
     out.name = None
     if needs_grad and _recording():
         out.requires_grad = True
@@ -227,7 +214,7 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     """numpy's complaint about shapes (or parameters), said in terms of the op, its input shapes and what
     it was given. The result is a plain ValueError, IndexError or TypeError (numpy's own subclasses may
     need arguments that a message alone does not give)."""
-    kind = next(k for k in (ValueError, IndexError, TypeError) if isinstance(e, k))
+    kind = next((k for k in (ValueError, IndexError, TypeError) if isinstance(e, k)), ValueError)  # overflow too
     if op.error and kind is ValueError:
         return kind(op.error.format(*[np.shape(d) for d in datas], name=op.name, **params))
     given = "".join(f", {k}={v!r}"[:60] for k, v in params.items() if k not in ("index", "bounds", "cond"))
@@ -286,14 +273,14 @@ class Value:
     become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("_data", "_stamp", "grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module",
+    __slots__ = ("_data", "_stamp", "_grad", "name", "requires_grad", "_ctx", "_hooks", "_site", "_module",
                  "_pass", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
 
     _data: np.ndarray
     _stamp: Any  # [the clock's reading at the last write to data], shared by aliases of the same numbers
-    grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
+    _grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
     _ctx: Any  # None for a leaf, else (op, parents, datas, params, clock); see _forward_inputs
@@ -302,15 +289,20 @@ class Value:
     _pass: int  # set by backward(): the pass that stored this value's .grad; the root of pass k holds -k
 
     def __init__(self, data: Any, name: str | None = None, requires_grad: bool = True, dtype: Any = None):
-        if dtype is not None and np.dtype(dtype).kind != "f":
-            raise TypeError(f"Value: dtype must be a float type, got {np.dtype(dtype)}")
+        if dtype is not None:
+            try:
+                kind = np.dtype(dtype).kind
+            except TypeError:
+                kind = "?"
+            if kind != "f":
+                raise TypeError(f"Value: dtype must be a float type such as np.float32 or np.float64, got {dtype!r}")
         if isinstance(data, (list, tuple)) and _holds_values(data):
             raise TypeError("Value: got a list holding Values; a new Value made from their numbers would cut "
                             "the graph (no gradient would reach them): join them with tl.stack([...]) or "
                             "tl.concatenate([...]) instead")
         self._data = _to_array(data, dtype)
         self._stamp = _FRESH
-        self.grad = None
+        self._grad = None
         self.name = name
         self.requires_grad = bool(requires_grad)
         self._ctx = None
@@ -328,6 +320,41 @@ class Value:
             value = _to_array(value, copy=False)  # ints and bools become float64, as in the constructor
         self._data = value
         _bump(self)
+
+    @property
+    def grad(self) -> Any:
+        """The gradient that backward() accumulated: None before, an ndarray of data's shape after (a Value with
+        create_graph=True). Only leaves get one (parameters, inputs); a computed value keeps None unless
+        backward(retain_graph=True)."""
+        g = self._grad
+        if g is None and self._ctx is not None and not sys._getframe(1).f_code.co_filename.startswith(_PACKAGE_DIR):
+            warnings.warn(f"Value.grad: {_who(self)} is computed, not a leaf, so backward() leaves its .grad None. "
+                          "If you wrote `w = w - lr * w.grad`, w is now a new computed Value and no longer the "
+                          "parameter: change the parameter's numbers in place instead, `w.data -= lr * w.grad`",
+                          stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, g: Any) -> None:
+        self._grad = g
+
+    def _refuse_in_place(self, op: str) -> Any:
+        if self._ctx is None and self.requires_grad:
+            raise TypeError(f"Value: `w {op}= ...` on a parameter would make w a new computed Value, cut from the "
+                            f"parameter; change its numbers in place instead: `w.data {op}= ...`")
+        return NotImplemented  # Python then computes `w = w {op} ...`, a new Value
+
+    def __iadd__(self, other: Any) -> Any:
+        return self._refuse_in_place("+")
+
+    def __isub__(self, other: Any) -> Any:
+        return self._refuse_in_place("-")
+
+    def __imul__(self, other: Any) -> Any:
+        return self._refuse_in_place("*")
+
+    def __itruediv__(self, other: Any) -> Any:
+        return self._refuse_in_place("/")
 
     @property
     def _version(self) -> int:
@@ -402,7 +429,7 @@ class Value:
     @staticmethod
     def _leaf(data: np.ndarray, requires_grad: bool) -> Value:
         v = Value.__new__(Value)
-        v._data, v._stamp, v.grad, v.name, v.requires_grad, v._ctx = data, _FRESH, None, None, requires_grad, None
+        v._data, v._stamp, v._grad, v.name, v.requires_grad, v._ctx = data, _FRESH, None, None, requires_grad, None
         return v
 
     def __len__(self) -> int:
@@ -624,6 +651,8 @@ class Value:
         """Call fn(grad) when the gradient for this value is complete, during every backward pass; if it
         returns something other than None (an array, a number or a list of this value's shape), that
         replaces the gradient. Returns a handle: handle.remove()."""
+        if not callable(fn):
+            raise TypeError(f"register_hook: give a function of the gradient, got {_describe(fn)}")
         if getattr(self, "_hooks", None) is None:
             self._hooks: list[Callable[[Any], Any]] = []
         self._hooks.append(fn)
@@ -667,7 +696,7 @@ def _shape_of(name: str, fn: Callable[..., Any], v: Value, axis: Any) -> tuple[i
     """The shape numpy's fn would give v's numbers, or numpy's complaint said in terms of name and shape."""
     try:
         return tuple(fn(np.empty(v.shape, dtype=bool), axis).shape)
-    except (ValueError, TypeError) as e:  # numpy's AxisError is a ValueError
+    except (ValueError, TypeError, OverflowError) as e:  # numpy's AxisError is a ValueError
         raise ValueError(f"{name}: {e} (input shape {v.shape}, axis={axis!r})") from None
 
 
@@ -685,7 +714,12 @@ def _operand(x: Any) -> Any:
 def _own_index(i: Any) -> Any:
     if isinstance(i, Value):
         return i._data.copy()
-    return np.array(i) if isinstance(i, (np.ndarray, list)) else i
+    if not isinstance(i, (np.ndarray, list)):
+        return i
+    try:
+        return np.array(i)
+    except ValueError as e:  # a ragged list
+        raise IndexError(f"getitem: an index list must be of one shape, got {_describe(i)} ({e})") from None
 
 
 def _write(v: Value, array: Any) -> None:
@@ -723,26 +757,33 @@ def _holds_values(items: Any) -> bool:
     return False
 
 
+def _who(value: Value) -> str:
+    return f"{value.name!r} (shape {value.shape})" if value.name else f"a Value of shape {value.shape}"
+
+
 def _changed(value: Value, op: ops.Op, made_it: bool) -> RuntimeError:
-    who = f"{value.name!r} (shape {value.shape})" if value.name else f"a Value of shape {value.shape}"
+    who = _who(value)
     when = f"{op.name} made it" if made_it else f"{op.name} used it in the forward pass"
     return RuntimeError(f"backward: {who} was changed in place after {when}, so its gradient would mix old "
                         "and new numbers; call backward() before changing the weights, or recompute the forward")
 
 
-def _seed(root: Value, grad: Any, create_graph: bool) -> Any:
+def _seed(root: Value, grad: Any, create_graph: bool, who: str = "backward") -> Any:
     if not root.requires_grad:
-        raise RuntimeError("backward: this Value does not require grad (it was computed from constants "
+        raise RuntimeError(f"{who}: this Value does not require grad (it was computed from constants "
                            "only, or under no_grad())")
     if grad is None:
         if root.size != 1:
-            raise RuntimeError(f"backward: a scalar output is needed, got shape {root.shape}; for a non-scalar "
+            raise RuntimeError(f"{who}: a scalar output is needed, got shape {root.shape}; for a non-scalar "
                                f"output pass grad=, an array of shape {root.shape}")
         seed = np.array(1, root.dtype) if root.ndim == 0 else ops.expand(np.array(1, root.dtype), root.shape)
     else:
-        seed = _to_array(grad, root.dtype)
+        try:
+            seed = _to_array(grad, root.dtype)
+        except TypeError as e:
+            raise TypeError(f"{who}: grad must be numbers, got {_describe(grad)} ({e})") from None
         if seed.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {seed.shape} but the output has shape {root.shape}")
+            raise ValueError(f"{who}: grad has shape {seed.shape} but the output has shape {root.shape}")
     return Value._leaf(seed, requires_grad=False) if create_graph else seed
 
 
@@ -891,6 +932,8 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
     """
     if not isinstance(output, Value):
         raise TypeError(f"vjp: output must be a Value, got {type(output).__name__}")
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"vjp: inputs must be a list of Values, got {_describe(inputs)}")
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
             raise TypeError(f"vjp: inputs must be Values (wrap arrays in tl.Value); input {i} is {type(x).__name__}")
@@ -904,7 +947,7 @@ def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: 
             found[i] = g
     if output.requires_grad:
         keep = create_graph if retain_graph is None else retain_graph
-        _backprop(output, _seed(output, grad, create_graph), keep, create_graph, store, every_node=True)
+        _backprop(output, _seed(output, grad, create_graph, "vjp"), keep, create_graph, store, every_node=True)
     for i, x in enumerate(inputs):
         if found[i] is None:
             found[i] = np.zeros_like(x.data)
@@ -922,11 +965,16 @@ def maximum(a: Any, b: Any) -> Value:
 
 def minimum(a: Any, b: Any) -> Value:
     """Elementwise minimum of Values or arrays, as numpy.minimum."""
-    return -maximum(-_operand(a), -_operand(b))
+    try:
+        return -maximum(-_operand(a), -_operand(b))
+    except (ValueError, TypeError) as e:
+        raise type(e)(str(e).replace("maximum", "minimum", 1).replace("Value:", "minimum:", 1)) from None
 
 
 def _parts(name: str, values: Sequence[Any]) -> list[Any]:
-    parts = list(values)
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name}: give a list of Values or arrays to join, got {_describe(values)}")
+    parts = [p if isinstance(p, Value) else _checks.numeric(name, "each part", p) for p in values]
     if not parts:
         raise ValueError(f"{name}: needs at least one Value or array to join, got none")
     return parts
@@ -941,7 +989,7 @@ def concatenate(values: Sequence[Any], axis: int = 0, **wrong: Any) -> Value:
     try:
         ax = np.lib.array_utils.normalize_axis_index(operator.index(axis), max(ndim, 1))
         sizes = [np.shape(p._data if isinstance(p, Value) else p)[ax] for p in parts]
-    except (TypeError, IndexError, ValueError) as e:  # numpy's AxisError is both of the last two
+    except (TypeError, IndexError, ValueError, OverflowError) as e:  # numpy's AxisError is IndexError and ValueError
         raise _shape_error(CONCATENATE, [getattr(p, "_data", p) for p in parts], {"axis": axis}, e) from None
     bounds = (0, *np.cumsum(sizes).tolist())
     return _apply(CONCATENATE, parts, {"axis": axis, "bounds": bounds})
@@ -956,7 +1004,7 @@ def stack(values: Sequence[Any], axis: int = 0, **wrong: Any) -> Value:
 def where(cond: Any, a: Any, b: Any) -> Value:
     """Elementwise choice, as numpy.where: a where cond is true, else b. cond (booleans; a Value's data or
     any array) is a constant, copied; a and b get the gradient where they were chosen."""
-    mask = np.array(cond._data if isinstance(cond, Value) else cond)
+    mask = _checks.numeric("where", "cond", cond).copy()
     if mask.dtype != bool:
         mask = mask.astype(bool)
     return _apply(WHERE, (a, b), {"cond": mask})
@@ -966,11 +1014,19 @@ def _numpy_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A composite method that answers PyTorch's keyword names (dim=, keepdim=) with numpy's."""
     allowed = set(inspect.signature(fn).parameters)
 
+    name = fn.__name__
+
     @functools.wraps(fn)
     def method(self: Value, *args: Any, **kwargs: Any) -> Any:
         if kwargs and not kwargs.keys() <= allowed:
-            _numpy_names(fn.__name__, kwargs.keys() - allowed)
-        return fn(self, *args, **kwargs)
+            _numpy_names(name, kwargs.keys() - allowed)
+        try:
+            return fn(self, *args, **kwargs)
+        except (ValueError, TypeError, OverflowError) as e:  # numpy's word on an axis or ddof: said as this method's
+            if str(e).startswith(f"{name}:"):
+                raise
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            raise kind(f"{name}: {e} (input shape {self.shape}, arguments {args or ''}{kwargs or ''})") from None
     return method
 
 

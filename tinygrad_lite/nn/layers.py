@@ -6,13 +6,19 @@ Weights follow both tutorials: Linear's weight has shape (in_features, out_featu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import _checks, ops
 from ..value import Value, _whole, _write, where
 from .module import Module, _generator
+
+
+def _flag(owner: str, what: str, x: Any) -> None:
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {what} must be True or False, got {_checks.describe(x)}")
 
 
 class Linear(Module):
@@ -28,7 +34,8 @@ class Linear(Module):
         in_features, out_features = _whole("Linear", "in_features", in_features), \
             _whole("Linear", "out_features", out_features)
         shape = (in_features, out_features)
-        gen = _generator(rng)
+        _flag("Linear", "bias", bias)
+        gen = _generator("Linear", rng)
         if init == "uniform":
             w = 2 * gen.random(shape) - 1
         elif init == "normal":
@@ -76,7 +83,7 @@ class LeakyReLU(Module):
     """Leaky ReLU activation: f(x) = x where x > 0, else negative_slope * x."""
 
     def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = negative_slope
+        self.negative_slope = _checks.number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Value) -> Value:
         return x.leaky_relu(self.negative_slope)
@@ -89,7 +96,7 @@ class Softmax(Module):
     """Softmax over an axis: probabilities that sum to 1 (for a loss, give the logits to CrossEntropy instead)."""
 
     def __init__(self, axis: int = -1):
-        self.axis = axis
+        self.axis = _checks.whole("Softmax", "axis", axis, least=-(2 ** 31))
 
     def forward(self, x: Value) -> Value:
         return x.softmax(axis=self.axis)
@@ -111,9 +118,8 @@ class Dropout(Module):
     when it is inf or NaN (PyTorch multiplies by its mask, which gives NaN there)."""
 
     def __init__(self, p: float = 0.5, rng: Any = None):
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p is a probability in [0, 1], got {p!r}")
-        self.p, self.rng = float(p), _generator(rng)
+        p = _checks.number("Dropout", "p (a probability)", p, lo=0, hi=1)
+        self.p, self.rng = float(p), _generator("Dropout", rng)
 
     def forward(self, x: Value) -> Value:
         if not self.training or self.p == 0:
@@ -131,6 +137,10 @@ class Sequential(Module):
     """Layers applied one after another: Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))."""
 
     def __init__(self, *layers: Module):
+        for i, layer in enumerate(layers):
+            if not callable(layer):
+                raise TypeError(f"Sequential: layer {i} must be a Module (or a function of its input), got "
+                                f"{_checks.describe(layer)}")
         self.layers = list(layers)
 
     def forward(self, x: Any) -> Any:
@@ -174,10 +184,15 @@ class Conv2d(Module):
             self.stride, self.padding = ops._pair("stride", stride, 1), ops._pair("padding", padding, 0)
         except ValueError as e:
             raise ValueError(f"Conv2d: {e}") from None
-        gen = _generator(rng)
+        _flag("Conv2d", "bias", bias)
+        gen = _generator("Conv2d", rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        bound = 1 / np.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
-        self.weight = Value(gen.uniform(-bound, bound, shape), name="weight")
+        bound = 1 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        try:
+            w = gen.uniform(-bound, bound, shape)
+        except ValueError:  # numpy: the array is too big to have
+            raise ValueError(f"Conv2d: a weight of shape {shape} is more numbers than an array can hold") from None
+        self.weight = Value(w, name="weight")
         self.bias = Value(gen.uniform(-bound, bound, self.out_channels), name="bias") if bias else None
 
     def forward(self, x: Any) -> Value:
@@ -185,7 +200,7 @@ class Conv2d(Module):
         cols = x.im2col(self.kernel_size, self.stride, self.padding)  # (N, OH, OW, kh, kw, C)
         n, oh, ow = cols.shape[:3]
         kernels = self.weight.transpose(0, 2, 3, 1).reshape(self.out_channels, -1)  # (out, kh * kw * C): as cols
-        out = cols.reshape(n * oh * ow, -1) @ kernels.T  # (N*OH*OW, out)
+        out = cols.reshape(n * oh * ow, kernels.shape[1]) @ kernels.T  # (N*OH*OW, out)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)  # (N, out, OH, OW)
@@ -209,6 +224,9 @@ class _Pool2d(Module):
     def forward(self, x: Any) -> Value:
         x = _image(type(self).__name__, x)
         (kh, kw), (n, c, h, w) = self.kernel_size, x.shape
+        if kh > h or kw > w:
+            raise ValueError(f"{type(self).__name__}: the kernel {self.kernel_size} is larger than the image "
+                             f"{(h, w)} (input shape {x.shape})")
         if self.stride == self.kernel_size and kh <= h and kw <= w:
             # windows side by side: a reshape (no copy) puts each window on axes 3 and 5; rows and columns
             # that do not fill a window are dropped, as PyTorch does
@@ -247,10 +265,8 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
         self.num_features = _whole("BatchNorm1d", "num_features", num_features)
-        if not 0 <= momentum <= 1 or not eps > 0:
-            raise ValueError(f"BatchNorm1d: needs eps > 0 and momentum in [0, 1], got eps={eps!r}, "
-                             f"momentum={momentum!r}")
-        self.eps, self.momentum = float(eps), float(momentum)
+        self.eps = _checks.number("BatchNorm1d", "eps", eps, lo=0, lo_open=True)
+        self.momentum = _checks.number("BatchNorm1d", "momentum", momentum, lo=0, hi=1)
         self.weight = Value(np.ones(self.num_features), name="weight")
         self.bias = Value(np.zeros(self.num_features), name="bias")
         self.running_mean = Value(np.zeros(self.num_features), name="running_mean", requires_grad=False)

@@ -6,12 +6,15 @@ from typing import Any
 
 import numpy as np
 
+from .. import _checks
 from ..value import Value, where
 from .module import Module
 
 
 def _check(loss: str, pred: Value, target: Any) -> np.ndarray | Value:
-    shape = target.shape if isinstance(target, Value) else np.shape(target)
+    if not isinstance(target, Value):
+        target = _checks.numeric(loss, "the target", target)
+    shape = target.shape
     if pred.size == 0:
         raise ValueError(f"{loss}: the batch is empty (prediction shape {pred.shape}); a loss needs at least "
                          "one example")
@@ -20,7 +23,16 @@ def _check(loss: str, pred: Value, target: Any) -> np.ndarray | Value:
     return target
 
 
+def _prediction(loss: str, pred: Any) -> Value:
+    """The network's output as a Value (an array is taken as a constant)."""
+    if isinstance(pred, Value):
+        return pred
+    return Value(_checks.numeric(loss, "the prediction", pred), requires_grad=False)
+
+
 def _reduce(loss: str, per_element: Value, reduction: str) -> Value:
+    if not isinstance(reduction, str):
+        raise TypeError(f"{loss}: reduction must be 'mean' or 'sum', got {_checks.describe(reduction)}")
     if reduction == "mean":
         return per_element.mean()
     if reduction == "sum":
@@ -37,6 +49,7 @@ class MSE(Module):
         self.reduction = reduction
 
     def forward(self, pred: Value, target: Any) -> Value:
+        pred = _prediction("MSE", pred)
         diff = pred - _check("MSE", pred, target)
         return _reduce("MSE", diff * diff, self.reduction)
 
@@ -64,6 +77,7 @@ class BCE(Module):
         self.reduction = reduction
 
     def forward(self, prob: Value, target: Any) -> Value:
+        prob = _prediction("BCE", prob)
         t: Any = _check("BCE", prob, target)
         lo, hi = prob.data.min(), prob.data.max()
         if not (lo >= 0 and hi <= 1):
@@ -86,6 +100,7 @@ class BCEWithLogits(Module):
         self.reduction = reduction
 
     def forward(self, logits: Value, target: Any) -> Value:
+        logits = _prediction("BCEWithLogits", logits)
         t: Any = _check("BCEWithLogits", logits, target)
         return _reduce("BCEWithLogits", logits.softplus() - logits * t, self.reduction)
 
@@ -105,7 +120,10 @@ class CrossEntropy(Module):
         self.reduction = reduction
 
     def forward(self, logits: Value, target: Any) -> Value:
-        t = target if isinstance(target, Value) else np.asarray(target)
+        logits = _prediction("CrossEntropy", logits)
+        if logits.ndim == 0:
+            raise ValueError("CrossEntropy: logits must have a class axis, shape (..., classes), got a 0-d value")
+        t = target if isinstance(target, Value) else _checks.numeric("CrossEntropy", "the target", target)
         if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind == "f":  # labels from a CSV
             if not np.all(np.isfinite(t) & (t == np.round(t))):
                 raise ValueError(f"CrossEntropy: the target of shape {t.shape} holds {t.dtype} numbers that are not "

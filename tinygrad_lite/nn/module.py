@@ -291,13 +291,16 @@ def _read_state(path: Path, params: dict[str, Value]) -> dict[str, np.ndarray]:
     return state
 
 
-def _generator(rng: Any) -> Any:
+def _generator(owner: str, rng: Any) -> Any:
     """numpy's global generator (np.random.seed controls it), a RandomState for an int (the tutorials'
     generator, so rng=1 draws what np.random.seed(1) would), or the Generator/RandomState given."""
     if rng is None:
         return np.random.mtrand._rand
-    if isinstance(rng, (int, np.integer)):
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if not 0 <= rng < 2 ** 32:
+            raise ValueError(f"{owner}: rng as a seed must be a whole number in [0, 2**32), got {rng}")
         return np.random.RandomState(int(rng))
     if isinstance(rng, (np.random.Generator, np.random.RandomState)):
         return rng
-    raise TypeError(f"rng must be None, an int seed, or a numpy Generator/RandomState, got {type(rng).__name__}")
+    raise TypeError(f"{owner}: rng must be None, an int seed, or a numpy Generator/RandomState, got "
+                    f"{type(rng).__name__}")

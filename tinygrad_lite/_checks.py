@@ -1,0 +1,82 @@
+"""Argument validators shared by every layer: whole numbers, real numbers in a range, axes, seeds, numeric arrays.
+
+Scope: numpy only. Each check names the function (`owner`) and the argument, says what was given and what is
+needed, and raises TypeError (the wrong kind of thing) or ValueError (the right kind, out of range).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from typing import Any
+
+import numpy as np
+
+
+def describe(x: Any) -> str:
+    """A short account of a wrong argument for a message: its type and (shortened) value."""
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"[:80]
+
+
+def whole(owner: str, what: str, n: Any, least: int = 1) -> int:
+    """A size or count argument: a whole number (numpy integers too, bools not) of at least `least`."""
+    if isinstance(n, bool):
+        raise TypeError(f"{owner}: {what} must be a whole number, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{owner}: {what} must be a whole number, got {describe(n)}") from None
+    if n < least:
+        raise ValueError(f"{owner}: {what} must be at least {least}, got {n}")
+    return int(n)
+
+
+def number(owner: str, what: str, x: Any, lo: float = -math.inf, hi: float = math.inf, lo_open: bool = False,
+           hi_open: bool = False) -> float:
+    """A real-number argument (a learning rate, a probability, eps), finite, within [lo, hi] (or open ends)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+        raise TypeError(f"{owner}: {what} must be a finite real number, got {describe(x)}")
+    x = float(x)
+    low_ok = x > lo if lo_open else x >= lo
+    high_ok = x < hi if hi_open else x <= hi
+    if not (low_ok and high_ok):
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise ValueError(f"{owner}: {what} must be in {left}{lo:g}, {hi:g}{right}, got {x!r}")
+    return float(x)
+
+
+def axis(owner: str, ax: Any, ndim: int) -> Any:
+    """An axis argument for an array of ndim axes: None, a whole number or a tuple of them, each in [-ndim, ndim)
+    (a 0-d array takes axis 0 or -1, as numpy). Returned as given."""
+    if ax is None:
+        return None
+    many = ax if isinstance(ax, tuple) else (ax,)
+    size = max(ndim, 1)
+    for a in many:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{owner}: axis must be None, a whole number or a tuple of them, got {describe(ax)}")
+        if not -size <= a < size:
+            raise ValueError(f"{owner}: axis {int(a)} is out of range for {ndim} axes (give one in [-{size}, {size}))")
+    return ax
+
+
+def seed(owner: str, s: Any) -> Any:
+    """A random seed: None (fresh each time) or a whole number, 0 or more."""
+    if s is not None:
+        whole(owner, "seed", s, least=0)
+    return s
+
+
+def numeric(owner: str, what: str, x: Any) -> np.ndarray:
+    """x (numbers, nested lists, an array, a Value's data) as an ndarray of real numbers, or one clear error."""
+    x = getattr(x, "data", x) if not isinstance(x, np.ndarray) else x
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as e:  # ragged lists and the like
+        raise TypeError(f"{owner}: {what} must be numbers of one shape, got {describe(x)} ({e})") from None
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{owner}: {what} must be real numbers, got {describe(x)}")
+    return a

@@ -30,6 +30,7 @@ PyTorch gives a number, tinygrad_lite gives the same:
 - `var` and `std` with `ddof >= n` divide by zero, as numpy and PyTorch: NaN, or inf.
 - `prod` gives each element the product of the others, exact at zeros to second order, in linear memory.
 - `nn.BCE` clamps each log at -100, as PyTorch, in any float dtype.
+- At a NaN input `relu` passes the gradient on and `abs` gives 0, as PyTorch's.
 
 Where tinygrad_lite differs on purpose (each docstring says so too):
 
@@ -38,6 +39,8 @@ Where tinygrad_lite differs on purpose (each docstring says so too):
   infinite element makes the whole gradient of `var` NaN (PyTorch leaves out the mean's share).
 - `sqrt` at `-0.0`: gradient `+inf` (numpy's `(-0.0) ** -0.5`; PyTorch: `-inf`).
 - `nn.Dropout` gives 0 for a dropped `inf` or NaN (PyTorch's product with its mask gives NaN).
+- `prod` gives each element the product of the others even where another element is `inf` or NaN or the whole
+  product overflows (PyTorch's `out / x` is NaN or inf there).
 """
 
 

@@ -141,6 +141,90 @@ def _no_lock() -> None:
     value._store_lock = contextlib.nullcontext()
 
 
+# ---- the composites, the losses and the optimisers: the bugs found at the library's newer edges ----
+
+def _std_plain_sqrt() -> None:  # NaN gradient where the spread is zero
+    from tinygrad_lite import value
+    value.Value.std = lambda self, axis=None, keepdims=False, ddof=0: self.var(axis, keepdims, ddof) ** 0.5
+
+
+def _var_ddof_unclamped() -> None:  # -0.0 where numpy and PyTorch give NaN
+    from tinygrad_lite import value
+
+    def var(self: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
+        d = self - self.mean(axis=axis, keepdims=True)
+        total = (d * d).sum(axis=axis, keepdims=keepdims)
+        return total / float(self.size // max(total.size, 1) - ddof)
+    value.Value.var = var
+
+
+def _shift_by_plain_max() -> None:  # inf - inf = NaN at masked or infinite logits
+    from tinygrad_lite import value
+    value._finite_max = lambda x, axis: np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+
+
+def _cross_entropy_one_hot() -> None:  # -inf * 0 = NaN at a masked logit
+    from tinygrad_lite.nn import losses
+    original = losses.CrossEntropy.forward
+
+    def forward(self: Any, logits: Any, target: Any) -> Any:
+        t = np.asarray(target)
+        if t.dtype.kind in "iu" and t.shape == logits.shape[:-1]:
+            t = np.eye(logits.shape[-1], dtype=logits.dtype)[t]
+            return losses._reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
+        return original(self, logits, target)
+    losses.CrossEntropy.forward = forward
+
+
+def _bce_clip_eps() -> None:  # a clip at 1 - 1e-12 rounds away in float32
+    from tinygrad_lite.nn import losses
+    losses._log_at_least_minus_100 = lambda p: p.clip(1e-12, 1 - 1e-12).log()
+
+
+def _prod_divides() -> None:  # out / x: NaN at a zero
+    from tinygrad_lite import ops
+    _set_rules(ops.TABLE["prod"], (lambda g, out, x, axis, keepdims:
+                                   g.reshape(ops._keepdims_shape(x.shape, axis)) *
+                                   (out.reshape(ops._keepdims_shape(x.shape, axis)) / x),))
+
+
+def _detach_fresh_version() -> None:  # an in-place edit seen through a detached alias goes unseen
+    from tinygrad_lite import value
+    value.Value.detach = lambda self: value.Value._leaf(self._data, requires_grad=False)
+
+
+def _adam_one_step_count() -> None:  # one step count for all parameters: a skipped one is corrected wrongly
+    from tinygrad_lite import optim
+
+    def step(self: Any) -> None:
+        self._count = getattr(self, "_count", 0) + 1
+        b1, b2 = self.betas
+        for i, p, g in self._grads():
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            m_hat, v_hat = self.m[i] / (1 - b1 ** self._count), self.v[i] / (1 - b2 ** self._count)
+            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+    optim.Adam.step = step
+
+
+def _clip_clips_nothing() -> None:  # the norm is returned, the gradients are left as they were
+    from tinygrad_lite import optim
+
+    def clip(params: Any, max_norm: float) -> float:
+        grads = [p.grad for p in optim._parameters("clip_grad_norm", params) if p.grad is not None]
+        return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
+    optim.clip_grad_norm = clip
+
+
+def _sgd_momentum_forgets() -> None:  # momentum's velocity never kept
+    from tinygrad_lite import optim
+
+    def step(self: Any) -> None:
+        for _, p, g in self._grads():
+            p.data -= self.lr * (g + self.weight_decay * p.data)
+    optim.SGD.step = step
+
+
 HISTORICAL = {
     "transpose_unnormalised": (_transpose_unnormalised, "transpose's inverse permutation from un-normalised axes"),
     "sum_to_reshapes_blindly": (_sum_to_reshapes_blindly, "sum_to reshapes a same-size gradient without complaint"),
@@ -152,6 +236,16 @@ HISTORICAL = {
     "no_version_check": (_no_version_check, "in-place edits between forward and backward not seen"),
     "accumulation_overwrites": (_accumulation_overwrites, "a second backward overwrites .grad"),
     "no_lock": (_no_lock, "gradient accumulation unlocked across threads"),
+    "std_plain_sqrt": (_std_plain_sqrt, "std as var ** 0.5: NaN gradient at zero spread"),
+    "var_ddof_unclamped": (_var_ddof_unclamped, "var divides by n - ddof < 0: -0.0 instead of NaN"),
+    "shift_by_plain_max": (_shift_by_plain_max, "softmax and logsumexp shift by an infinite max: NaN"),
+    "cross_entropy_one_hot": (_cross_entropy_one_hot, "CrossEntropy times a one-hot: NaN at a masked logit"),
+    "bce_clip_eps": (_bce_clip_eps, "BCE clips p at 1 - 1e-12, which float32 rounds to 1"),
+    "prod_divides": (_prod_divides, "prod's rule out / x: NaN at a zero"),
+    "detach_fresh_version": (_detach_fresh_version, "a detached alias has a version of its own"),
+    "adam_one_step_count": (_adam_one_step_count, "Adam counts steps for all parameters together"),
+    "clip_clips_nothing": (_clip_clips_nothing, "clip_grad_norm returns the norm and clips nothing"),
+    "sgd_momentum_forgets": (_sgd_momentum_forgets, "SGD's momentum keeps no velocity"),
 }
 
 
@@ -184,7 +278,7 @@ def pytest_configure(config: Any) -> None:
 # ---- the driver --------------------------------------------------------------------------------------
 
 SUITE = ["tests/test_ops.py", "tests/test_edges.py", "tests/test_engine.py", "tests/test_power_tools.py",
-         "tests/test_testing.py", "tests/test_nn_optim.py"]
+         "tests/test_testing.py", "tests/test_nn_optim.py", "tests/test_pytorch_edges.py", "tests/test_trust.py"]
 
 
 def _pytest(mutation: str, args: list[str]) -> tuple[bool, str]:

@@ -63,6 +63,30 @@ COMPOSITES = {
                  [([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]], {"axis1": 1, "axis2": 2})]),
 }
 
+# The primitives' methods at the infinities, NaN and empty or size-1 axes (their conventions at finite special
+# points are in pytorch_conventions.py).
+COMPOSITES.update({
+    "exp": (torch.exp, [([-INF, INF, NAN, 0.0], {}), ([-800.0, 700.0], {})]),
+    "log": (torch.log, [([0.0, -0.0, INF, 1.0], {}), ([NAN, 2.0], {})]),
+    "tanh": (torch.tanh, [([-INF, INF, NAN, 0.0], {}), ([-30.0, 30.0], {})]),
+    "sigmoid": (torch.sigmoid, [([-INF, INF, NAN, 0.0], {}), ([-800.0, 800.0], {})]),
+    "relu": (torch.relu, [([-INF, INF, NAN, -0.0], {})]),
+    "abs": (torch.abs, [([-INF, INF, NAN, -2.0], {})]),
+    "softplus": (F.softplus, [([-INF, INF, 0.0], {}), ([-800.0, 800.0], {})]),
+    "sum": (lambda x, axis=None: x.sum(dim=dims(axis)) if axis is not None else x.sum(),
+            [([INF, 1.0, -2.0], {}), ([INF, -INF], {}), ([[NAN, 1.0], [2.0, 3.0]], {"axis": 1}),
+             (("empty", (2, 0)), {"axis": 1}), (("empty", (0, 3)), {"axis": 0})]),
+    "max": (lambda x, axis=None: torch.amax(x, dim=dims(axis)),
+            [([INF, 1.0, INF], {}), ([-INF, -INF], {}), ([[NAN, 1.0], [2.0, 3.0]], {"axis": 1}),
+             ([[4.0]], {"axis": 0})]),
+    "prod": (lambda x, axis=None: x.prod(dim=axis) if axis is not None else x.prod(),
+             [([INF, 2.0, 3.0], {}), ([INF, 0.0, 3.0], {}), ([[NAN, 1.0], [2.0, 3.0]], {"axis": 1}),
+              ([[1e200, 1e200, 1e-200]], {"axis": 1}), (("empty", (2, 0)), {"axis": 1})]),
+    "cumsum": (lambda x, axis: torch.cumsum(x, dim=axis), [([1.0, INF, 2.0], {"axis": 0}), ([[1.0, NAN], [2.0, 3.0]],
+                                                                                          {"axis": 1})]),
+    "clip": (lambda x, lo, hi: torch.clamp(x, lo, hi), [([-INF, INF, NAN, 0.5], {"lo": 0.0, "hi": 1.0})]),
+})
+
 # Losses: (prediction, target, params). CrossEntropy's integer targets are lists of ints.
 LOSSES = {
     "MSE": (lambda p, t, reduction="mean": F.mse_loss(p, t, reduction=reduction),
@@ -95,6 +119,8 @@ def directions(shape, dtype):
 
 
 def listed(t):
+    if t._is_zerotensor():  # PyTorch's efficient zeros (abs's second derivative) hold no storage
+        return torch.zeros(t.shape, dtype=t.dtype).tolist()
     return t.detach().tolist()
 
 

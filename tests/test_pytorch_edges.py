@@ -28,7 +28,7 @@ LOSSES = {"MSE": tl.nn.MSE, "BCE": tl.nn.BCE, "BCEWithLogits": tl.nn.BCEWithLogi
 def _different(name, row):
     """Why tinygrad_lite's gradient differs from PyTorch's on purpose at this case, or None. Each is in the
     docstring of the composite or loss; the forward is still compared, and the gradient checked as said."""
-    x = np.array(row["x"]["empty"] if isinstance(row["x"], dict) else row["x"], dtype=float)
+    x = _array(row["x"], np.float64)
     p = row["params"]
     if name in ("var", "std"):
         n = x.size if p.get("axis") is None else x.shape[p["axis"]]
@@ -38,6 +38,8 @@ def _different(name, row):
             return "nan: an infinite input makes every element's gradient NaN (mean's share is inf - inf)"
     if name == "sqrt" and (np.signbit(x) & (x == 0)).any():
         return "inf: sqrt'(-0.0) is numpy's (-0.0) ** -0.5 = +inf (PyTorch: 1 / (2 sqrt(-0.0)) = -inf)"
+    if name == "prod" and x.size and not np.isfinite(np.prod(x, axis=p.get("axis"))).all():
+        return "others: each element gets the product of the others (PyTorch's out / x is NaN or inf there)"
     if name == "BCE" and ((x == 0) | (x == 1)).any():  # see nn.BCE: PyTorch's gradient is up to 1e12 there
         return "finite: the clamped log's gradient is 0"
     return None
@@ -89,6 +91,14 @@ def _compare(fn, row, target=None, different=None):
             return
         g, _ = _directions(out.shape, dtype)
         out.backward(g, create_graph=True)
+        if different is not None and different.startswith("others"):  # plain numpy: the product of the others
+            axis = row["params"].get("axis")
+            xs = np.moveaxis(x.data, axis, -1) if axis is not None else x.data.reshape(1, -1)
+            others = np.stack([np.prod(np.delete(xs, i, axis=-1), axis=-1) for i in range(xs.shape[-1])], -1)
+            gs = np.moveaxis(np.broadcast_to(np.expand_dims(g, -1), others.shape), -1, -1)
+            expected = np.moveaxis(others * gs, -1, axis) if axis is not None else (others * g).reshape(x.shape)
+            np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, equal_nan=True)
+            return
         if different is not None:  # the gradient is what the reason says, everywhere
             check = {"nan": np.isnan, "inf": np.isposinf, "finite": np.isfinite}[different.split(":")[0]]
             mine = x.grad.data

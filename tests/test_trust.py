@@ -399,3 +399,56 @@ def test_an_archive_in_memory_is_a_zip_of_npy_files(tmp_path):
     _, path = _saved(tmp_path)
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as z:
         assert sorted(z.namelist()) == ["bias.npy", "weight.npy"]
+
+
+# ---- explaining, drawing and paging every op of the table, with its parameters drawn ------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tinygrad_lite import ops  # noqa: E402
+from tinygrad_lite.testing import strategies as tst  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(ops.TABLE))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_op_with_drawn_parameters_is_explained_drawn_and_paged(name, data, tmp_path_factory):
+    op = ops.TABLE[name]
+    inputs, params = data.draw(tst.op_cases(op))
+    out = tst.apply_op(op, inputs, params)
+    loss = (out * np.random.default_rng(0).standard_normal(out.shape)).sum()
+    text = str(tl.explain(loss))
+    assert "Backward" in text
+    assert "digraph" in tl.draw(loss).source
+    page = tl.explain(loss).save_html(tmp_path_factory.mktemp("page") / "p.html")
+    assert "<svg" in page.read_text()
+    loss.backward()  # and after backward, with the graph released
+    assert "Backward" in str(tl.explain(loss)) and "digraph" in tl.draw(loss).source
+
+
+def test_rebinding_a_parameter_is_explained_when_its_grad_is_read():
+    w = Value([1.0, 2.0])
+    (w * w).sum().backward()
+    w = w - 0.1 * w.grad  # the micrograd habit: w is now computed, no longer the parameter
+    (w * w).sum().backward()
+    with pytest.warns(UserWarning, match=r"w = w - lr \* w.grad.*w.data -= lr \* w.grad"):
+        assert w.grad is None
+
+
+def test_an_in_place_operator_on_a_parameter_is_refused_with_the_fix():
+    w = Value([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"w.data -= \.\.\."):
+        w -= 0.1
+    c = Value([1.0], requires_grad=False)
+    c += 1  # a constant: a new Value, as Python's fallback gives
+    assert c.item() == 2.0
+
+
+def test_conv2d_and_pooling_on_an_empty_batch_give_shapes():
+    conv = tl.nn.Conv2d(2, 3, 3, padding=1, rng=0)
+    out = conv(np.zeros((0, 2, 5, 5)))
+    assert out.shape == (0, 3, 5, 5)
+    out.sum().backward()
+    np.testing.assert_array_equal(conv.weight.grad, np.zeros((3, 2, 3, 3)))
+    assert tl.nn.MaxPool2d(2)(np.zeros((0, 2, 4, 4))).shape == (0, 2, 2, 2)

@@ -167,6 +167,11 @@ def _wins(a: Any, b: Any) -> Any:
     return (a > b) + 0.5 * (a == b)
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1; 0 at NaN too (PyTorch's sgn), so abs passes no NaN back from a NaN input."""
+    return np.sign(np.where(np.isnan(x), 0, x))
+
+
 def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
     if np.dtype(dtype).kind != "f":
         raise TypeError(f"a gradient needs a float dtype, got {np.dtype(dtype)}")
@@ -419,7 +424,7 @@ _ENTRIES = [
                                                                                             "2/sqrt(pi) e^(-x^2)"),
         doc="Error function: f(x) = 2/sqrt(pi) * integral of e^(-t^2) from 0 to x"),
     _op("relu",    lambda x: np.maximum(x, 0),
-                                   (lambda g, out, x: g * (data(x) > 0),                    "1 where x > 0, else 0"),
+                                   (lambda g, out, x: g * ~(data(x) <= 0),                  "1 where x > 0, else 0"),
         doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
     _op("leaky_relu", _leaky_relu,  (lambda g, out, x, slope: g * np.where(data(x) > 0, 1.0, slope),
                                                                                             "1 if x > 0, else slope"),
@@ -434,7 +439,7 @@ _ENTRIES = [
         doc="Choose: f(a, b) = a where cond is true, else b (cond: booleans, broadcast with a and b)",
         error="{name}: shapes {0} and {1} and the condition's shape {cond.shape} cannot be broadcast together",
         draw="where"),
-    _op("abs",     np.abs,         (lambda g, out, x: g * np.sign(data(x)),                 "d|x|/dx = sign(x)"),
+    _op("abs",     np.abs,         (lambda g, out, x: g * _sign(data(x)),                   "d|x|/dx = sign(x)"),
         doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
     _op("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
                                    (_clip_rule,                                             "1 in [lo, hi], else 0"),

@@ -105,6 +105,45 @@ LOSSES = {
 }
 
 
+# Layers at special inputs: (PyTorch's layer, its weights as nested lists, the input). The weights are copied into
+# tinygrad_lite's layer by the test (Linear's weight transposed: tinygrad_lite's is (in, out)).
+W23 = [[0.5, -1.0, 0.25], [1.5, 0.5, -0.75]]
+LAYERS = {
+    "Linear": [(lambda: torch.nn.Linear(3, 2), {"weight": W23, "bias": [0.1, -0.2]},
+                [[INF, 1.0, 2.0], [1.0, NAN, 0.0], [-0.0, 0.0, 1.0]]),
+               (lambda: torch.nn.Linear(3, 2), {"weight": W23, "bias": [0.1, -0.2]}, ("empty", (0, 3)))],
+    "BatchNorm1d": [(lambda: torch.nn.BatchNorm1d(3), {"weight": [1.0, 2.0, 0.5], "bias": [0.0, 1.0, -1.0]},
+                     [[1.0, 5.0, 2.0], [1.0, 3.0, -2.0], [1.0, 4.0, 0.0]]),  # feature 0: zero spread
+                    (lambda: torch.nn.BatchNorm1d(2), {"weight": [1.0, 1.0], "bias": [0.0, 0.0]},
+                     [[1.0, 1e-9], [1.0, -1e-9]])],
+    "Conv2d": [(lambda: torch.nn.Conv2d(1, 2, 2), {"weight": [[[[1.0, -1.0], [0.5, 0.0]]], [[[0.0, 2.0], [1.0, 1.0]]]],
+                                                   "bias": [0.0, 0.5]},
+                [[[[INF, 1.0, 0.0], [1.0, 2.0, 3.0], [0.0, -1.0, 1.0]]]]),
+               (lambda: torch.nn.Conv2d(1, 2, 2), {"weight": [[[[1.0, -1.0], [0.5, 0.0]]], [[[0.0, 2.0], [1.0, 1.0]]]],
+                                                   "bias": [0.0, 0.5]}, ("empty", (0, 1, 3, 3)))],
+    "MaxPool2d": [(lambda: torch.nn.MaxPool2d(2), {}, [[[[-INF, 1.0, 2.0, 0.0], [0.5, 0.25, -1.0, INF],
+                                                         [NAN, 1.0, 3.0, 4.0], [0.0, 2.0, 5.0, 6.0]]]])],
+    "AvgPool2d": [(lambda: torch.nn.AvgPool2d(2), {}, [[[[INF, 1.0, 2.0, 0.0], [0.5, 0.25, -1.0, 3.0],
+                                                         [NAN, 1.0, 3.0, 4.0], [0.0, 2.0, 5.0, 6.0]]]])],
+}
+
+
+def record_layer(make, weights, x, dtype):
+    layer = make().to(dtype)
+    with torch.no_grad():
+        for name, w in weights.items():
+            getattr(layer, name).copy_(torch.tensor(w, dtype=dtype))
+    xt = tensor(x, dtype)
+    out = layer(xt)
+    g, _ = directions(out.shape, dtype)
+    out.backward(g)
+    row = {"x": x if not isinstance(x, tuple) else {"empty": list(x[1])}, "weights": weights,
+           "dtype": str(dtype).removeprefix("torch."), "out": listed(out), "out_shape": list(out.shape),
+           "grad": listed(xt.grad if xt.grad is not None else torch.zeros_like(xt)),
+           "param_grads": {n: listed(getattr(layer, n).grad) for n in weights}}
+    return row
+
+
 def tensor(x, dtype):
     if isinstance(x, tuple):
         return torch.zeros(x[1], dtype=dtype, requires_grad=True)
@@ -154,7 +193,10 @@ def main():
                 row["target"] = target
                 rows.append(row)
         losses[name] = rows
-    json.dump({"torch": torch.__version__, "composites": composites, "losses": losses}, sys.stdout, indent=1)
+    layers = {name: [record_layer(make, w, x, dt) for make, w, x in cases for dt in (torch.float64, torch.float32)]
+              for name, cases in LAYERS.items()}
+    json.dump({"torch": torch.__version__, "composites": composites, "losses": losses, "layers": layers},
+              sys.stdout, indent=1)
     print()
 
 

@@ -40,6 +40,8 @@ def _different(name, row):
         return "inf: sqrt'(-0.0) is numpy's (-0.0) ** -0.5 = +inf (PyTorch: 1 / (2 sqrt(-0.0)) = -inf)"
     if name == "prod" and x.size and not np.isfinite(np.prod(x, axis=p.get("axis"))).all():
         return "others: each element gets the product of the others (PyTorch's out / x is NaN or inf there)"
+    if name in ("max", "min") and np.isnan(x).any():
+        return "finite: a NaN wins max, as in PyTorch's max(dim) and max-pooling (its amax gives NaN)"
     if name == "BCE" and ((x == 0) | (x == 1)).any():  # see nn.BCE: PyTorch's gradient is up to 1e12 there
         return "finite: the clamped log's gradient is 0"
     return None
@@ -143,3 +145,38 @@ def test_bce_at_a_clamped_log_has_a_finite_loss_and_a_zero_gradient():
         assert np.isfinite(loss.data) and np.isfinite(z.grad).all() and loss.dtype == dtype
         if dtype == np.float32:  # sigmoid(40) is exactly 1 in float32: log(1 - p) is clamped at -100
             assert loss.item() == pytest.approx(100.0, rel=1e-6)
+
+
+LAYERS = {"Linear": lambda: tl.nn.Linear(3, 2), "BatchNorm1d": lambda w: tl.nn.BatchNorm1d(len(w["weight"])),
+          "Conv2d": lambda: tl.nn.Conv2d(1, 2, 2), "MaxPool2d": lambda: tl.nn.MaxPool2d(2),
+          "AvgPool2d": lambda: tl.nn.AvgPool2d(2)}
+
+
+def test_every_layer_with_parameters_or_windows_has_recorded_cases():
+    assert sorted(RECORDED["layers"]) == sorted(LAYERS)
+
+
+@pytest.mark.parametrize("name,i", [(n, i) for n, rows in RECORDED["layers"].items() for i in range(len(rows))])
+def test_layers_at_special_inputs_follow_pytorch(name, i):
+    """inf, NaN, -0.0, zero spread in BatchNorm, empty batches: outputs, input and parameter gradients."""
+    row = RECORDED["layers"][name][i]
+    dtype = np.dtype(row["dtype"])
+    layer = LAYERS[name](row["weights"]) if name == "BatchNorm1d" else LAYERS[name]()
+    for pname, w in row["weights"].items():  # PyTorch's weights; Linear's is (out, in), tinygrad_lite's (in, out)
+        w = np.array(w, dtype=dtype)
+        getattr(layer, pname).data = w.T if name == "Linear" and pname == "weight" else w
+    layer.to(dtype) if hasattr(layer, "to") else None
+    x = Value(_array(row["x"], dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = layer(x)
+        assert out.dtype == dtype
+        _close(out.data, row["out"], dtype, "forward")
+        g, _ = _directions(out.shape, dtype)
+        out.backward(g)
+    _close(x.grad if x.grad is not None else np.zeros(x.shape), row["grad"], dtype, "input gradient")
+    for pname, theirs in row["param_grads"].items():
+        mine = getattr(layer, pname).grad
+        mine = np.zeros(np.shape(theirs)) if mine is None else (mine.T if name == "Linear" and pname == "weight"
+                                                                 else mine)
+        _close(mine, theirs, dtype, f"{pname} gradient")

@@ -333,6 +333,8 @@ def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     # Ties split the gradient evenly between the maxima (as PyTorch's amax does).
     keep = _keepdims_shape(x.shape, axis)
     winners = data(x) == data(out).reshape(keep)
+    if np.isnan(data(out)).any():  # numpy's max is NaN where the group holds one: the NaN wins (PyTorch's max-pool)
+        winners |= np.isnan(data(x)) & np.isnan(data(out)).reshape(keep)
     if type(g) is np.ndarray:  # g laid out in memory as out is (as x is): the product below is then 5-8x faster
         g = _laid_out_as(g, out)
     if np.count_nonzero(winners) != data(out).size:  # ties (a relu's zeros): g shared, divided at out's size

@@ -30,7 +30,8 @@ PyTorch gives a number, tinygrad_lite gives the same:
 - `var` and `std` with `ddof >= n` divide by zero, as numpy and PyTorch: NaN, or inf.
 - `prod` gives each element the product of the others, exact at zeros to second order, in linear memory.
 - `nn.BCE` clamps each log at -100, as PyTorch, in any float dtype.
-- At a NaN input `relu` passes the gradient on and `abs` gives 0, as PyTorch's.
+- At a NaN input `relu` passes the gradient on and `abs` gives 0; `maximum` and `minimum` give the whole
+  gradient to both inputs where either is NaN; as PyTorch's.
 
 Where tinygrad_lite differs on purpose (each docstring says so too):
 

@@ -85,6 +85,14 @@ COMPOSITES.update({
     "cumsum": (lambda x, axis: torch.cumsum(x, dim=axis), [([1.0, INF, 2.0], {"axis": 0}), ([[1.0, NAN], [2.0, 3.0]],
                                                                                           {"axis": 1})]),
     "clip": (lambda x, lo, hi: torch.clamp(x, lo, hi), [([-INF, INF, NAN, 0.5], {"lo": 0.0, "hi": 1.0})]),
+    "sin": (torch.sin, [([0.0, -0.0, NAN, 1e10], {})]),
+    "cos": (torch.cos, [([0.0, -0.0, NAN, 1e10], {})]),
+    "log1p": (torch.log1p, [([-1.0, 0.0, INF, 1e-20], {}), ([NAN, -0.5], {})]),
+    "expm1": (torch.expm1, [([-INF, INF, 0.0, 1e-20], {}), ([NAN, -800.0], {})]),
+    "erf": (torch.erf, [([-INF, INF, 0.0, NAN], {}), ([-30.0, 30.0], {})]),
+    "leaky_relu": (lambda x, slope: F.leaky_relu(x, slope), [([-INF, INF, NAN, -0.0], {"slope": 0.2})]),
+    "maximum": (lambda x: torch.maximum(x[0], x[1]), [([[INF, NAN, -INF, 1.0], [1.0, 0.0, -INF, NAN]], {})]),
+    "neg": (torch.neg, [([INF, NAN, 0.0], {})]),
 })
 
 # Losses: (prediction, target, params). CrossEntropy's integer targets are lists of ints.
@@ -136,12 +144,18 @@ def record_layer(make, weights, x, dtype):
     xt = tensor(x, dtype)
     out = layer(xt)
     g, _ = directions(out.shape, dtype)
-    out.backward(g)
-    row = {"x": x if not isinstance(x, tuple) else {"empty": list(x[1])}, "weights": weights,
-           "dtype": str(dtype).removeprefix("torch."), "out": listed(out), "out_shape": list(out.shape),
-           "grad": listed(xt.grad if xt.grad is not None else torch.zeros_like(xt)),
-           "param_grads": {n: listed(getattr(layer, n).grad) for n in weights}}
-    return row
+    params = [getattr(layer, n) for n in weights]
+    grads = torch.autograd.grad(out, [xt, *params], g, create_graph=True, allow_unused=True)
+    _, u = directions(xt.shape, dtype)
+    hvp = None
+    if xt.numel() and grads[0] is not None and grads[0].requires_grad:
+        hvp = torch.autograd.grad((grads[0] * u).sum(), xt, allow_unused=True)[0]
+    zeros = torch.zeros_like(xt)
+    return {"x": x if not isinstance(x, tuple) else {"empty": list(x[1])}, "weights": weights,
+            "dtype": str(dtype).removeprefix("torch."), "out": listed(out), "out_shape": list(out.shape),
+            "grad": listed(grads[0] if grads[0] is not None else zeros),
+            "hvp": listed(hvp if hvp is not None else zeros),
+            "param_grads": {n: listed(gp) for n, gp in zip(weights, grads[1:])}}
 
 
 def tensor(x, dtype):

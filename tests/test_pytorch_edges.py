@@ -61,6 +61,16 @@ def test_every_public_composite_and_loss_has_recorded_pytorch_cases():
     assert sorted(losses) == sorted(RECORDED["losses"]) == sorted(LOSSES)
 
 
+# The primitives whose numbers at +-inf, NaN and extreme inputs are recorded here (the others: in
+# pytorch_conventions.py at their special points, or they only move numbers about: reshape, transpose, ...).
+ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.draw in ("unary", "leaky_relu")} | {"maximum"}
+
+
+def test_every_elementwise_primitive_has_recorded_cases_at_the_infinities():
+    missing = sorted(ELEMENTWISE - set(RECORDED["composites"]))
+    assert not missing, f"no recorded PyTorch cases at +-inf and NaN for {missing}: add them to tests/pytorch_edges.py"
+
+
 def _array(x, dtype):
     if isinstance(x, dict):
         return np.zeros(x["empty"], dtype=dtype)
@@ -117,8 +127,8 @@ def _compare(fn, row, target=None, different=None):
 
 
 def _composite(name, params):
-    if name == "minimum":
-        return lambda x: x[0].minimum(x[1])
+    if name in ("minimum", "maximum"):
+        return lambda x: getattr(x[0], name)(x[1])
     return lambda x: getattr(x, name)(**params)
 
 
@@ -158,7 +168,8 @@ def test_every_layer_with_parameters_or_windows_has_recorded_cases():
 
 @pytest.mark.parametrize("name,i", [(n, i) for n, rows in RECORDED["layers"].items() for i in range(len(rows))])
 def test_layers_at_special_inputs_follow_pytorch(name, i):
-    """inf, NaN, -0.0, zero spread in BatchNorm, empty batches: outputs, input and parameter gradients."""
+    """inf, NaN, -0.0, zero spread in BatchNorm, empty batches: outputs, input and parameter gradients, and the
+    second order through the input."""
     row = RECORDED["layers"][name][i]
     dtype = np.dtype(row["dtype"])
     layer = LAYERS[name](row["weights"]) if name == "BatchNorm1d" else LAYERS[name]()
@@ -173,10 +184,18 @@ def test_layers_at_special_inputs_follow_pytorch(name, i):
         assert out.dtype == dtype
         _close(out.data, row["out"], dtype, "forward")
         g, _ = _directions(out.shape, dtype)
-        out.backward(g)
-    _close(x.grad if x.grad is not None else np.zeros(x.shape), row["grad"], dtype, "input gradient")
+        out.backward(g, create_graph=True)
+        grad = x.grad if x.grad is not None else Value(np.zeros(x.shape))
+        _close(grad.data, row["grad"], dtype, "input gradient")
+        first = {n: getattr(layer, n).grad for n in row["param_grads"]}  # before the second backward adds to them
+        x.zero_grad()
+        if grad.requires_grad and x.size:
+            _, u = _directions(x.shape, dtype)
+            (grad * u).sum().backward()
+        _close(x.grad if x.grad is not None else np.zeros(x.shape), row["hvp"], dtype, "second order")
     for pname, theirs in row["param_grads"].items():
-        mine = getattr(layer, pname).grad
+        mine = first[pname]
+        mine = mine.data if isinstance(mine, Value) else mine
         mine = np.zeros(np.shape(theirs)) if mine is None else (mine.T if name == "Linear" and pname == "weight"
                                                                  else mine)
         _close(mine, theirs, dtype, f"{pname} gradient")

@@ -163,8 +163,9 @@ def _leaky_relu(x: np.ndarray, slope: float = 0.01) -> np.ndarray:
 
 
 def _wins(a: Any, b: Any) -> Any:
-    """1 where a > b, 1/2 where they tie (PyTorch's split), else 0: which input maximum's gradient goes to."""
-    return (a > b) + 0.5 * (a == b)
+    """1 where a > b, 1/2 where they tie (PyTorch's split), else 0: which input maximum's gradient goes to. Where
+    either is NaN (the result is NaN) both get the whole gradient, as in PyTorch."""
+    return (a > b) + 0.5 * (a == b) + (np.isnan(a) | np.isnan(b))
 
 
 def _sign(x: np.ndarray) -> np.ndarray:

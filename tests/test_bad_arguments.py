@@ -98,7 +98,7 @@ METHODS = {
     "mean": ((), {"axis": 0}), "min": ((), {"axis": 1}), "var": ((), {"axis": 1, "ddof": 1}),
     "std": ((), {"axis": 0}), "softmax": ((), {"axis": -1}), "log_softmax": ((), {"axis": 0}),
     "logsumexp": ((), {"axis": 1}), "cumsum": ((), {"axis": 1}), "reshape": (((3, 2),), {}),
-    "transpose": (((1, 0),), {}), "swapaxes": ((0, 1), {}), "squeeze": ((), {}), "expand_dims": ((0,), {}),
+    "transpose": (((1, 0),), {}), "swapaxes": ((0, 1), {}), "squeeze": ((), {"axis": None}), "expand_dims": ((0,), {}),
     "clip": ((), {"lo": 0.1, "hi": 0.4}), "leaky_relu": ((), {"slope": 0.1}), "broadcast_to": (((4, 2, 3),), {}),
     "astype": ((np.float32,), {}), "minimum": ((0.2,), {}), "maximum": ((0.2,), {}), "argmax": ((), {"axis": 1}),
     "argmin": ((), {"axis": 0}), "matmul": ((np.ones((3, 2)),), {}), "backward": ((np.ones((2, 3)),), {}),
@@ -131,6 +131,17 @@ def _check(name, fn, args, kwargs):
         pytest.fail(f"{name}: {type(e).__name__} (not ValueError/TypeError): {e}")
 
 
+def _one_wrong(data, args, kwargs):
+    """The arguments with one of them, drawn, replaced by a drawn wrong one."""
+    slots = [("arg", i) for i in range(len(args))] + [("kw", k) for k in kwargs]
+    where, wrong = data.draw(st.sampled_from(slots)), data.draw(WRONG)
+    if where[0] == "arg":
+        args[where[1]] = wrong
+    else:
+        kwargs[where[1]] = wrong
+    return args, kwargs
+
+
 @pytest.mark.parametrize("name", sorted(CALLS))
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
@@ -138,14 +149,7 @@ def test_a_wrong_argument_to_a_public_function_is_one_clear_error(name, data):
     fn, good_args, good_kwargs = CALLS[name]
     args, kwargs = list(good_args()), dict(good_kwargs)
     fn(*args, **kwargs)  # the good call works
-    args, kwargs = list(good_args()), dict(good_kwargs)  # fresh ones (the good call may have used a graph up)
-    slots = [("arg", i) for i in range(len(args))] + [("kw", k) for k in kwargs]
-    where = data.draw(st.sampled_from(slots))
-    wrong = data.draw(WRONG)
-    if where[0] == "arg":
-        args[where[1]] = wrong
-    else:
-        kwargs[where[1]] = wrong
+    args, kwargs = _one_wrong(data, list(good_args()), dict(good_kwargs))  # fresh (the good call may use a graph up)
     _check(name, fn, args, kwargs)
 
 
@@ -156,16 +160,7 @@ def test_a_wrong_argument_to_a_value_method_is_one_clear_error(method, data):
     args, kwargs = METHODS[method]
     x = _x()
     getattr(x if method != "backward" else x * 1, method)(*args, **kwargs)
-    args, kwargs = list(args), dict(kwargs)
-    slots = [("arg", i) for i in range(len(args))] + [("kw", k) for k in kwargs]
-    if not slots:
-        return
-    where = data.draw(st.sampled_from(slots))
-    wrong = data.draw(WRONG)
-    if where[0] == "arg":
-        args[where[1]] = wrong
-    else:
-        kwargs[where[1]] = wrong
+    args, kwargs = _one_wrong(data, list(args), dict(kwargs))
     receiver = _x() * 1
     _check(f"Value.{method}", getattr(receiver, method), args, kwargs)
 

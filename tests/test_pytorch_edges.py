@@ -107,8 +107,8 @@ def _compare(fn, row, target=None, different=None):
             axis = row["params"].get("axis")
             xs = np.moveaxis(x.data, axis, -1) if axis is not None else x.data.reshape(1, -1)
             others = np.stack([np.prod(np.delete(xs, i, axis=-1), axis=-1) for i in range(xs.shape[-1])], -1)
-            gs = np.moveaxis(np.broadcast_to(np.expand_dims(g, -1), others.shape), -1, -1)
-            expected = np.moveaxis(others * gs, -1, axis) if axis is not None else (others * g).reshape(x.shape)
+            expected = np.moveaxis(others * np.expand_dims(g, -1), -1, axis) if axis is not None else \
+                (others * g).reshape(x.shape)
             np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, equal_nan=True)
             return
         if different is not None:  # the gradient is what the reason says, everywhere
@@ -176,7 +176,6 @@ def test_layers_at_special_inputs_follow_pytorch(name, i):
     for pname, w in row["weights"].items():  # PyTorch's weights; Linear's is (out, in), tinygrad_lite's (in, out)
         w = np.array(w, dtype=dtype)
         getattr(layer, pname).data = w.T if name == "Linear" and pname == "weight" else w
-    layer.to(dtype) if hasattr(layer, "to") else None
     x = Value(_array(row["x"], dtype))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -1,4 +1,4 @@
-"""Argument validators shared by every layer: whole numbers, real numbers in a range, axes, seeds, numeric arrays.
+"""Argument validators shared by every layer: whole numbers, real numbers in a range, seeds, numeric arrays.
 
 Scope: numpy only. Each check names the function (`owner`) and the argument, says what was given and what is
 needed, and raises TypeError (the wrong kind of thing) or ValueError (the right kind, out of range).
@@ -37,8 +37,10 @@ def whole(owner: str, what: str, n: Any, least: int = 1) -> int:
 def number(owner: str, what: str, x: Any, lo: float = -math.inf, hi: float = math.inf, lo_open: bool = False,
            hi_open: bool = False) -> float:
     """A real-number argument (a learning rate, a probability, eps), finite, within [lo, hi] (or open ends)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{owner}: {what} must be a finite real number, got {describe(x)}")
+    if not math.isfinite(x):
+        raise ValueError(f"{owner}: {what} must be a finite real number, got {x!r}")
     x = float(x)
     low_ok = x > lo if lo_open else x >= lo
     high_ok = x < hi if hi_open else x <= hi
@@ -46,21 +48,6 @@ def number(owner: str, what: str, x: Any, lo: float = -math.inf, hi: float = mat
         left, right = "(" if lo_open else "[", ")" if hi_open else "]"
         raise ValueError(f"{owner}: {what} must be in {left}{lo:g}, {hi:g}{right}, got {x!r}")
     return float(x)
-
-
-def axis(owner: str, ax: Any, ndim: int) -> Any:
-    """An axis argument for an array of ndim axes: None, a whole number or a tuple of them, each in [-ndim, ndim)
-    (a 0-d array takes axis 0 or -1, as numpy). Returned as given."""
-    if ax is None:
-        return None
-    many = ax if isinstance(ax, tuple) else (ax,)
-    size = max(ndim, 1)
-    for a in many:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{owner}: axis must be None, a whole number or a tuple of them, got {describe(ax)}")
-        if not -size <= a < size:
-            raise ValueError(f"{owner}: axis {int(a)} is out of range for {ndim} axes (give one in [-{size}, {size}))")
-    return ax
 
 
 def seed(owner: str, s: Any) -> Any:

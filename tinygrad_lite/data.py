@@ -148,17 +148,9 @@ class StandardScaler(_Scaler):
 
 # ---- two-dimensional sets to classify: X float64 (n, 2), y int64 (n,), shuffled, the same for a seed ----
 
-def _noise(name: str, noise: Any) -> float:
-    if not (isinstance(noise, (int, float, np.number)) and math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"{name}: noise must be a finite number, 0 or more, got {noise!r}")
-    return float(noise)
-
-
 def _rng(name: str, seed: Any) -> np.random.Generator:
     """numpy's generator for a seed: None (fresh each call) or a whole number, 0 or more."""
-    if seed is not None:
-        _whole(name, "seed", seed, least=0)
-    return np.random.default_rng(seed)
+    return np.random.default_rng(_checks.seed(name, seed))
 
 
 def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +161,7 @@ def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[n
 def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: class 0 on the upper one (centre (0, 0), radius 1), class 1 on the lower
     one (centre (1, 0.5)), with Gaussian noise of standard deviation `noise`. No straight line separates them."""
-    n, noise = _whole("moons", "n", n, 2), _noise("moons", noise)
+    n, noise = _whole("moons", "n", n, 2), _checks.number("moons", "noise", noise, lo=0)
     rng = _rng("moons", seed)
     upper, lower = np.linspace(0, np.pi, n // 2), np.linspace(0, np.pi, n - n // 2)
     X = np.concatenate([np.stack([np.cos(upper), np.sin(upper)], 1),
@@ -182,7 +174,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
             seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two circles around (0, 0): class 0 on radius 1, class 1 on radius `factor` (0 < factor < 1), with
     Gaussian noise. Separable only by a curve."""
-    n, noise = _whole("circles", "n", n, 2), _noise("circles", noise)
+    n, noise = _whole("circles", "n", n, 2), _checks.number("circles", "noise", noise, lo=0)
     _checks.number("circles", "factor (the inner radius)", factor, lo=0, hi=1, lo_open=True, hi_open=True)
     rng = _rng("circles", seed)
     outer = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
@@ -198,7 +190,7 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
     """`classes` arms of a spiral from (0, 0) outwards, `n_per_class` points each: radius r from 0 to 1, angle
     4 r + (2 pi k / classes) for arm k, plus Gaussian noise of `noise` on the angle (as in Stanford's CS231n)."""
     n_per_class, classes = _whole("spiral", "n_per_class", n_per_class), _whole("spiral", "classes", classes, 2)
-    noise = _noise("spiral", noise)
+    noise = _checks.number("spiral", "noise", noise, lo=0)
     rng = _rng("spiral", seed)
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
     y = np.repeat(np.arange(classes), n_per_class)
@@ -209,7 +201,7 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
 def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs: `centers` is how many (placed uniformly in [-10, 10] x [-10, 10]) or their (k, 2)
     coordinates; n points shared out as evenly as can be, each with standard deviation `std` around its centre."""
-    n, std = _whole("blobs", "n", n), _noise("blobs", std)
+    n, std = _whole("blobs", "n", n), _checks.number("blobs", "std", std, lo=0)
     rng = _rng("blobs", seed)
     if isinstance(centers, (int, np.integer)):
         centres = rng.uniform(-10, 10, size=(_whole("blobs", "centers", centers), 2))

@@ -65,9 +65,7 @@ class Optimizer:
 def _check(optimizer: str, **settings: float) -> None:
     """lr must be a finite number > 0; the others (momentum, weight_decay, eps) finite and >= 0."""
     for name, x in settings.items():
-        if not (isinstance(x, numbers.Real) and math.isfinite(x) and (x > 0 if name == "lr" else x >= 0)):
-            need = "a finite number above 0" if name == "lr" else "a finite number, 0 or more"
-            raise ValueError(f"{optimizer}: {name} must be {need}, got {x!r}")
+        _checks.number(optimizer, name, x, lo=0, lo_open=name == "lr")
 
 
 class SGD(Optimizer):

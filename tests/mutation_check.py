@@ -33,21 +33,26 @@ def _set_rules(op: Any, rules: Any) -> None:
 def _mutate_rule(name: str, i: int, kind: str) -> None:
     from tinygrad_lite import ops
     op = ops.TABLE[name]
-    if op.variadic:
-        original = op.rules.item
-    else:
-        original = op.rules[i]
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        g = original(*args, **kwargs)
+    def bend(g: Any) -> Any:
         if kind == "scale":
             return g * 1.1
         return g[..., ::-1] if g.ndim else g  # permute: reverse the last axis
 
-    if op.variadic:
-        _set_rules(op, ops._EachPart(broken, True))
-    else:
-        _set_rules(op, op.rules[:i] + (broken,) + op.rules[i + 1:])
+    if op.joint is not None:  # input i's gradient from the one rule is broken
+        joint = op.joint
+
+        def broken_joint(*args: Any, **kwargs: Any) -> Any:
+            grads = list(joint(*args, **kwargs))
+            grads[i] = bend(grads[i])
+            return grads
+        object.__setattr__(op, "joint", broken_joint)
+        return
+    original = op.rules[i]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        return bend(original(*args, **kwargs))
+    _set_rules(op, op.rules[:i] + (broken,) + op.rules[i + 1:])
 
 
 def _transpose_unnormalised() -> None:  # argsort of the axes as given: wrong for negative axes
@@ -57,14 +62,14 @@ def _transpose_unnormalised() -> None:  # argsort of the axes as given: wrong fo
 
 
 def _sum_to_reshapes_blindly() -> None:
-    from tinygrad_lite import ops, value
+    from tinygrad_lite import backward, ops
     original = ops.sum_to
 
     def sum_to(g: Any, shape: tuple[int, ...], op_name: str) -> Any:
         if g.size == int(np.prod(shape)):
             return g.reshape(shape)
         return original(g, shape, op_name)
-    ops.sum_to = value.ops.sum_to = sum_to
+    ops.sum_to = backward.ops.sum_to = sum_to
 
 
 def _pow_naive() -> None:
@@ -88,7 +93,7 @@ def _max_ties_all_win() -> None:
     from tinygrad_lite import ops
 
     def rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-        keep = ops._keepdims_shape(x.shape, axis)
+        keep = ops.keepdims_shape(x.shape, axis)
         return g.reshape(keep) * (ops.data(x) == ops.data(out).reshape(keep))
     _set_rules(ops.TABLE["max"], (rule,))
 
@@ -99,22 +104,22 @@ def _index_not_copied() -> None:
 
 
 def _no_version_check() -> None:
-    from tinygrad_lite import value
-    original = value._toposort
+    from tinygrad_lite import backward
+    original = backward.order
 
-    def toposort(root: Any) -> Any:
+    def order(root: Any, view: bool = False) -> Any:
         for v in _all_values(root):
             v._version = 0  # forget every write
-        return original(root)
-    value._toposort = toposort
+        return original(root, view)
+    backward.order = order
 
 
 def _all_values(root: Any) -> list[Any]:
     seen, stack = {id(root): root}, [root]  # by identity: Values' == compares elements
     while stack:
-        ctx = stack.pop()._ctx
-        if ctx is not None:
-            for p in ctx[1]:
+        node = stack.pop()._node
+        if node is not None:
+            for p in node.inputs:
                 if hasattr(p, "_version") and id(p) not in seen:
                     seen[id(p)] = p
                     stack.append(p)
@@ -122,23 +127,22 @@ def _all_values(root: Any) -> list[Any]:
 
 
 def _accumulation_overwrites() -> None:
-    from tinygrad_lite import value
-    original = value._backprop
+    from tinygrad_lite import backward
+    original = backward.run
 
-    def backprop(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Any, every_node: bool,
-                 view: bool = False) -> Any:
-        def overwrite(node: Any, g: Any) -> None:
-            node.grad = None
-            store(node, g)
-        return original(root, seed, retain_graph, create_graph, overwrite, every_node, view)
-    value._backprop = backprop
+    def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Any, every_value: bool) -> Any:
+        def overwrite(value: Any, g: Any) -> None:
+            value._grad = None
+            store(value, g)
+        return original(root, seed, retain_graph, create_graph, overwrite, every_value)
+    backward.run = run
 
 
 def _no_lock() -> None:
     import contextlib
 
-    from tinygrad_lite import value
-    value._store_lock = contextlib.nullcontext()
+    from tinygrad_lite import backward
+    backward._store_lock = contextlib.nullcontext()
 
 
 # ---- the composites, the losses and the optimisers: the bugs found at the library's newer edges ----
@@ -159,8 +163,8 @@ def _var_ddof_unclamped() -> None:  # -0.0 where numpy and PyTorch give NaN
 
 
 def _shift_by_plain_max() -> None:  # inf - inf = NaN at masked or infinite logits
-    from tinygrad_lite import value
-    value._finite_max = lambda x, axis: np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    from tinygrad_lite import composites
+    composites._finite_max = lambda x, axis: np.max(x, axis=axis, keepdims=True, initial=-np.inf)
 
 
 def _cross_entropy_one_hot() -> None:  # -inf * 0 = NaN at a masked logit

@@ -128,14 +128,18 @@ def test_graph_is_released_and_second_backward_says_retain_graph():
         loss.backward()
 
 
-def test_retain_graph_allows_a_second_backward_and_keeps_every_grad():
+def test_retain_graph_allows_a_second_backward_and_retain_grad_keeps_a_computed_grad():
     x = Value([1.0, 2.0])
-    h = x * 3
-    loss = h.sum()
+    h, k = x * 3, x * 2
+    h.retain_grad()  # as PyTorch: keeping the graph and keeping a computed value's .grad are two things
+    loss = h.sum() + k.sum()
     loss.backward(retain_graph=True)
-    np.testing.assert_array_equal(h.grad, [1.0, 1.0])  # intermediate values keep theirs too
+    np.testing.assert_array_equal(h.grad, [1.0, 1.0])
+    with pytest.warns(UserWarning, match="retain_grad"):
+        assert k.grad is None
     loss.backward()
-    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad, [10.0, 10.0])
+    np.testing.assert_array_equal(h.grad, [2.0, 2.0])
 
 
 def test_intermediate_grads_not_kept_without_retain_graph():
@@ -201,7 +205,7 @@ def test_no_grad_records_nothing():
     x = Value([1.0, 2.0])
     with tl.no_grad():
         y = x * 2
-    assert not y.requires_grad and y._ctx is None
+    assert not y.requires_grad and y._node is None
     z = x * 2
     assert z.requires_grad
 
@@ -217,7 +221,7 @@ def test_no_grad_as_decorator():
 def test_constants_record_nothing():
     c = Value([1.0, 2.0], requires_grad=False)
     y = (c * 2).exp()
-    assert not y.requires_grad and y._ctx is None
+    assert not y.requires_grad and y._node is None
     with pytest.raises(RuntimeError, match="does not require grad"):
         y.sum().backward()
 

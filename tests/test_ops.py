@@ -28,8 +28,8 @@ PYTORCH = json.loads((Path(__file__).parent / "data" / "pytorch_conventions.json
 
 def test_every_primitive_draws_its_parameters():
     for op in ops.TABLE.values():
-        assert op.draw in tst.OP_CASES, f"{op.name}: add a strategy family for {op.draw!r}"
-        if op.params and op.draw in ("unary", "broadcast"):
+        assert op.cases in tst.OP_CASES, f"{op.name}: add a strategy family for {op.cases!r}"
+        if op.params and op.cases in ("unary", "broadcast"):
             pytest.fail(f"{op.name} has parameters {list(op.params)} but its family draws none")
 
 
@@ -123,7 +123,7 @@ def test_primitive_gradients(name):
 
 # ---- special points: where a convention decides the gradient, PyTorch's ----
 
-ELEMENTWISE_SPECIAL = sorted(op.name for op in ops.TABLE.values() if op.special and op.draw != "reduction")
+ELEMENTWISE_SPECIAL = sorted(op.name for op in ops.TABLE.values() if op.special and op.cases != "reduction")
 
 
 def test_every_special_point_has_pytorch_s_gradient_recorded():

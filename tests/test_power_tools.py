@@ -203,7 +203,7 @@ def test_explain_the_perceptron_step():
 
 
 def loss_w(loss):
-    order = tl.value._toposort(loss)
+    order = tl.backward.order(loss)
     return next(v for v in order if v.name == "w")
 
 

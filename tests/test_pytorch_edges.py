@@ -19,7 +19,8 @@ from tinygrad_lite import Value, ops
 RECORDED = json.loads((Path(__file__).parent / "data" / "pytorch_edges.json").read_text())
 
 # The public Value methods that are not differentiable operations (or that the op table covers, see test_ops).
-NOT_OPS = {"item", "tolist", "numpy", "detach", "zero_grad", "register_hook", "backward", "argmax", "argmin"}
+NOT_OPS = {"item", "tolist", "numpy", "detach", "zero_grad", "retain_grad", "register_hook", "backward", "argmax",
+           "argmin"}
 
 LOSSES = {"MSE": tl.nn.MSE, "BCE": tl.nn.BCE, "BCEWithLogits": tl.nn.BCEWithLogits, "CrossEntropy": tl.nn.CrossEntropy}
 
@@ -63,7 +64,7 @@ def test_every_public_composite_and_loss_has_recorded_pytorch_cases():
 
 # The primitives whose numbers at +-inf, NaN and extreme inputs are recorded here (the others: in
 # pytorch_conventions.py at their special points, or they only move numbers about: reshape, transpose, ...).
-ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.draw in ("unary", "leaky_relu")} | {"maximum"}
+ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.cases in ("unary", "leaky_relu")} | {"maximum"}
 
 
 def test_every_elementwise_primitive_has_recorded_cases_at_the_infinities():

@@ -10,24 +10,14 @@ tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' 
 tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.tutorials.
 """
 
-from . import data, nn, ops, optim, testing
-from .explain import explain
+from . import composites, data, nn, ops, optim, page, testing, viz  # noqa: F401  (composites adds Value's methods)
+from . import explain as _explain_module  # noqa: F401  (loaded first: the name tl.explain is then the function)
+from .composites import concatenate, maximum, minimum, stack, where
 from .function import Function
-from .functional import grad, hessian, jacobian, value_and_grad
-from .value import (
-                    Value,
-                    concatenate,
-                    detect_anomaly,
-                    enable_grad,
-                    is_grad_enabled,
-                    maximum,
-                    minimum,
-                    no_grad,
-                    stack,
-                    vjp,
-                    where,
-)
-from .viz import draw
+from .functional import grad, hessian, jacobian, value_and_grad, vjp
+from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .show import draw, explain
+from .value import Value
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,5 @@
-"""Argument validators shared by every layer: whole numbers, real numbers in a range, seeds, numeric arrays.
+"""Argument validators shared by every layer (whole numbers, real numbers in a range, seeds, numeric arrays),
+and the one way files are written (whole or not at all).
 
 Scope: numpy only. Each check names the function (`owner`) and the argument, says what was given and what is
 needed, and raises TypeError (the wrong kind of thing) or ValueError (the right kind, out of range).
@@ -6,10 +7,15 @@ needed, and raises TypeError (the wrong kind of thing) or ValueError (the right 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import operator
-from typing import Any
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -67,3 +73,22 @@ def numeric(owner: str, what: str, x: Any) -> np.ndarray:
     if a.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: {what} must be real numbers, got {describe(x)}")
     return a
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
+    """A file written whole or not at all: the block writes a temporary file beside `path`, which is renamed
+    to it when the block ends without an error (and removed when it does not). The file gets the mode that
+    the user's umask gives a new file, as open() does."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -48,7 +48,6 @@ class FunctionCtx:
     def __init__(self) -> None:
         self._saved: tuple[Any, ...] = ()
         self._as_values: dict[int, Value] | None = None  # during a create_graph backward
-        self._last: tuple[Any, tuple[Any, ...]] | None = None  # (g, gradients): one backward call per g
 
     def save_for_backward(self, *arrays: Any) -> None:
         self._saved = arrays
@@ -85,19 +84,17 @@ class Function:
                 full[i] = a
             return _to_array(cls.forward(ctx, *full, **kwargs), copy=False)
 
-        def rule_for(k: int) -> ops.Rule:
-            return lambda g, out, *inputs: cls._gradients(ctx, g, out, inputs, where, len(args))[k]
+        def joint(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:  # one backward call gives every gradient
+            return cls._gradients(ctx, g, out, inputs, where, len(args))
 
-        op = ops.Op(name, forward, tuple(rule_for(k) for k in range(len(where))),
-                    doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
-                    domain=("real",) * len(where), formulas=(f"{name}.backward",) * len(where), user=True)
+        op = ops.Op(name, forward, (), doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
+                    domain=("real",) * len(where), formulas=(f"{name}.backward",), user=True, joint=joint,
+                    arity=len(where))
         return _apply(op, [args[i] for i in where], {})
 
     @classmethod
     def _gradients(cls, ctx: FunctionCtx, g: Any, out: Any, inputs: tuple[Any, ...], where: list[int],
                    n_args: int) -> tuple[Any, ...]:
-        if ctx._last is not None and ctx._last[0] is g:  # the engine asks once per input: one backward call
-            return ctx._last[1]
         if isinstance(g, Value):  # create_graph: saved arrays stand for their Values
             ctx._as_values = {id(v.data): v for v in (*inputs, out) if isinstance(v, Value)}
         try:
@@ -125,5 +122,4 @@ class Function:
                 raise ValueError(f"{name}.backward returned a gradient of shape {np.shape(gi)} for input {i} "
                                  f"of shape {shape}")
             checked.append(gi)
-        ctx._last = (g, tuple(checked))
-        return ctx._last[1]
+        return tuple(checked)

@@ -1,7 +1,7 @@
 """Functional forms of differentiation: `grad(f)`, `value_and_grad(f)`, `jacobian(f)`, `hessian(f)`,
 as in JAX and HIPS autograd.
 
-Scope: wrapping arguments as leaves, calling `f`, and asking the engine (`value.vjp`) for the gradient,
+Scope: wrapping arguments as leaves, calling `f`, and asking the engine for the gradient (`vjp`, here),
 without touching any `.grad` attribute. They nest: `grad(grad(f))` is the second derivative. They record
 even inside `no_grad()` (as torch.func does): there, their results are plain arrays.
 """
@@ -9,13 +9,51 @@ even inside `no_grad()` (as torch.func does): there, their results are plain arr
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import backward
 from ._checks import describe
-from .value import Value, enable_grad, is_grad_enabled, stack, vjp
+from .composites import stack
+from .modes import enable_grad, is_grad_enabled
+from .value import Value, _seed
+
+
+def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: bool = False,
+        retain_graph: bool | None = None) -> list[Any]:
+    """Gradients of `output` with respect to `inputs` (vector-Jacobian products), without touching `.grad`.
+
+    An input the output does not depend on gets zeros. With create_graph the gradients are Values.
+    retain_graph (default: create_graph) keeps the graph for another pass.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"vjp: output must be a Value, got {type(output).__name__}")
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"vjp: inputs must be a list of Values, got {describe(inputs)}")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"vjp: inputs must be Values (wrap arrays in tl.Value); input {i} is {type(x).__name__}")
+    wanted: dict[Value, list[int]] = {}
+    for i, x in enumerate(inputs):
+        wanted.setdefault(x, []).append(i)
+    found: list[Any] = [None] * len(inputs)
+
+    def store(value: Value, g: Any) -> None:
+        for i in wanted.get(value, ()):
+            found[i] = g
+    if output.requires_grad:
+        keep = create_graph if retain_graph is None else retain_graph
+        backward.run(output, _seed(output, grad, create_graph, "vjp"), keep, create_graph, store, every_value=True)
+    for i, x in enumerate(inputs):
+        if found[i] is None:
+            found[i] = np.zeros_like(x.data)
+            if create_graph:
+                found[i] = Value._leaf(found[i], requires_grad=False)
+        elif found[i].dtype != x.dtype:
+            found[i] = found[i].astype(x.dtype)
+    return found
 
 
 def _function(name: str, f: Any) -> None:

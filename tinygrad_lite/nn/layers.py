@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from .. import _checks, ops
-from ..value import Value, _whole, _write, where
+from ..composites import where
+from ..value import Value, _whole, _write
 from .module import Module, _generator
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..value import Value, where
+from ..composites import where
+from ..value import Value
 from .module import Module
 
 

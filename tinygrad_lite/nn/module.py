@@ -5,8 +5,6 @@ train/eval mode, and saves and loads them (whole or not at all).
 from __future__ import annotations
 
 import errno
-import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -15,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import modes
+from .._checks import atomic_file
 from ..value import Value, _write
 
 
@@ -30,23 +30,6 @@ def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
             yield from _walk(item, f"{name}.{key}")
 
 
-_calls = 0  # modules' forward calls under way: 0 again marks the end of the outermost one
-
-
-def _mark(out: Any, args: tuple[Any, ...], module: Module) -> None:
-    """Note on each value a module's forward made (walking back from its output to its inputs) which
-    module made it, so that drawings can group them. The innermost module keeps its mark."""
-    inputs = {id(a) for a in args if isinstance(a, Value)}
-    stack = [out] if isinstance(out, Value) else []
-    while stack:
-        v = stack.pop()
-        ctx = v._ctx
-        if id(v) in inputs or ctx is None or getattr(v, "_module", None) is not None:
-            continue
-        v._module = module
-        stack.extend(p for p in ctx[1] if isinstance(p, Value))
-
-
 class Module:
     """Base class of layers and models: subclass it, set parameters and sub-modules as attributes in
     `__init__`, and write `forward`. Calling the module calls `forward`.
@@ -58,21 +41,16 @@ class Module:
     training: bool = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        global _calls
-        _calls += 1
+        token = modes.calling(self)  # each value the forward records notes the modules being called
         try:
-            out = self.forward(*args, **kwargs)
+            return self.forward(*args, **kwargs)
         finally:
-            _calls -= 1
-        _mark(out, args, self)
-        if not _calls:
-            self._name_parameters()
-        return out
+            modes.returned(token)
 
     def _name_parameters(self) -> None:
-        """After the outermost module's forward: each parameter and buffer named by its dotted path from
-        here ("0.weight"), so that explanations and drawings use the names named_parameters() gives. A name
-        the user chose (one that is not the end of the path, as "weight" is of "0.weight") is kept."""
+        """Each parameter and buffer named by its dotted path from here ("0.weight"), so that explanations
+        and drawings use the names named_parameters() gives (they call this on a graph's outermost modules).
+        A name the user chose (one that is not the end of the path, as "weight" is of "0.weight") is kept."""
         seen: set[int] = set()
         for path, v in self._walk("", ()):  # one walk for parameters and buffers; a shared one keeps its first path
             if isinstance(v, Value) and id(v) not in seen:
@@ -195,16 +173,10 @@ class Module:
             raise FileNotFoundError(errno.ENOENT, f"save: the folder {path.parent} does not exist (make it first, or "
                                                   "give another path)", str(path.parent))
         arrays = self.state_dict()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as z:
-                for name, array in arrays.items():
-                    with z.open(name + ".npy", "w", force_zip64=True) as f:
-                        np.lib.format.write_array(f, array, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as fh, zipfile.ZipFile(fh, "w") as z:
+            for name, array in arrays.items():
+                with z.open(name + ".npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, array, allow_pickle=False)
 
     def load(self, path: str | Path) -> None:
         """Load parameters saved by save(), all or nothing. Every array's name, shape and dtype is read from

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..value import Value, vjp
+from ..functional import vjp
+from ..value import Value
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "strategies"]
 

@@ -17,7 +17,7 @@ Domains keep inputs where an op is smooth, so that finite differences are meanin
     between   odd multiples of 0.05 in [-3, 3]: never equal to a `distinct` number   (maximum's b)
 
 `op_cases(op)` draws the inputs *and the parameters* of any op in the table (`tl.ops.TABLE`), by the
-family its entry names (`op.draw`, a key of OP_CASES): axes as None, ints, negative ints, tuples and
+family its entry names (`op.cases`, a key of OP_CASES): axes as None, ints, negative ints, tuples and
 numpy integers; transpose permutations with negative entries; reshape targets with -1; indices with
 negative steps, repeats and masks; clip bounds with None. `apply_op(op, inputs, params)` calls the op
 the way a user would (`x.sum(axis=...)`, `tl.concatenate([...], axis=...)`).
@@ -321,10 +321,10 @@ OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
 
 
 def op_cases(op: ops.Op) -> st.SearchStrategy[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """(inputs, params) for an op of the table, drawn by its family (`op.draw`)."""
-    if op.draw not in OP_CASES:
-        raise ValueError(f"{op.name}: no strategy family {op.draw!r} in OP_CASES ({', '.join(OP_CASES)})")
-    return OP_CASES[op.draw](op)
+    """(inputs, params) for an op of the table, drawn by its family (`op.cases`)."""
+    if op.cases not in OP_CASES:
+        raise ValueError(f"{op.name}: no strategy family {op.cases!r} in OP_CASES ({', '.join(OP_CASES)})")
+    return OP_CASES[op.cases](op)
 
 
 def apply_op(op: ops.Op, inputs: tuple[Any, ...], params: dict[str, Any]) -> Value:

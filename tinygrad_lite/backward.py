@@ -1,0 +1,176 @@
+"""The engine: what a recorded op keeps (Node), the topological order, and the backward walk.
+
+Scope: one graph walk written once. `order` lists the values that need a gradient, each after its inputs,
+with an explicit stack (so a 100,000-op chain works) and checks on the way that nothing the forward used
+was changed since. `steps` walks that order backwards and yields, for each value, its whole gradient and
+what each of its inputs receives; everything that reads gradients off a graph consumes it: `backward`
+and `vjp` through `run`, the drawing's gradients and `tl.explain`'s steps directly.
+
+Versions: every write to a Value's `.data` (`v.data -= ...`, `v.data = ...`, the optimisers, loading a
+state) stamps it with a new number from one clock (`bump`); each Node keeps the clock's reading at its
+forward. The walk refuses a graph holding a value stamped after the op that used it, since its gradient
+would mix old and new numbers (PyTorch does the same with its version counters).
+
+A graph's values are Values; an op's other inputs are constants (arrays and numbers, see CONSTANTS). This
+module reads a Value's `_node`, `_data`, `_stamp`, `requires_grad` and, where hooks exist, `_hooked_grad`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import modes, ops
+
+CONSTANTS = (np.ndarray, np.generic, float, int)  # what an op's non-Value inputs are (value._constant makes them)
+FRESH = (0,)  # the stamp of a value never written since it was made: shared, replaced by a box on the first write
+_clock = [0]  # the last version stamp handed out
+_store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
+# Values with hooks (register_hook), by id (Values' == is elementwise): the walk looks for hooks only while one lives.
+hooked: dict[int, weakref.ref[Any]] = {}
+
+
+class Node:
+    """What a recorded op keeps for backward: the op, its inputs (Values and constants), the arrays its
+    forward used (`saved`; None once a backward without retain_graph has released them), its parameters,
+    and the clock's reading at the forward (`stamp`)."""
+
+    __slots__ = ("op", "inputs", "saved", "params", "stamp")
+
+    def __init__(self, op: ops.Op, inputs: list[Any], saved: list[Any], params: dict[str, Any], stamp: int):
+        self.op, self.inputs, self.saved, self.params, self.stamp = op, inputs, saved, params, stamp
+
+    def forward_inputs(self) -> list[Any]:
+        """The arrays the forward used: as saved, or where they were released, the inputs' data (which
+        `order` checked unchanged since)."""
+        if self.saved is not None:
+            return self.saved
+        return [p if isinstance(p, CONSTANTS) else p._data for p in self.inputs]
+
+
+def clock() -> int:
+    return _clock[0]
+
+
+def bump(v: Any) -> None:
+    """A write to v's numbers: a new stamp from the clock, in the box v shares with its aliases."""
+    _clock[0] += 1
+    if v._stamp is FRESH:
+        v._stamp = [_clock[0]]
+    else:
+        v._stamp[0] = _clock[0]
+
+
+def _who(value: Any) -> str:
+    return f"{value.name!r} (shape {value.shape})" if value.name else f"a Value of shape {value.shape}"
+
+
+def _changed(value: Any, op: ops.Op, made_it: bool) -> RuntimeError:
+    when = f"{op.name} made it" if made_it else f"{op.name} used it in the forward pass"
+    return RuntimeError(f"backward: {_who(value)} was changed in place after {when}, so its gradient would mix old "
+                        "and new numbers; call backward() before changing the weights, or recompute the forward")
+
+
+def order(root: Any, view: bool = False) -> list[Any]:
+    """Every value that needs a gradient, each after its inputs: a depth-first search with an explicit
+    stack. A value is appended once all its inputs are, so reversed, the list gives each value its whole
+    gradient before it passes it on.
+
+    On the way it checks versions: a value written after an op used it (or made it) is an error here,
+    before any gradient is computed. A released graph is an error too, unless `view` (drawing and
+    explaining a graph after backward: the inputs' data, unchanged, stand for the freed arrays)."""
+    done: list[Any] = []
+    visited: set[Any] = set()  # Values hash by identity
+    stack: list[Any] = [root]
+    pop, push, seen, finish = stack.pop, stack.append, visited.add, done.append
+    while stack:
+        value = pop()
+        if value is None:  # the marker below it: that value's inputs are all in order now
+            finish(pop())
+            continue
+        if value in visited:
+            continue
+        seen(value)
+        node = value._node
+        if node is None:  # a leaf has no inputs: done at once
+            finish(value)
+            continue
+        if node.saved is None and not view:
+            raise RuntimeError("backward: this graph was already released by an earlier backward(); "
+                               "call backward(retain_graph=True) the first time to run backward through it again")
+        stamp = node.stamp
+        if value._stamp[0] > stamp:
+            raise _changed(value, node.op, made_it=True)
+        push(value)
+        push(None)
+        for p in node.inputs:
+            if not isinstance(p, CONSTANTS):
+                if p._stamp[0] > stamp:
+                    raise _changed(p, node.op, made_it=False)
+                if p.requires_grad and p not in visited:
+                    push(p)
+    return done
+
+
+def steps(root: Any, seed: Any, create_graph: bool = False, view: bool = False) -> Iterator[tuple[Any, Any, list]]:
+    """The backward pass, one value at a time from the root: (value, its whole gradient, [(input, what that
+    input receives from this op), ...] for each input that needs a gradient; [] for a leaf).
+
+    With create_graph the rules run on Values (the value itself as `out`, its inputs as inputs), so the
+    gradients record a graph too; otherwise on the arrays the forward used. Each received gradient is
+    already summed back to its input's shape: broadcasting is undone here, once, for every op."""
+    return _walk(order(root, view), seed, create_graph)
+
+
+def _walk(values: list[Any], seed: Any, create_graph: bool) -> Iterator[tuple[Any, Any, list]]:
+    grads: dict[Any, Any] = {values[-1]: seed}  # the root comes last in its order
+    hooks, anomaly = bool(hooked), modes.checking()
+    for value in reversed(values):
+        g = grads.pop(value)
+        if hooks and getattr(value, "_hooks", None):
+            g = value._hooked_grad(g, create_graph)
+        node = value._node
+        if node is None:
+            yield value, g, []
+            continue
+        op, params, parents = node.op, node.params, node.inputs
+        datas = node.saved if node.saved is not None else node.forward_inputs()
+        out, inputs = (value, parents) if create_graph else (value._data, datas)
+        joint = op.joint(g, out, *inputs, **params) if op.joint is not None else None
+        given = []
+        for i, p in enumerate(parents):
+            if isinstance(p, CONSTANTS) or not p.requires_grad:
+                continue
+            if joint is not None:
+                gp = joint[i]
+            else:
+                gp = op.rules[i](g, out, *inputs, **params) if params else op.rules[i](g, out, *inputs)
+            if anomaly:
+                modes.non_finite(op.name, "backward gradient", ops.data(gp), datas, getattr(value, "_site", None))
+            if gp.shape != p._data.shape:
+                gp = ops.sum_to(gp, p._data.shape, op.name)  # undo broadcasting: here, once, for every op
+            given.append((p, gp))
+            grads[p] = grads[p] + gp if p in grads else gp
+        yield value, g, given
+
+
+def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Callable[[Any, Any], None],
+        every_value: bool) -> None:
+    """backward and vjp: walk the whole pass, then hand `store(value, grad)` each leaf's gradient (with
+    every_value, each value's), then release the graph unless retain_graph.
+
+    Nothing is stored until the whole pass has succeeded: an exception on the way (a hook's, a Function's)
+    leaves the gradients and the graph as they were, so the pass can be retried."""
+    values = order(root)
+    done = [(value, g) for value, g, _ in _walk(values, seed, create_graph) if every_value or value._node is None]
+    with _store_lock:
+        for value, g in done:
+            store(value, g)
+    if not retain_graph:  # free the arrays the forward saved, keep the links (as PyTorch keeps grad_fn)
+        for value in values:
+            if value._node is not None:
+                value._node.saved = None

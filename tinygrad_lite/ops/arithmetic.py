@@ -1,0 +1,103 @@
+"""The table, part 1: arithmetic on two inputs (broadcast together), the matrix product, and choosing.
+
+g: the gradient arriving at the output; out: the forward's output. Rules return the output's shape
+(the engine sums broadcasting back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core import BROADCAST, data, entry, log
+
+
+def _pow_da(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # b a^(b-1), and 0 wherever b = 0, for every a (PyTorch's value; 0 * a^-1 would be NaN at a = 0 and
+    # overflow near it): there the exponent becomes 0, so 0 * a^0 = 0. Second derivatives through exactly
+    # b = 0 are then a convention too (d2/da db gives 1 there; PyTorch gives 0 or NaN).
+    return g * b * a ** (b - 1 + (data(b) == 0))
+
+
+def _pow_db(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # a^b log(a), and 0 where a = 0 and b >= 0 (PyTorch's value, where a^b log(a) would be NaN or -inf):
+    # there log gets 1 instead of 0.
+    return g * out * log(a + ((data(a) == 0) & (data(b) >= 0)))
+
+
+def _matmul_2d(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
+    """View 1-D operands as a row (a) or a column (b), and g to match: the rules are then 2-D/batched."""
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    batch = out.shape[:out.ndim - (a.ndim > 1) - (b.ndim > 1)]
+    return g.reshape(batch + (a2.shape[-2], b2.shape[-1])), a2, b2
+
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (the matrix transpose of a batch)."""
+    return x.T if x.ndim == 2 else x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+
+
+def _matmul_da(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == b.ndim == 2:
+        return g @ b.T  # (m, n) @ (n, k) -> (m, k)
+    g2, _, b2 = _matmul_2d(g, out, a, b)
+    da = g2 @ _mT(b2)  # (..., m, n) @ (..., n, k) -> (..., m, k)
+    return da.reshape(da.shape[:-2] + a.shape) if a.ndim == 1 else da
+
+
+def _matmul_db(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == b.ndim == 2:
+        return a.T @ g  # (k, m) @ (m, n) -> (k, n)
+    g2, a2, _ = _matmul_2d(g, out, a, b)
+    db = _mT(a2) @ g2  # (..., k, m) @ (..., m, n) -> (..., k, n)
+    return db.reshape(db.shape[:-1]) if b.ndim == 1 else db
+
+
+def _wins(a: Any, b: Any) -> Any:
+    """1 where a > b, 1/2 where they tie (PyTorch's split), else 0: which input maximum's gradient goes to. Where
+    either is NaN (the result is NaN) both get the whole gradient, as in PyTorch."""
+    return (a > b) + 0.5 * (a == b) + (np.isnan(a) | np.isnan(b))
+
+
+def _where(a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
+    return np.where(cond, a, b)
+
+
+ENTRIES = [
+    # name     forward         (backward rule for each input,                            its formula)
+    entry("add", np.add,       (lambda g, out, a, b: g,                                 "d(a+b)/da = 1"),
+                               (lambda g, out, a, b: g,                                 "d(a+b)/db = 1"),
+          doc="Add: f(a, b) = a + b", error=BROADCAST, cases="broadcast", symbol="+", infix=True),
+    entry("sub", np.subtract,  (lambda g, out, a, b: g,                                 "d(a-b)/da = 1"),
+                               (lambda g, out, a, b: -g,                                "d(a-b)/db = -1"),
+          doc="Subtract: f(a, b) = a - b", error=BROADCAST, cases="broadcast", symbol="-", infix=True),
+    entry("mul", np.multiply,  (lambda g, out, a, b: g * b,                             "d(a*b)/da = b"),
+                               (lambda g, out, a, b: g * a,                             "d(a*b)/db = a"),
+          doc="Multiply: f(a, b) = a * b", error=BROADCAST, cases="broadcast", symbol="*", infix=True),
+    entry("div", np.divide,    (lambda g, out, a, b: g / b,                             "d(a/b)/da = 1/b"),
+                               (lambda g, out, a, b: -g * out / b,                      "d(a/b)/db = -a/b^2"),
+          doc="Divide: f(a, b) = a / b", domain=("real", "nonzero"), error=BROADCAST, cases="broadcast",
+          symbol="/", infix=True),
+    entry("pow", np.power,     (_pow_da,                                                "d(a^b)/da = b a^(b-1)"),
+                               (_pow_db,                                                "d(a^b)/db = a^b log(a)"),
+          doc="Power: f(a, b) = a ** b", domain=("positive", "nonzero"), error=BROADCAST, cases="pow",
+          special=((0.0, 1.0, 2.0, -1.0, -2.0), (0.0, 1.0, 2.0, 3.0, -1.0, 0.5)), symbol="**", infix=True),
+    entry("matmul", np.matmul, (_matmul_da,                                             "dL/dA = g @ B^T"),
+                               (_matmul_db,                                             "dL/dB = A^T @ g"),
+          doc="Matrix product: f(A, B) = A @ B (numpy semantics: 1-D, 2-D, batched)",
+          error="{name}: shapes {0} and {1} do not align", cases="matmul", symbol="@", infix=True),
+    entry("neg", np.negative,  (lambda g, out, x: -g,                                   "d(-x)/dx = -1"),
+          doc="Negate: f(x) = -x", symbol="-"),
+    entry("maximum", np.maximum,
+                               (lambda g, out, a, b: g * _wins(data(a), data(b)),       "1 if a > b, 1/2 if a = b"),
+                               (lambda g, out, a, b: g * _wins(data(b), data(a)),       "1 if b > a, 1/2 if a = b"),
+          doc="Elementwise maximum: f(a, b) = max(a, b) (a tie shares the gradient equally)",
+          domain=("distinct", "between"), error=BROADCAST, cases="broadcast", special=((0.0, 1.0), (0.0, 1.0))),
+    entry("where", _where,     (lambda g, out, a, b, cond: g * cond.astype(g.dtype),    "1 where cond, else 0"),
+                               (lambda g, out, a, b, cond: g * (~cond).astype(g.dtype), "0 where cond, else 1"),
+          doc="Choose: f(a, b) = a where cond is true, else b (cond: booleans, broadcast with a and b)",
+          error="{name}: shapes {0} and {1} and the condition's shape {cond.shape} cannot be broadcast together",
+          cases="where", hidden=("cond",), method=False),
+]

@@ -1,0 +1,79 @@
+"""The table, part 2: functions of one input, applied elementwise.
+
+g: the gradient arriving at the output; out: the forward's output.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .core import cos, data, entry, exp, sigmoid, sin
+
+_erf_elements = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; Python's is exact to float64
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.asarray(_erf_elements(x), dtype=np.result_type(x, np.float32))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # 1 / (1 + e^-x) = e^-log(1 + e^-x); logaddexp(0, -x) = log(1 + e^-x) never overflows.
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _leaky_relu(x: np.ndarray, slope: float = 0.01) -> np.ndarray:
+    return np.where(x > 0, x, x * slope)
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1; 0 at NaN too (PyTorch's sgn), so abs passes no NaN back from a NaN input."""
+    return np.sign(np.where(np.isnan(x), 0, x))
+
+
+def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:
+    inside = (data(x) >= (-np.inf if lo is None else lo)) & (data(x) <= (np.inf if hi is None else hi))
+    return g * inside
+
+
+ENTRIES = [
+    # name       forward       (backward rule,                                          its formula)
+    entry("exp",     np.exp,   (lambda g, out, x: g * out,                              "d(e^x)/dx = e^x"),
+          doc="Exponential: f(x) = e^x"),
+    entry("log",     np.log,   (lambda g, out, x: g / x,                                "d(log x)/dx = 1/x"),
+          doc="Natural logarithm: f(x) = log(x)", domain="positive"),
+    entry("tanh",    np.tanh,  (lambda g, out, x: g * (1 - out * out),                  "dtanh(x)/dx = 1 - tanh^2"),
+          doc="Hyperbolic tangent: f(x) = tanh(x)"),
+    entry("sigmoid", _sigmoid, (lambda g, out, x: g * out * (1 - out),                  "ds/dx = s (1 - s)"),
+          doc="Sigmoid: f(x) = 1 / (1 + e^-x), computed without overflow"),
+    entry("sin",     np.sin,   (lambda g, out, x: g * cos(x),                           "d sin(x)/dx = cos(x)"),
+          doc="Sine: f(x) = sin(x)"),
+    entry("cos",     np.cos,   (lambda g, out, x: -g * sin(x),                          "d cos(x)/dx = -sin(x)"),
+          doc="Cosine: f(x) = cos(x)"),
+    entry("log1p",   np.log1p, (lambda g, out, x: g / (1 + x),                          "d/dx = 1 / (1 + x)"),
+          doc="Log of one plus: f(x) = log(1 + x), exact for small x", domain="positive"),
+    entry("expm1",   np.expm1, (lambda g, out, x: g * (out + 1),                        "d/dx = e^x"),
+          doc="Exponential minus one: f(x) = e^x - 1, exact for small x"),
+    entry("softplus", lambda x: np.logaddexp(0.0, x),
+                               (lambda g, out, x: g * sigmoid(x),                       "d/dx = sigmoid(x)"),
+          doc="Softplus: f(x) = log(1 + e^x), computed without overflow"),
+    entry("erf",     _erf,     (lambda g, out, x: g * (2 / math.sqrt(math.pi)) * exp(-x * x),
+                                                                                        "2/sqrt(pi) e^(-x^2)"),
+          doc="Error function: f(x) = 2/sqrt(pi) * integral of e^(-t^2) from 0 to x"),
+    entry("relu",    lambda x: np.maximum(x, 0),
+                               (lambda g, out, x: g * ~(data(x) <= 0),                  "1 where x > 0, else 0"),
+          doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
+    entry("leaky_relu", _leaky_relu,
+                               (lambda g, out, x, slope: g * np.where(data(x) > 0, 1.0, slope),
+                                                                                        "1 if x > 0, else slope"),
+          doc="Leaky ReLU: f(x) = x where x > 0, else slope * x", domain="nonzero", cases="leaky_relu",
+          special=((0.0,),)),
+    entry("abs",     np.abs,   (lambda g, out, x: g * _sign(data(x)),                   "d|x|/dx = sign(x)"),
+          doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
+    entry("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
+                               (_clip_rule,                                             "1 in [lo, hi], else 0"),
+          doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_grid", cases="clip",
+          special=((-1.0, -0.5, 0.0, 0.5, 1.0),)),
+]

@@ -1,0 +1,103 @@
+"""The table, part 3: reductions (sum, prod, max) and running totals (cumsum) along axes.
+
+g: the gradient arriving at the output; out: the forward's output.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from .core import axes_of, cumsum, data, entry, expand, keepdims_shape, scatter, slab
+
+
+def _shifted(m: Any, s: int) -> Any:
+    """m moved s places along its last axis, with 1s in the first s places: (1, ..., 1, m[0], ..., m[n-s-1])."""
+    n = m.shape[-1]
+    head = (np.arange(n) < s).astype(data(m).dtype)
+    return scatter(m[..., :max(n - s, 0)], (Ellipsis, slice(s, None)), m.shape) + head
+
+
+def _products_before(m: Any) -> Any:
+    """For each place along the last axis, the product of the numbers before it (1 for the first): a scan in
+    log2(n) rounds of products (Hillis and Steele's), so no division (exact at zeros, no overflow or underflow
+    that the answer does not have) and O(n log n) memory."""
+    out, s = _shifted(m, 1), 1
+    while s < m.shape[-1]:
+        out, s = out * _shifted(out, s), 2 * s
+    return out
+
+
+def _prod_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    # Each element's derivative is the product of the others in its group: the products before it times the
+    # products after it, with the reduced axes moved last and flattened. Only products, so it is exact at zeros
+    # and where the whole product under- or overflows, at every order (it works on Values too).
+    if x.ndim == 0:
+        return g.reshape(())
+    reduced = list(range(x.ndim)) if axis is None else sorted(set(axes_of(axis, x.ndim)))
+    order = [i for i in range(x.ndim) if i not in reduced] + reduced
+    moved = x.transpose(tuple(order))
+    kept = moved.shape[:x.ndim - len(reduced)]
+    rows = moved.reshape(kept + (math.prod(moved.shape[len(kept):]),))
+    after = _products_before(rows[..., ::-1])[..., ::-1]
+    others = (_products_before(rows) * after).reshape(moved.shape).transpose(tuple(int(i) for i in np.argsort(order)))
+    return g.reshape(keepdims_shape(x.shape, axis)) * others
+
+
+def _sum_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    if axis is not None and not keepdims:  # put the summed axes back as size 1, then spread g over them
+        g = g.reshape(keepdims_shape(x.shape, axis))
+    return expand(g, x.shape)
+
+
+def _laid_out_as(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """a's numbers in like's memory order (like's shape): numpy's elementwise loops are slow when the operands'
+    orders differ (a pooling layer's image is channels last after a convolution, its gradient is not)."""
+    out = np.empty_like(like)
+    out[...] = a
+    return out
+
+
+def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    # Ties split the gradient evenly between the maxima (as PyTorch's amax does).
+    keep = keepdims_shape(x.shape, axis)
+    winners = data(x) == data(out).reshape(keep)
+    if np.isnan(data(out)).any():  # numpy's max is NaN where the group holds one: the NaN wins (PyTorch's max-pool)
+        winners |= np.isnan(data(x)) & np.isnan(data(out)).reshape(keep)
+    if type(g) is np.ndarray:  # g laid out in memory as out is (as x is): the product below is then 5-8x faster
+        g = _laid_out_as(g, out)
+    if np.count_nonzero(winners) != data(out).size:  # ties (a relu's zeros): g shared, divided at out's size
+        g = g / winners.sum(axis=axis, keepdims=keepdims)
+    return g.reshape(keep) * winners
+
+
+def _cumsum_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
+    # Each x[i] reaches every out[j] with j >= i: its gradient is the sum of g from i to the end, which is the
+    # cumulative sum of g reversed, reversed back. With axis None numpy flattened x first: g is 1-D.
+    ax = 0 if axis is None else operator.index(axis) % x.ndim
+    back = g[slab(g.ndim, ax, slice(None, None, -1))]
+    summed = cumsum(back, ax)
+    return summed[slab(g.ndim, ax, slice(None, None, -1))].reshape(x.shape)
+
+
+ENTRIES = [
+    # name     forward                                               (backward rule, its formula)
+    entry("sum",     lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
+                                   (_sum_rule,                                              "every element gets g"),
+        doc="Sum: f(x) = sum of x over axis", cases="reduction"),
+    entry("cumsum",  lambda x, axis=None: np.cumsum(x, axis=axis),
+                                   (_cumsum_rule,                                           "g summed from i on"),
+        doc="Cumulative sum: f(x)[i] = x[0] + ... + x[i] along axis (of the flattened x if axis is None)",
+        cases="cumulative"),
+    entry("prod",    lambda x, axis=None, keepdims=False: x.prod(axis=axis, keepdims=keepdims),
+                                   (_prod_rule,                                             "product of the others"),
+        doc="Product: f(x) = product of x over axis (exact at zeros: each gets the product of the others)",
+        cases="reduction", special=((0.0, 1.0, 2.0),)),
+    entry("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
+                                   (_max_rule,                                              "g goes to the maxima"),
+        doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",
+        cases="reduction", special=((0.0, 1.0),)),  # arrays of these two numbers: ties
+]

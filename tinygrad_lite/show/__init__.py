@@ -1,0 +1,15 @@
+"""Showing a computation graph: the drawing (`draw`), the explanation (`explain`), the step-through page.
+
+    graph.py    reading a graph: the walk, names, roles, gradient states, how an op is written, numbers
+    viz.py      the drawing: DOT text, SVG through Graphviz, Jupyter display
+    steps.py    a backward pass as data (the engine's walk, told)
+    page.py     the step-through page: the drawing and the steps in one HTML file
+    explain.py  the text, and `.save_html` for the page
+
+Each imports only the ones above it in this list (and the engine below them all).
+"""
+
+from .explain import Explanation, explain
+from .viz import Graph, RendererNotFound, RenderTimeout, draw
+
+__all__ = ["Explanation", "Graph", "RendererNotFound", "RenderTimeout", "draw", "explain"]

@@ -1,12 +1,18 @@
-"""Regenerate docs/ops.md from the op table in tinygrad_lite/ops.py (the test suite checks it is current)."""
+"""Regenerate what the docs say of the op table (tinygrad_lite/ops/): docs/ops.md, and the lists of methods in
+README.md (its "- Operators" item) and docs/coming_from.md (its "| ops |" row). The test suite checks all three
+are current, so a new table entry shows up in them when this is run."""
 
+import inspect
+import textwrap
 from pathlib import Path
 
-from tinygrad_lite import ops
+from tinygrad_lite import methods, ops
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = """# The primitive operations
 
-Generated from the table in `tinygrad_lite/ops.py` by `python docs/make_ops_table.py`: do not edit by hand.
+Generated from the table in `tinygrad_lite/ops/` by `python docs/make_ops_table.py`: do not edit by hand.
 Each primitive is one entry there, its forward and one backward rule per input side by side. Every other
 operation (`x.mean()`, `x.var()`, `x.softmax()`, `x.sqrt()`, ...) is a one-line composite of these, with no
 backward of its own.
@@ -51,5 +57,47 @@ def render() -> str:
     return HEADER + ops.markdown_table() + "\n" + FOOTER
 
 
+def method_names() -> tuple[list[str], list[str], list[str]]:
+    """The primitives' Value methods (not the operators), the composites, and the module functions."""
+    primitives = [op.name for op in ops.TABLE.values() if op.method and not op.symbol and op.name != "getitem"]
+    composites = [n for n, f in vars(methods._Composites).items() if inspect.isfunction(f)]
+    functions = [op.name for op in ops.TABLE.values() if not op.method] + ["maximum", "minimum"]
+    return primitives, composites, functions
+
+
+def readme_methods() -> str:
+    primitives, composites, functions = method_names()
+    text = (f"- Operators `+ - * / ** @`, unary `-`, indexing; the primitives' methods `{' '.join(primitives)}` "
+            f"(docs/ops.md); the composites `{' '.join(composites)} T`; the module functions "
+            f"{', '.join(f'`tl.{n}`' for n in functions)}. `im2col`/`col2im` give an image's windows as rows and "
+            "back (what Conv2d and the pooling layers are built on); `argmax`/`argmin` give plain integer arrays; "
+            "comparisons give plain boolean arrays.")
+    return textwrap.fill(text, 110, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def coming_from_methods() -> str:
+    primitives, composites, functions = method_names()
+    return (f"| ops | `+ * ** relu` | `+ - * / ** @`, `{' '.join(primitives + composites)}`, indexing, "
+            f"{', '.join(f'`tl.{n}`' for n in functions)} | all of these, and many more |")
+
+
+def with_item(text: str, start: str, item: str) -> str:
+    """text with the item (a list item or a table row, and its indented continuation lines) that begins with
+    `start` replaced by `item`."""
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    end = first + 1
+    while end < len(lines) and lines[end].startswith("  "):
+        end += 1
+    return "\n".join(lines[:first] + item.split("\n") + lines[end:])
+
+
+GENERATED = {"docs/ops.md": lambda text: render(),
+             "README.md": lambda text: with_item(text, "- Operators ", readme_methods()),
+             "docs/coming_from.md": lambda text: with_item(text, "| ops |", coming_from_methods())}
+
+
 if __name__ == "__main__":
-    Path(__file__).with_name("ops.md").write_text(render())
+    for name, make in GENERATED.items():
+        path = ROOT / name
+        path.write_text(make(path.read_text()))

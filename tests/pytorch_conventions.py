@@ -80,9 +80,11 @@ def main():
         out.backward(g)
         rows.append({"x": data, "axis": axis, "g": g.tolist(), "grad": x.grad.tolist()})
     records["prod"] = rows
-    missing = [op.name for op in ops.TABLE.values() if op.special and op.name not in records]
-    if missing:
-        raise SystemExit(f"add PyTorch functions for {missing} to ELEMENTWISE")
+    for op in ops.TABLE.values():  # the others: torch's function of the same name, no parameters
+        if op.special and op.name not in records:
+            fn = getattr(torch, op.name)
+            records[op.name] = [{"point": list(point), "params": {}, "grads": _grads(fn, point, {})}
+                                for point in itertools.product(*op.special)]
     json.dump({"torch": torch.__version__, "ops": records}, sys.stdout, indent=1)
     print()
 

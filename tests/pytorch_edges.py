@@ -13,9 +13,13 @@ has no case here. Not collected by pytest, never run in CI: PyTorch is not a tes
 import json
 import math
 import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tinygrad_lite import ops  # noqa: E402
 
 INF, NAN = math.inf, math.nan
 
@@ -94,6 +98,22 @@ COMPOSITES.update({
     "maximum": (lambda x: torch.maximum(x[0], x[1]), [([[INF, NAN, -INF, 1.0], [1.0, 0.0, -INF, NAN]], {})]),
     "neg": (torch.neg, [([INF, NAN, 0.0], {})]),
 })
+
+# Every other primitive of these families, by its name in torch (a new table entry needs nothing here):
+# elementwise ones at the infinities, NaN, +-0 and huge inputs; those of two inputs at pairs of them;
+# running products and sums over zeros, inf and NaN.
+FAMILY_CASES = {
+    "unary": lambda f: (f, [([-INF, INF, NAN, 0.0, -0.0], {}), ([-1e10, 1e10, 0.5, -2.5, 3.0], {})]),
+    "broadcast": lambda f: (lambda x: f(x[0], x[1]), [([[INF, NAN, -INF, 1.0, 0.0, 2.0],
+                                                        [1.0, 0.0, -INF, NAN, -0.0, -3.0]], {})]),
+    "cumulative": lambda f: (lambda x, axis: f(x, dim=axis),
+                             [([2.0, 0.0, 3.0, 0.0, 4.0], {"axis": 0}),
+                              ([[1.0, INF, 2.0], [0.0, NAN, 3.0]], {"axis": 1}),
+                              ([[0.5, 2.0], [0.0, 3.0]], {"axis": 0})]),
+}
+for _op in ops.TABLE.values():
+    if _op.name not in COMPOSITES and _op.cases in FAMILY_CASES:
+        COMPOSITES[_op.name] = FAMILY_CASES[_op.cases](getattr(torch, _op.name))
 
 # Losses: (prediction, target, params). CrossEntropy's integer targets are lists of ints.
 LOSSES = {

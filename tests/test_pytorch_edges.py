@@ -64,7 +64,7 @@ def test_every_public_composite_and_loss_has_recorded_pytorch_cases():
 
 # The primitives whose numbers at +-inf, NaN and extreme inputs are recorded here (the others: in
 # pytorch_conventions.py at their special points, or they only move numbers about: reshape, transpose, ...).
-ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.cases in ("unary", "leaky_relu")} | {"maximum"}
+ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.cases in ("unary", "leaky_relu", "broadcast", "cumulative")}
 
 
 def test_every_elementwise_primitive_has_recorded_cases_at_the_infinities():
@@ -128,7 +128,7 @@ def _compare(fn, row, target=None, different=None):
 
 
 def _composite(name, params):
-    if name in ("minimum", "maximum"):
+    if name == "minimum" or (name in ops.TABLE and ops.TABLE[name].cases == "broadcast"):
         return lambda x: getattr(x[0], name)(x[1])
     return lambda x: getattr(x, name)(**params)
 

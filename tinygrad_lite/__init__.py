@@ -10,11 +10,11 @@ tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' 
 tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.tutorials.
 """
 
-from . import composites, data, nn, ops, optim, page, testing, viz  # noqa: F401  (composites adds Value's methods)
+from . import data, methods, nn, ops, optim, page, testing, viz  # noqa: F401  (methods adds Value's methods)
 from . import explain as _explain_module  # noqa: F401  (loaded first: the name tl.explain is then the function)
-from .composites import concatenate, maximum, minimum, stack, where
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp
+from .methods import concatenate, maximum, minimum, stack, where
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .show import draw, explain
 from .value import Value

@@ -174,3 +174,19 @@ def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Cal
         for value in values:
             if value._node is not None:
                 value._node.saved = None
+
+
+class HookHandle:
+    """Returned by register_hook: `remove()` unregisters the hook."""
+
+    def __init__(self, value: Any, fn: Callable[[Any], Any]):
+        self._value, self._fn = weakref.ref(value), fn
+
+    def remove(self) -> None:
+        """Unregister the hook: later backward passes no longer call it (removing twice is harmless)."""
+        value = self._value()
+        fns = getattr(value, "_hooks", None)
+        if fns and self._fn in fns:
+            fns.remove(self._fn)
+            if not fns:
+                hooked.pop(id(value), None)

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backward
 from ._checks import describe
-from .composites import stack
+from .methods import stack
 from .modes import enable_grad, is_grad_enabled
 from .value import Value, _seed
 

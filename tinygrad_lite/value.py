@@ -1,14 +1,13 @@
 """Value: a numpy array that records how it was computed.
 
 Scope: recording (`_apply`: run an op's forward and, when a gradient is needed, keep a `backward.Node`), the
-Value class with its operators and the primitive methods made from the table in `ops`, and `backward()`, which
-hands the walk in `backward.py` a seed and stores what it gives the leaves. The composite methods (mean,
-softmax, ...) are one-liners in `composites.py`; the modes (no_grad, detect_anomaly) are in `modes.py`.
+Value class with its data, gradient, versions and operators, and `backward()`, which hands the walk in
+`backward.py` a seed and stores what it gives the leaves. The other methods (v.exp(), v.sum(), v.mean(), ...)
+are added by `methods.py`, from the table in `ops` and as composites; the modes are in `modes.py`.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
 import warnings
 import weakref
@@ -114,48 +113,6 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     return kind(f"{op.name}: {e} (input shape{'s' if len(datas) > 1 else ''} {modes.shapes(datas)}{given})")
 
 
-_PYTORCH_NAMES = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof", "unbiased": "ddof"}
-
-
-def _numpy_names(fn: str, unknown: Any) -> None:
-    """Refuse keyword arguments fn does not take, pointing from PyTorch's names (dim=) to numpy's (axis=)."""
-    for k in sorted(unknown):
-        if k in _PYTORCH_NAMES:
-            raise TypeError(f"{fn}() takes numpy's name {_PYTORCH_NAMES[k]}= where PyTorch says {k}=: "
-                            f"write {fn}(..., {_PYTORCH_NAMES[k]}=...)")
-        raise TypeError(f"{fn}() got an unexpected keyword argument {k!r}")
-
-
-def _method(op: ops.Op) -> Callable[..., Value]:
-    """A Value method for a table entry: `v.sum(0, keepdims=True)`, `v.reshape(2, 3)`, `a.matmul(b)`."""
-    n, names = op.arity, tuple(op.params)
-    required = [k for k, v in op.params.items() if v is inspect.Parameter.empty]
-    if not names and n == 1:
-        def unary(self: Value) -> Value:  # exp, tanh, sigmoid, ...: the common case, kept short
-            return _apply(op, (self,), _NO_PARAMS)
-        unary.__name__, unary.__doc__ = op.name, op.doc + "."
-        return unary
-
-    def method(self: Value, *args: Any, **kwargs: Any) -> Value:
-        inputs, rest = (self,) + args[:n - 1], args[n - 1:]
-        if not rest and not kwargs and not required:
-            return _apply(op, inputs, op.params)  # all defaults: v.sum(), v.transpose()
-        if len(names) == 1 and len(rest) > 1:  # numpy style: v.reshape(2, 3) == v.reshape((2, 3))
-            rest = (rest,)
-        if len(rest) > len(names):
-            raise TypeError(f"{op.name}() takes at most {len(names)} parameters, got {len(rest)}")
-        _numpy_names(op.name, kwargs.keys() - op.params.keys())
-        params = {**op.params, **dict(zip(names, rest)), **kwargs}
-        missing = [k for k in required if params[k] is inspect.Parameter.empty]
-        if missing:
-            raise TypeError(f"{op.name}() missing required parameter {missing[0]!r}")
-        return _apply(op, inputs, params)
-
-    method.__name__ = op.name
-    method.__doc__ = op.doc + "."
-    return method
-
-
 class Value:
     """A scalar or n-d array of floats that records the operations that produce it.
 
@@ -219,8 +176,8 @@ class Value:
     @property
     def grad(self) -> Any:
         """The gradient that backward() accumulated: None before, an ndarray of data's shape after (a Value with
-        create_graph=True). Only leaves get one (parameters, inputs); a computed value keeps None unless
-        backward(retain_graph=True)."""
+        create_graph=True). Only leaves get one (parameters, inputs); a computed value keeps None unless it
+        called retain_grad() first."""
         g = self._grad
         if g is None and self._node is not None and not getattr(self, "_retains", False) and \
                 not sys._getframe(1).f_code.co_filename.startswith(modes.PACKAGE_DIR):
@@ -269,7 +226,7 @@ class Value:
             self._stamp = [0]
         return self._stamp
 
-    if TYPE_CHECKING:  # the primitive methods are made from ops.TABLE at the end of this file
+    if TYPE_CHECKING:  # the table's methods and the composites are added by methods.py
         def __getattr__(self, name: str) -> Callable[..., Value]: ...
 
     # ---- plain attributes ----
@@ -444,7 +401,7 @@ class Value:
         return self.data != ops.data(_operand(other))
 
     # ---- backward ----
-    def register_hook(self, fn: Callable[[Any], Any]) -> HookHandle:
+    def register_hook(self, fn: Callable[[Any], Any]) -> backward.HookHandle:
         """Call fn(grad) when the gradient for this value is complete, during every backward pass; if it
         returns something other than None (an array, a number or a list of this value's shape), that
         replaces the gradient. Returns a handle: handle.remove()."""
@@ -456,7 +413,7 @@ class Value:
         key = id(self)
         hooked = backward.hooked
         hooked[key] = weakref.ref(self, lambda _: hooked.pop(key, None))  # gone with the Value
-        return HookHandle(self, fn)
+        return backward.HookHandle(self, fn)
 
     def retain_grad(self) -> None:
         """Keep this computed value's gradient in `.grad` after backward (a leaf keeps its own anyway), as
@@ -546,22 +503,6 @@ def _seed(root: Value, grad: Any, create_graph: bool, who: str = "backward") -> 
     return Value._leaf(seed, requires_grad=False) if create_graph else seed
 
 
-class HookHandle:
-    """Returned by register_hook: `remove()` unregisters the hook."""
-
-    def __init__(self, value: Value, fn: Callable[[Any], Any]):
-        self._value, self._fn = weakref.ref(value), fn
-
-    def remove(self) -> None:
-        """Unregister the hook: later backward passes no longer call it (removing twice is harmless)."""
-        value = self._value()
-        fns = getattr(value, "_hooks", None)
-        if fns and self._fn in fns:
-            fns.remove(self._fn)
-            if not fns:
-                backward.hooked.pop(id(value), None)
-
-
 def _operand(x: Any) -> Any:
     return x if isinstance(x, Value) else _constant(x)
 
@@ -602,10 +543,5 @@ def _holds_values(items: Any) -> bool:
     return False
 
 
-# The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry;
-# the ops that join any number of inputs, and where, are module functions instead (in composites.py).
-for _op in ops.TABLE.values():
-    if _op.method:
-        setattr(Value, _op.name, _method(_op))
 ADD, SUB, MUL, DIV, POW, MATMUL, NEG, GETITEM = (
     ops.TABLE[n] for n in ("add", "sub", "mul", "div", "pow", "matmul", "neg", "getitem"))

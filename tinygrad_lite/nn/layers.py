@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks, ops
-from ..composites import where
+from ..methods import where
 from ..value import Value, _whole, _write
 from .module import Module, _generator
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..composites import where
+from ..methods import where
 from ..value import Value
 from .module import Module
 

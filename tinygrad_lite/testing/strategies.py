@@ -10,6 +10,7 @@
 Domains keep inputs where an op is smooth, so that finite differences are meaningful::
 
     real      [-3, 3]
+    small     [-1.2, 1.2]                     (tan, away from its poles at +-pi/2)
     positive  [0.2, 3]                       (log, the base of a power, sqrt)
     nonzero   [-3, -0.2] or [0.2, 3]          (a divisor; abs and relu away from their kink at 0)
     off_grid  [-3, 3] but at least 0.05 from every multiple of 0.5   (clip away from its drawn bounds)
@@ -49,6 +50,7 @@ def _off_grid(x: float) -> bool:
 
 DOMAINS: dict[str, st.SearchStrategy[float]] = {
     "real": _floats(-3, 3),
+    "small": _floats(-1.2, 1.2),
     "positive": _floats(0.2, 3),
     "nonzero": _floats(-3, -0.2) | _floats(0.2, 3),
     "off_grid": _floats(-3, 3).filter(_off_grid),

@@ -1,8 +1,9 @@
-"""The composite operations: one-liners on Value with no backward of their own (their gradients come from
-the primitives they are made of), and the module functions that join or choose (tl.stack, tl.where).
+"""Value's methods besides its operators: the primitives' methods, made from the table (v.exp(), v.sum(axis)),
+the composites (one-liners with no backward of their own: their gradients come from the primitives they are
+made of), and the module functions that join or choose (tl.stack, tl.where).
 
-Scope: everything here is written with Value's operators and the table's methods; `tinygrad_lite/__init__.py`
-imports this module, which adds the composite methods to Value (v.mean(), v.softmax(), ...).
+Scope: `tinygrad_lite/__init__.py` imports this module, which adds the methods to Value. PyTorch's keyword
+names (dim=, keepdim=) are answered with numpy's.
 """
 
 from __future__ import annotations
@@ -17,10 +18,52 @@ from typing import Any
 import numpy as np
 
 from . import _checks, ops
-from .value import _NO_PARAMS, Value, _apply, _numpy_names, _operand, _shape_error
+from .value import _NO_PARAMS, Value, _apply, _operand, _shape_error
 
 _describe, _whole = _checks.describe, _checks.whole
 MAXIMUM, CONCATENATE, STACK, WHERE = (ops.TABLE[n] for n in ("maximum", "concatenate", "stack", "where"))
+
+
+_PYTORCH_NAMES = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof", "unbiased": "ddof"}
+
+
+def _numpy_names(fn: str, unknown: Any) -> None:
+    """Refuse keyword arguments fn does not take, pointing from PyTorch's names (dim=) to numpy's (axis=)."""
+    for k in sorted(unknown):
+        if k in _PYTORCH_NAMES:
+            raise TypeError(f"{fn}() takes numpy's name {_PYTORCH_NAMES[k]}= where PyTorch says {k}=: "
+                            f"write {fn}(..., {_PYTORCH_NAMES[k]}=...)")
+        raise TypeError(f"{fn}() got an unexpected keyword argument {k!r}")
+
+
+def _method(op: ops.Op) -> Callable[..., Value]:
+    """A Value method for a table entry: `v.sum(0, keepdims=True)`, `v.reshape(2, 3)`, `a.matmul(b)`."""
+    n, names = op.arity, tuple(op.params)
+    required = [k for k, v in op.params.items() if v is inspect.Parameter.empty]
+    if not names and n == 1:
+        def unary(self: Value) -> Value:  # exp, tanh, sigmoid, ...: the common case, kept short
+            return _apply(op, (self,), _NO_PARAMS)
+        unary.__name__, unary.__doc__ = op.name, op.doc + "."
+        return unary
+
+    def method(self: Value, *args: Any, **kwargs: Any) -> Value:
+        inputs, rest = (self,) + args[:n - 1], args[n - 1:]
+        if not rest and not kwargs and not required:
+            return _apply(op, inputs, op.params)  # all defaults: v.sum(), v.transpose()
+        if len(names) == 1 and len(rest) > 1:  # numpy style: v.reshape(2, 3) == v.reshape((2, 3))
+            rest = (rest,)
+        if len(rest) > len(names):
+            raise TypeError(f"{op.name}() takes at most {len(names)} parameters, got {len(rest)}")
+        _numpy_names(op.name, kwargs.keys() - op.params.keys())
+        params = {**op.params, **dict(zip(names, rest)), **kwargs}
+        missing = [k for k in required if params[k] is inspect.Parameter.empty]
+        if missing:
+            raise TypeError(f"{op.name}() missing required parameter {missing[0]!r}")
+        return _apply(op, inputs, params)
+
+    method.__name__ = op.name
+    method.__doc__ = op.doc + "."
+    return method
 
 
 class _Composites:
@@ -218,3 +261,9 @@ _PYTORCH_KEYWORDS = ("mean", "min", "softmax", "log_softmax", "logsumexp", "var"
 for _name, _fn in vars(_Composites).items():
     if inspect.isfunction(_fn):
         setattr(Value, _name, _numpy_keywords(_fn) if _name in _PYTORCH_KEYWORDS else _fn)
+
+# The primitive methods (v.exp(), v.sum(axis), ...), made from the table so that adding an op is one entry;
+# the ops that join any number of inputs, and where, are the module functions above instead.
+for _op in ops.TABLE.values():
+    if _op.method:
+        setattr(Value, _op.name, _method(_op))

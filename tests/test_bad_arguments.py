@@ -104,6 +104,8 @@ METHODS = {
     "argmin": ((), {"axis": 0}), "matmul": ((np.ones((3, 2)),), {}), "backward": ((np.ones((2, 3)),), {}),
     "register_hook": ((lambda g: None,), {}), "__getitem__": (((0, slice(1, 3)),), {}),
 }
+METHODS.update({op.name: ((), {"axis": 1}) for op in ops.TABLE.values()  # a table entry along an axis: found here
+                if op.cases in ("reduction", "cumulative") and op.name not in METHODS})
 
 
 def _ours(e: BaseException) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import BROADCAST, data, entry, log
+from .core import BROADCAST, data, entry, exp, log
 
 
 def _pow_da(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -95,6 +95,11 @@ ENTRIES = [
                                (lambda g, out, a, b: g * _wins(data(b), data(a)),       "1 if b > a, 1/2 if a = b"),
           doc="Elementwise maximum: f(a, b) = max(a, b) (a tie shares the gradient equally)",
           domain=("distinct", "between"), error=BROADCAST, cases="broadcast", special=((0.0, 1.0), (0.0, 1.0))),
+    entry("logaddexp", np.logaddexp,
+                               (lambda g, out, a, b: g / (1 + exp(b - a)),              "e^a / (e^a + e^b)"),
+                               (lambda g, out, a, b: g / (1 + exp(a - b)),              "e^b / (e^a + e^b)"),
+          doc="Log of a sum of exponentials: f(a, b) = log(e^a + e^b), computed without overflow",
+          error=BROADCAST, cases="broadcast"),
     entry("where", _where,     (lambda g, out, a, b, cond: g * cond.astype(g.dtype),    "1 where cond, else 0"),
                                (lambda g, out, a, b, cond: g * (~cond).astype(g.dtype), "0 where cond, else 1"),
           doc="Choose: f(a, b) = a where cond is true, else b (cond: booleans, broadcast with a and b)",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import cos, data, entry, exp, sigmoid, sin
+from .core import cos, cosh, data, entry, exp, sigmoid, sin, sinh
 
 _erf_elements = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; Python's is exact to float64
 
@@ -52,6 +52,18 @@ ENTRIES = [
           doc="Sine: f(x) = sin(x)"),
     entry("cos",     np.cos,   (lambda g, out, x: -g * sin(x),                          "d cos(x)/dx = -sin(x)"),
           doc="Cosine: f(x) = cos(x)"),
+    entry("tan",     np.tan,   (lambda g, out, x: g * (1 + out * out),                  "d tan(x)/dx = 1 + tan^2"),
+          doc="Tangent: f(x) = tan(x)", domain="small"),
+    entry("arctan",  np.arctan, (lambda g, out, x: g / (1 + x * x),                     "d/dx = 1 / (1 + x^2)"),
+          doc="Inverse tangent: f(x) = arctan(x), in (-pi/2, pi/2)"),
+    entry("sinh",    np.sinh,  (lambda g, out, x: g * cosh(x),                          "d sinh(x)/dx = cosh(x)"),
+          doc="Hyperbolic sine: f(x) = (e^x - e^-x) / 2"),
+    entry("cosh",    np.cosh,  (lambda g, out, x: g * sinh(x),                          "d cosh(x)/dx = sinh(x)"),
+          doc="Hyperbolic cosine: f(x) = (e^x + e^-x) / 2"),
+    entry("log2",    np.log2,  (lambda g, out, x: g / (x * math.log(2)),                "d/dx = 1 / (x ln 2)"),
+          doc="Base-2 logarithm: f(x) = log2(x)", domain="positive"),
+    entry("exp2",    np.exp2,  (lambda g, out, x: g * out * math.log(2),                "d(2^x)/dx = 2^x ln 2"),
+          doc="Power of two: f(x) = 2^x"),
     entry("log1p",   np.log1p, (lambda g, out, x: g / (1 + x),                          "d/dx = 1 / (1 + x)"),
           doc="Log of one plus: f(x) = log(1 + x), exact for small x", domain="positive"),
     entry("expm1",   np.expm1, (lambda g, out, x: g * (out + 1),                        "d/dx = e^x"),
@@ -72,6 +84,19 @@ ENTRIES = [
           special=((0.0,),)),
     entry("abs",     np.abs,   (lambda g, out, x: g * _sign(data(x)),                   "d|x|/dx = sign(x)"),
           doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
+    entry("sign",    _sign,    (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+          doc="Sign: f(x) = -1, 0 or 1 (0 at NaN, as PyTorch's); its gradient is 0", domain="off_grid",
+          special=((0.0,),)),
+    entry("floor",   np.floor, (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+          doc="Floor: f(x) = the largest whole number <= x; its gradient is 0", domain="off_grid",
+          special=((0.0, 1.0, -1.0),)),
+    entry("ceil",    np.ceil,  (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+          doc="Ceiling: f(x) = the smallest whole number >= x; its gradient is 0", domain="off_grid",
+          special=((0.0, 1.0, -1.0),)),
+    entry("round",   lambda x: np.round(x),
+                               (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+          doc="Round to the nearest whole number, halves to even (as numpy and PyTorch); its gradient is 0",
+          domain="off_grid", special=((0.5, 1.5, -0.5),)),
     entry("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
                                (_clip_rule,                                             "1 in [lo, hi], else 0"),
           doc="Clip: f(x) = min(max(x, lo), hi)", domain="off_grid", cases="clip",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import axes_of, cumsum, data, entry, expand, keepdims_shape, scatter, slab
+from .core import axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, slab
 
 
 def _shifted(m: Any, s: int) -> Any:
@@ -83,6 +83,27 @@ def _cumsum_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
     return summed[slab(g.ndim, ax, slice(None, None, -1))].reshape(x.shape)
 
 
+def _cumprod_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
+    # out[j] = x[0] ... x[j], so x[i] reaches every out[j] with j >= i through the product of the others up to j:
+    # (the product of x before i) * (the product of x[i+1 .. j]). With the axis last, between[i, j] is the running
+    # product of a row that is 1 up to i and x after it. Only products, so it is exact at zeros (out / x would be
+    # NaN there), at every order; n x n numbers per row along the axis.
+    shape = x.shape
+    if axis is None:  # numpy flattened x first: g is 1-D
+        x, ax = x.reshape(-1), 0
+    else:
+        ax = operator.index(axis) % x.ndim
+    xm, gm = x.swapaxes(ax, -1), g.swapaxes(ax, -1)
+    n = xm.shape[-1]
+    ones_then_x = scatter(xm, (Ellipsis, slice(1, None)), xm.shape[:-1] + (n + 1,)) + (np.arange(n + 1) == 0)
+    j, i = np.meshgrid(np.arange(n), np.arange(n))
+    rows = ones_then_x[..., np.where(j > i, j + 1, 0)]  # (..., i, j): x[j] for j > i, else 1 (picked, not masked)
+    between = cumprod(rows, -1)  # (..., i, j): x[i+1] ... x[j] for j > i, else 1
+    reached = gm.reshape(gm.shape[:-1] + (1, n)) * between * (j >= i)  # (..., i, j): g[j] for j >= i
+    before = _shifted(cumprod(xm, -1), 1)  # x[0] ... x[i-1]
+    return (before * reached.sum(axis=-1)).swapaxes(-1, ax).reshape(shape)
+
+
 ENTRIES = [
     # name     forward                                               (backward rule, its formula)
     entry("sum",     lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
@@ -91,6 +112,10 @@ ENTRIES = [
     entry("cumsum",  lambda x, axis=None: np.cumsum(x, axis=axis),
                                    (_cumsum_rule,                                           "g summed from i on"),
         doc="Cumulative sum: f(x)[i] = x[0] + ... + x[i] along axis (of the flattened x if axis is None)",
+        cases="cumulative"),
+    entry("cumprod", lambda x, axis=None: np.cumprod(x, axis=axis),
+                                   (_cumprod_rule,                                          "products of the others"),
+        doc="Cumulative product: f(x)[i] = x[0] * ... * x[i] along axis (of the flattened x if axis is None)",
         cases="cumulative"),
     entry("prod",    lambda x, axis=None, keepdims=False: x.prod(axis=axis, keepdims=keepdims),
                                    (_prod_rule,                                             "product of the others"),

@@ -45,6 +45,8 @@ def _different(name, row):
         return "finite: a NaN wins max, as in PyTorch's max(dim) and max-pooling (its amax gives NaN)"
     if name == "cumprod" and np.isinf(x).any():  # first order compared; the second multiplies inf by 0 or inf
         return "second: at an infinite input the second order is NaN where PyTorch's formula gives +-inf"
+    if name == "atan2" and ((x[0] == 0) & (x[1] == 0)).any():  # see ops.arithmetic._atan2_rule
+        return "second: at the origin the gradient is 0 (PyTorch's) and so is its own derivative (PyTorch's: NaN)"
     if name == "BCE" and ((x == 0) | (x == 1)).any():  # see nn.BCE: PyTorch's gradient is up to 1e12 there
         return "finite: the clamped log's gradient is 0"
     return None

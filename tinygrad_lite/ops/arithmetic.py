@@ -61,6 +61,16 @@ def _wins(a: Any, b: Any) -> Any:
     return (a > b) + 0.5 * (a == b) + (np.isnan(a) | np.isnan(b))
 
 
+def _atan2_rule(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    # d/da atan2(a, b) = b / (a^2 + b^2), d/db = -a / (a^2 + b^2): one shared factor, so one joint rule
+    # (as PyTorch's atan2_backward). At the origin both are 0, as PyTorch's (not 0 / 0), and so are their own
+    # derivatives (PyTorch's are NaN there).
+    square = a * a + b * b
+    origin = data(square) == 0
+    shared = g * ~origin / (square + origin)
+    return shared * b, -shared * a
+
+
 def _where(a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
     return np.where(cond, a, b)
 
@@ -100,6 +110,9 @@ ENTRIES = [
                                (lambda g, out, a, b: g / (1 + exp(a - b)),              "e^b / (e^a + e^b)"),
           doc="Log of a sum of exponentials: f(a, b) = log(e^a + e^b), computed without overflow",
           error=BROADCAST, cases="broadcast"),
+    entry("atan2", np.arctan2, joint=(_atan2_rule, ("b / (a^2 + b^2)", "-a / (a^2 + b^2)")), arity=2,
+          doc="Angle of the point (b, a): f(a, b) = atan2(a, b), in [-pi, pi]", domain="nonzero", error=BROADCAST,
+          cases="broadcast"),
     entry("where", _where,     (lambda g, out, a, b, cond: g * cond.astype(g.dtype),    "1 where cond, else 0"),
                                (lambda g, out, a, b, cond: g * (~cond).astype(g.dtype), "0 where cond, else 1"),
           doc="Choose: f(a, b) = a where cond is true, else b (cond: booleans, broadcast with a and b)",

@@ -24,7 +24,7 @@ FOOTER = """
 
 Every composite and loss is compared with PyTorch's recorded answers at +-0, +-inf, NaN, ties, zero spread,
 `ddof >= n`, empty and size-1 axes, saturated probabilities and masked logits, forward, first and second order,
-in float64 and float32 (`tests/pytorch_edges.py` records them, `tests/test_pytorch_edges.py` compares). Where
+in float64 and float32 (`tools/pytorch_edges.py` records them, `tests/test_pytorch_edges.py` compares). Where
 PyTorch gives a number, tinygrad_lite gives the same:
 
 - `softmax`, `log_softmax` and `logsumexp` shift by the largest *finite* value: a `-inf` logit (a mask) gets

@@ -171,3 +171,18 @@ def test_what_the_demo_prints_does_not_depend_on_the_cpu_s_simd_level():
     baseline = _run("demo", "all", env=env)
     assert plain.returncode == baseline.returncode == 0, plain.stderr + baseline.stderr
     assert plain.stdout == baseline.stdout
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_command_line_without_scipy_says_so_in_one_line_with_exit_code_2(tmp_path):
+    blocker = tmp_path / "scipy"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('No module named scipy')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    run = subprocess.run([sys.executable, "-m", "tinygrad_lite", "demo", "regressor", "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "scipy" in lines[0] and "pip install" in lines[0], run.stderr

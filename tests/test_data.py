@@ -1,10 +1,14 @@
 """Data sets made in code, splitting, mini-batches and accuracy. Expected values come from the sets' geometry
 and plain numpy counts."""
 
+
 import numpy as np
 import pytest
 
-from tinygrad_lite import data
+import tinygrad_lite as tl
+from tinygrad_lite import (
+    data,  # noqa: E402
+)
 
 SETS = {
     "moons": lambda **kw: data.moons(n=200, **kw),
@@ -133,3 +137,22 @@ def test_digits_are_the_uci_set_shipped_in_the_package():
     assert (nearest == y_te).mean() > 0.85
     ring, centre = images[labels == 0][:, 1:7, 1:7].mean(), images[labels == 0][:, 3:5, 3:5].mean()
     assert centre < ring / 2  # a zero has a hole in the middle
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: tl.data.confusion_matrix(np.array([0, 1]), np.array([-1, 1]), 2), ValueError, "class indices"),
+    (lambda: tl.data.confusion_matrix(np.array([0, 1]), np.array([0, 3]), 2), ValueError, "classes=4"),
+    (lambda: tl.data.accuracy(np.array(["a", "b"]), np.array([0, 1])), TypeError, "scores must be numbers"),
+    (lambda: tl.data.accuracy(np.array([0.1, 0.9]), np.array(["a", "b"])), TypeError, "labels must be class"),
+    (lambda: tl.data.accuracy(np.ones((2, 3, 4)), np.array([0, 1])), ValueError, r"\(n, classes\)"),
+    (lambda: tl.data.train_test_split(np.ones((6, 2)), stratify=np.zeros((6, 2))), ValueError, "stratify"),
+    (lambda: tl.data.moons(seed=-1), ValueError, "moons: seed"),
+    (lambda: tl.data.moons(seed="a"), TypeError, "moons: seed"),
+    (lambda: tl.data.DataLoader(np.ones(3), seed=1.5), TypeError, "DataLoader: seed"),
+    (lambda: tl.data.StandardScaler().fit(["a", "b"]), TypeError, "StandardScaler.fit"),
+    (lambda: tl.data.MaxScaler().fit(np.ones((3, 2))).transform(np.ones((3, 3))), ValueError,
+     r"MaxScaler.transform: rows of shape \(3,\)"),
+])
+def test_data_helpers_refuse_what_is_not_a_class_index_or_a_number(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

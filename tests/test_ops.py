@@ -131,7 +131,7 @@ def test_every_special_point_has_pytorch_s_gradient_recorded():
         op = ops.TABLE[name]
         recorded = {tuple(r["point"]) for r in PYTORCH.get(name, ())}
         points = set(itertools.product(*op.special))
-        assert points <= recorded, f"{name}: run tests/pytorch_conventions.py (see its docstring)"
+        assert points <= recorded, f"{name}: run tools/pytorch_conventions.py (see its docstring)"
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Every Value composite and every loss against PyTorch's recorded answers (tests/pytorch_edges.py) at the inputs
+"""Every Value composite and every loss against PyTorch's recorded answers (tools/pytorch_edges.py) at the inputs
 where numbers get hard: +-0, +-inf, NaN, ties, zero spread, ddof >= n, empty and size-1 axes, saturated
 probabilities, masked logits. Forward, first order along a direction that is not all ones, and second order (the
 derivative of sum(grad * u)), in float64 and float32; NaN and inf must sit where PyTorch has them.
@@ -60,7 +60,7 @@ def _public_composites():
 def test_every_public_composite_and_loss_has_recorded_pytorch_cases():
     missing = [n for n in _public_composites() if n not in RECORDED["composites"]]
     assert not missing, (f"no recorded PyTorch cases for the Value methods {missing}: add them to COMPOSITES in "
-                         "tests/pytorch_edges.py and record again")
+                         "tools/pytorch_edges.py and record again")
     losses = [n for n, c in inspect.getmembers(tl.nn, inspect.isclass) if issubclass(c, tl.nn.Module)
               and c.__module__.endswith("losses")]
     assert sorted(losses) == sorted(RECORDED["losses"]) == sorted(LOSSES)
@@ -73,7 +73,7 @@ ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.cases in ("unary", "leaky_
 
 def test_every_elementwise_primitive_has_recorded_cases_at_the_infinities():
     missing = sorted(ELEMENTWISE - set(RECORDED["composites"]))
-    assert not missing, f"no recorded PyTorch cases at +-inf and NaN for {missing}: add them to tests/pytorch_edges.py"
+    assert not missing, f"no recorded PyTorch cases at +-inf and NaN for {missing}: add them to tools/pytorch_edges.py"
 
 
 def _array(x, dtype):

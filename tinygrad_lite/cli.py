@@ -12,34 +12,20 @@ Every mistake on the command line is one line on stderr and exit code 2, with no
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import math
 import os
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__, demos, tutorials
+from . import __version__
+from .expr import FUNCTIONS, ExpressionError, evaluate, variables
+from .programs import LOSSES, PROGRAMS, Run
 from .value import Value
 
-DEMOS = {"perceptron": tutorials.perceptron, "regressor": tutorials.regressor, "xor": tutorials.xor,
-         "moons": demos.moons, "digits": demos.digits}
-TITLES = {"perceptron": "The perceptron (How to Make a Neural Network)",
-          "regressor": "The 2-3-1 regressor (Neural Networks Demystified, parts 1-7)",
-          "xor": "3-bit parity: one neuron against a hidden layer",
-          "moons": "Two moons: a 2-16-16-1 network draws a decision boundary",
-          "digits": "Handwritten digits: an MLP, then a convolutional network"}
-
-
-def _run_demo(name: str, seed: int | None, show_progress: bool) -> tutorials.Run:
-    kwargs: dict[str, Any] = {} if seed is None else {"seed": seed}
-    if name != "regressor":
-        kwargs["show_progress"] = show_progress
-    return DEMOS[name](**kwargs)
+FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
 
 
 def _check_folder(text: str, parser: argparse.ArgumentParser) -> Path:
@@ -60,20 +46,20 @@ def _check_folder(text: str, parser: argparse.ArgumentParser) -> Path:
 
 
 def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    names = list(DEMOS) if args.name == "all" else [args.name]
+    names = list(PROGRAMS) if args.name == "all" else [args.name]
     out = _check_folder(args.out, parser) if args.out is not None else None
     plots_ok = out is not None and _plots_available()
     if out is not None and not plots_ok:
         print('note: plots need matplotlib: pip install "tinygrad-lite[plot]"; writing none', file=sys.stderr)
     results = {}
     for name in names:
-        run = _run_demo(name, args.seed, show_progress=sys.stderr.isatty())  # the bar goes to stderr
+        run = PROGRAMS[name](args.seed, show_progress=sys.stderr.isatty())  # the bar goes to stderr
         results[name] = run.summary
         written = _plot(name, run, out) if plots_ok and out is not None else []
         if out is not None and name in LOSSES:
             written += _draw_loss(name, out)
         if not args.json:
-            print(f"== {TITLES[name]} ==")
+            print(f"== {PROGRAMS[name].title} ==")
             print("\n".join(run.narration))
             for path in written:
                 kind = "graph" if "_graph." in path.name else "page" if path.suffix == ".html" else "plot"
@@ -85,8 +71,8 @@ def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .fit import TableError
-    from .fit import fit as fit_table
+    from .programs.fit import TableError
+    from .programs.fit import fit as fit_table
 
     try:
         run = fit_table(args.csv, args.target, hidden=args.hidden, steps=args.steps, seed=args.seed or 0,
@@ -95,9 +81,6 @@ def fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(e))
     print(json.dumps(run.summary, indent=2) if args.json else "\n".join(run.narration))
     return 0
-
-
-LOSSES = {"perceptron": tutorials.perceptron_loss, "regressor": tutorials.regressor_loss}  # one step's loss
 
 
 def explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -113,91 +96,6 @@ def explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 # ---- graph: draw a tutorial's loss or a learner's own expression ----
-
-FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt")
-MAX_EXPRESSION = 500  # characters
-FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
-_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
-
-
-class ExpressionError(ValueError):
-    """An expression the graph command will not evaluate."""
-
-
-def _why(e: Exception) -> str:
-    text = str(e)
-    if "divide by zero" in text or isinstance(e, ZeroDivisionError):
-        return "division by zero"
-    if "overflow" in text or isinstance(e, OverflowError):
-        return "the result is too large for a floating-point number"
-    return "the result is not a real number"
-
-
-def evaluate(expression: str, variables: dict[str, Value]) -> Value:
-    """Evaluate a learner's expression by walking its syntax tree against a whitelist: numbers, the given
-    variables, + - * / **, unary minus and the functions in FUNCTIONS. Nothing else is ever executed.
-    Arithmetic is numpy's in float64; a step that divides by zero, overflows, or leaves the real numbers
-    is an ExpressionError naming that step."""
-    if len(expression) > MAX_EXPRESSION:
-        raise ExpressionError(f"the expression is {len(expression)} characters long; at most {MAX_EXPRESSION}")
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError as e:
-        raise ExpressionError(f"not a valid expression: {e.msg}") from None
-
-    def ev(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            number = float(node.value) if abs(node.value) < 1e308 else math.inf
-            if not math.isfinite(number):
-                raise ExpressionError(f"{ast.unparse(node)[:40]!r}: not a finite floating-point number")
-            return np.float64(number)
-        if isinstance(node, ast.Name):
-            if node.id not in variables:
-                raise ExpressionError(f"unknown name {node.id!r}: give it a value, e.g. {node.id}=1.5")
-            return variables[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = ev(node.left), ev(node.right)
-            return step(node, lambda: _BINARY[type(node.op)](left, right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            return -ev(node.operand) if isinstance(node.op, ast.USub) else ev(node.operand)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
-                and len(node.args) == 1 and not node.keywords:
-            arg = ev(node.args[0])
-            arg = arg if isinstance(arg, Value) else Value(arg, requires_grad=False)
-            return step(node, getattr(arg, node.func.id))
-        raise ExpressionError(f"not allowed in an expression: {ast.unparse(node)[:60]!r} (use numbers, variables, "
-                              f"+ - * / **, parentheses and {', '.join(FUNCTIONS)})")
-
-    def step(node: ast.AST, compute: Any) -> Any:
-        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-            try:
-                return compute()
-            except (FloatingPointError, ZeroDivisionError, OverflowError) as e:
-                raise ExpressionError(f"{ast.unparse(node)[:60]!r}: {_why(e)}") from None
-
-    result = ev(tree)
-    return result if isinstance(result, Value) else Value(result, requires_grad=False)
-
-
-def _variables(pairs: list[str]) -> dict[str, Value]:
-    out = {}
-    for pair in pairs:
-        name, eq, number = pair.partition("=")
-        name = unicodedata.normalize("NFKC", name)  # as Python reads names in the expression: full-width a is a
-        if not eq or not name.isidentifier() or name.startswith("_") or name in FUNCTIONS:
-            raise ExpressionError(f"variables are given as name=number, got {pair!r}")
-        try:
-            value = float(number)
-        except ValueError:
-            raise ExpressionError(f"{name}: {number!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ExpressionError(f"{name}: {number!r} is not a finite number")
-        out[name] = Value(value, name=name)
-    return out
-
 
 def _check_file(text: str, parser: argparse.ArgumentParser) -> Path | None:
     """-o: None for stdout ("-"), else a file path whose folder exists and can be written, with a known format."""
@@ -242,7 +140,7 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     page = _check_html(args.html, parser)
     if args.expr is not None:
         try:
-            root = evaluate(args.expr, _variables(args.items))
+            root = evaluate(args.expr, variables(args.items))
         except ExpressionError as e:
             parser.error(str(e))
     elif len(args.items) == 1 and args.items[0] in LOSSES:
@@ -299,19 +197,19 @@ def _draw_loss(name: str, out: Path) -> list[Path]:
 
 
 def _plots_available() -> bool:
-    from . import plots
+    from .programs import plots
 
     return plots.available()
 
 
-def _plot(name: str, run: tutorials.Run, out: Path) -> list[Path]:
-    from . import plots
+def _plot(name: str, run: Run, out: Path) -> list[Path]:
+    from .programs import plots
 
     paths: list[Path] = getattr(plots, name)(run, out)
     return paths
 
 
-def _whole(least: int, most: int | None = None, what: str = "") -> Any:
+def _whole_number(least: int, most: int | None = None, what: str = "") -> Any:
     """An argparse type: a whole number from least (to most, if given)."""
     def parse(text: str) -> int:
         try:
@@ -326,8 +224,8 @@ def _whole(least: int, most: int | None = None, what: str = "") -> Any:
     return parse
 
 
-_seed = _whole(0, 2**32 - 1, "a seed")  # numpy's generators take 0 to 2**32 - 1
-_count = _whole(1)  # hidden units, steps
+_seed = _whole_number(0, 2**32 - 1, "a seed")  # numpy's generators take 0 to 2**32 - 1
+_count = _whole_number(1)  # hidden units, steps
 
 
 class _Parser(argparse.ArgumentParser):
@@ -344,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("demo", help="run a tutorial's program and narrate its results",
                        description="Run a tutorial's program, narrate the results, and write plots to --out.")
-    p.add_argument("name", choices=[*DEMOS, "all"], help="which program")
+    p.add_argument("name", choices=[*PROGRAMS, "all"], help="which program")
     p.add_argument("--out", metavar="DIR", help="write plots (PNG) into this folder")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
     p.add_argument("--seed", type=_seed, help="the random seed (defaults: perceptron 1, the others 0)")

@@ -190,7 +190,7 @@ class Module:
         except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError, NotImplementedError, RuntimeError) as e:
             if isinstance(e, (FileNotFoundError, PermissionError)):
                 raise  # no such file, no permission: Python's own message says it
-            raise ValueError(f"load: {path}: {_why(path, e)}") from None
+            raise ValueError(f"load: {path}: {_damage(path, e)}") from None
         self.load_state_dict(state)
 
     def extra_repr(self) -> str:
@@ -209,7 +209,7 @@ class _Refused(ValueError):
     """What load() found wrong with a file, already said in words."""
 
 
-def _why(path: Path, e: Exception) -> str:
+def _damage(path: Path, e: Exception) -> str:
     if isinstance(e, _Refused):
         return str(e)
     with open(path, "rb") as fh:

@@ -1,4 +1,4 @@
-"""Conv2d, MaxPool2d, AvgPool2d and BatchNorm1d against PyTorch (numbers recorded by tests/pytorch_layers.py),
+"""Conv2d, MaxPool2d, AvgPool2d and BatchNorm1d against PyTorch (numbers recorded by tools/pytorch_layers.py),
 their gradients against finite differences, buffers saved and loaded, and their errors.
 
 The ops they are built on (im2col, col2im, max, mean, matmul) are checked first and second order in test_ops.py.
@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st
 
 import tinygrad_lite as tl
-from tinygrad_lite import Value, nn
+from tinygrad_lite import (
+    Value,
+    nn,  # noqa: E402
+)
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 TORCH = json.loads((Path(__file__).parent / "data" / "pytorch_layers.json").read_text())
@@ -224,3 +227,20 @@ def test_a_small_cnn_learns_and_stays_float32():
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * first
+
+
+def test_dropout_gives_zero_for_a_dropped_infinity():
+    layer = tl.nn.Dropout(0.5, rng=0)
+    out = layer(Value(np.full(64, np.inf)))
+    assert not np.isnan(out.data).any()
+    assert set(np.unique(out.data)) == {0.0, np.inf}
+    assert not np.isnan(tl.nn.Dropout(1.0, rng=0)(Value(np.full(4, np.inf))).data).any()
+
+
+def test_conv2d_and_pooling_on_an_empty_batch_give_shapes():
+    conv = tl.nn.Conv2d(2, 3, 3, padding=1, rng=0)
+    out = conv(np.zeros((0, 2, 5, 5)))
+    assert out.shape == (0, 3, 5, 5)
+    out.sum().backward()
+    np.testing.assert_array_equal(conv.weight.grad, np.zeros((3, 2, 3, 3)))
+    assert tl.nn.MaxPool2d(2)(np.zeros((0, 2, 4, 4))).shape == (0, 2, 2, 2)

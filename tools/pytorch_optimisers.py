@@ -1,7 +1,7 @@
 """Record PyTorch's parameter trajectories for the optimisers, learning-rate schedules and gradient clipping
 that tinygrad_lite mirrors, on one fixed problem.
 
-    .venv-peers/bin/python tests/pytorch_optimisers.py > tests/data/pytorch_optimisers.json
+    .venv-peers/bin/python tools/pytorch_optimisers.py > tests/data/pytorch_optimisers.json
 
 The problem: w starts at W0 and the loss is sum(C * w^2 + w), so the gradient is 2 C w + 1; a second parameter
 u (starting at U0) adds sum(u^2 * w[0]) on every step but those in SKIP, where its gradient is None (the loss did

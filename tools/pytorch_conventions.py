@@ -3,7 +3,7 @@ of each op in the table (0 for relu and abs, 0 and integers for pow, clip's boun
 over zeros.
 
     make .venv-peers/.installed                     # PyTorch 2.13.0, CPU, in its own environment
-    .venv-peers/bin/python tests/pytorch_conventions.py > tests/data/pytorch_conventions.json
+    .venv-peers/bin/python tools/pytorch_conventions.py > tests/data/pytorch_conventions.json
 
 tests/test_ops.py compares tinygrad_lite with this file. Run it again when an op gains special points.
 Not collected by pytest (its name does not start with test_), and never run in CI: PyTorch is not a test

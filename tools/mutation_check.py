@@ -1,8 +1,8 @@
 """Mutation check: break each backward rule of the op table in turn, and the engine's own steps, and show that
 the test suite fails every time. Not part of the suite (it runs the suite once per mutation: several minutes).
 
-    .venv/bin/python tests/mutation_check.py            # every mutation; a table on stdout, exit 1 if one is missed
-    .venv/bin/python tests/mutation_check.py pow:0:scale transpose_unnormalised   # only these
+    .venv/bin/python tools/mutation_check.py            # every mutation; a table on stdout, exit 1 if one is missed
+    .venv/bin/python tools/mutation_check.py pow:0:scale transpose_unnormalised   # only these
 
 Mutations of each rule i of each op: `scale` (the gradient times 1.1) and `permute` (its elements reversed
 along the last axis, the kind of mistake an all-ones seed hides), plus the bugs this suite once missed
@@ -281,12 +281,14 @@ def pytest_configure(config: Any) -> None:
 
 # ---- the driver --------------------------------------------------------------------------------------
 
-SUITE = ["tests/test_ops.py", "tests/test_edges.py", "tests/test_engine.py", "tests/test_power_tools.py",
-         "tests/test_testing.py", "tests/test_nn_optim.py", "tests/test_pytorch_edges.py", "tests/test_trust.py"]
+SUITE = ["tests/test_ops.py", "tests/test_ops_edges.py", "tests/test_backward.py", "tests/test_value.py",
+         "tests/test_methods.py", "tests/test_modes.py", "tests/test_function.py", "tests/test_functional.py",
+         "tests/test_testing.py", "tests/test_nn_optim.py", "tests/test_nn_losses.py", "tests/test_nn_layers.py",
+         "tests/test_optim.py", "tests/test_pytorch_edges.py", "tests/test_data.py"]
 
 
 def _pytest(mutation: str, args: list[str]) -> tuple[bool, str]:
-    env = {**os.environ, "TL_MUTATION": mutation, "PYTHONPATH": f"{ROOT / 'tests'}{os.pathsep}{ROOT}",
+    env = {**os.environ, "TL_MUTATION": mutation, "PYTHONPATH": f"{ROOT / 'tools'}{os.pathsep}{ROOT}",
            "EXAMPLES_PER_OP": "50"}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "mutation_check", "-x", "-q", "-p", "no:cacheprovider",
                            "--hypothesis-profile=ci", "--hypothesis-seed=0", *args],

@@ -1,7 +1,7 @@
 """Record what PyTorch's Conv2d, MaxPool2d, AvgPool2d and BatchNorm1d compute on fixed inputs: outputs, the
 gradients of every input and parameter for a fixed output direction, and BatchNorm's running statistics.
 
-    .venv-peers/bin/python tests/pytorch_layers.py > tests/data/pytorch_layers.json
+    .venv-peers/bin/python tools/pytorch_layers.py > tests/data/pytorch_layers.json
 
 Inputs and weights are drawn here with numpy's seeded generator and stored in the file, so the tests feed the
 same numbers to tinygrad_lite. Not collected by pytest and never run in CI (PyTorch is not a test dependency).

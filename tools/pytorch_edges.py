@@ -4,7 +4,7 @@ Forward, first order (along a direction g that is not all ones) and second order
 sum(grad * u) along another direction u), in float64 and float32.
 
     make .venv-peers/.installed
-    .venv-peers/bin/python tests/pytorch_edges.py > tests/data/pytorch_edges.json
+    .venv-peers/bin/python tools/pytorch_edges.py > tests/data/pytorch_edges.json
 
 tests/test_pytorch_edges.py compares tinygrad_lite with this file, and fails for a public composite or loss that
 has no case here. Not collected by pytest, never run in CI: PyTorch is not a test dependency.

@@ -13,6 +13,17 @@ settings.register_profile("dev", deadline=None, max_examples=15)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes seconds (trains a demo, runs a subprocess); `make check` skips it")
+    config.addinivalue_line("markers", "browser: drives headless Chromium; `make check` skips it")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:  # every test that uses the browser fixture is a browser test
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker("browser")
+
+
 def pytest_report_header(config):
     seed = config.getoption("hypothesis_seed", None)
     return [f"hypothesis seed: {seed if seed is not None else 'random (pass --hypothesis-seed=N to fix it)'}, "

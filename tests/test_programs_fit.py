@@ -1,5 +1,6 @@
-"""`tinygrad-lite fit data.csv --target COLUMN`: regression and classification on a learner's table, the
-baselines, and every malformed file answered with one line and exit code 2."""
+"""`tinygrad-lite fit data.csv --target COLUMN [--save MODEL]` and `tinygrad-lite predict MODEL new.csv`:
+regression and classification on a learner's table, text columns one-hot, the baselines, the saved model used
+again, and every malformed file answered with one line and exit code 2."""
 
 import json
 import subprocess
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lite import data
-from tinygrad_lite.fit import TableError, read_table, target_kind
+from tinygrad_lite.fit import Model, TableError, fit, read_table, target_kind
 
 
 def _cli(*args, cwd=None):
@@ -64,8 +65,8 @@ def test_the_target_s_kind():
 def test_quoted_fields_blank_lines_and_a_byte_order_mark(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text('\ufeffa,"b, with a comma",y\n1,2,3\n\n4,5,6\n7,8,9\n1,1,1\n', encoding="utf-8")
-    names, X, y = read_table(path, "y")
-    assert names == ["a", "b, with a comma"] and X.shape == (4, 2) and y == ["3", "6", "9", "1"]
+    encoding, X, y = read_table(path, "y")
+    assert encoding.features() == ["a", "b, with a comma"] and X.shape == (4, 2) and y == ["3", "6", "9", "1"]
 
 
 BAD = {  # file name: (bytes, the message's words)
@@ -126,3 +127,88 @@ def test_a_wrong_command_line_is_one_line_and_exit_code_2(tmp_path, args, words)
 def test_read_table_raises_table_errors_only(tmp_path):
     with pytest.raises(TableError, match="no such file"):
         read_table(tmp_path / "nothing.csv", "y")
+
+
+@pytest.fixture
+def cities(tmp_path):
+    """Prices set by size and a text column (the city): price = 2500 size + a city's premium, semicolons."""
+    premium = {"Paris": 90000, "Lyon": 30000, "Nice": 50000}
+    rng = np.random.default_rng(1)
+    rows = [(rng.uniform(40, 200), ("Paris", "Lyon", "Nice")[i % 3]) for i in range(90)]
+    path = tmp_path / "cities.csv"
+    path.write_text("size;city;price\n" + "".join(f"{a:.1f};{c};{2500 * a + premium[c]:.0f}\n" for a, c in rows))
+    (tmp_path / "new.csv").write_text("city,size,note\nParis,100,x\nLyon,100,y\nNice,150,z\n")
+    return path
+
+
+def test_a_text_input_column_is_one_hot_encoded_and_said_so(cities):
+    encoding, X, _ = read_table(cities, "price")
+    assert encoding.features() == ["size", "city=Lyon", "city=Nice", "city=Paris"]
+    one_hot = X[:, 1:]
+    assert set(one_hot.sum(axis=1)) == {1.0} and one_hot[:3].tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
+    run = fit(cities, "price", steps=600)
+    assert "city (text: one-hot, 3 values)" in run.narration[0]
+    s = run.summary["scores"]
+    assert s["linear model"] < 0.05 * s["predicting the mean"]  # the premiums are learnt: price is linear in them
+
+
+def test_a_saved_model_predicts_new_rows_as_the_trained_one_does(cities, tmp_path):
+    model = tmp_path / "prices.npz"
+    done = _cli("fit", cities, "--target", "price", "--steps", "300", "--save", model)
+    assert done.returncode == 0, done.stderr
+    assert f"predict {model}" in done.stdout and model.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    learnt = fit(cities, "price", steps=300).curves["model"]  # the same seed and steps: the same network
+    new = tmp_path / "new.csv"
+    X = np.array([[100, 0, 0, 1], [100, 1, 0, 0], [150, 0, 1, 0]], dtype=float)  # the new rows, encoded by hand
+    expected = learnt.predict_numbers(X)
+    loaded = Model.load(model)
+    np.testing.assert_allclose(loaded.predict_numbers(X), expected, rtol=1e-12)
+    assert loaded.predict(new) == [f"{v:.6g}" for v in expected]
+    out = _cli("predict", model, new)
+    assert out.returncode == 0 and out.stdout.splitlines()[0] == "city,size,note,predicted_price"
+    assert [line.split(",")[-1] for line in out.stdout.splitlines()[1:]] == [f"{v:.6g}" for v in expected]
+    written = _cli("predict", model, new, "-o", tmp_path / "p.csv")
+    assert written.returncode == 0 and (tmp_path / "p.csv").read_text() == out.stdout
+
+
+def test_a_saved_classifier_predicts_class_names(tmp_path):
+    X, y = data.moons(n=120, noise=0.1, seed=2)
+    path = tmp_path / "moons.csv"
+    path.write_text("x1,x2,kind\n" + "".join(f"{a:.4f},{b:.4f},{('upper', 'lower')[c]}\n" for (a, b), c in zip(X, y)))
+    run = fit(path, "kind", steps=400, save=tmp_path / "moons.npz")
+    predicted = Model.load(tmp_path / "moons.npz").predict(path)
+    assert set(predicted) <= {"upper", "lower"}
+    assert np.mean([p == ("upper", "lower")[c] for p, c in zip(predicted, y)]) >= 0.9
+    assert run.summary["saved"] == str(tmp_path / "moons.npz")
+
+
+def _umask():
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("args, words", [
+    (["model.npz", "unknown_city.csv"], "line 2, column 'city': 'Rome' was not in the training table (it had Lyon, "
+                                        "Nice, Paris)"),
+    (["model.npz", "no_city.csv"], "no column 'city'; the model needs the columns size, city"),
+    (["model.npz", "text_size.csv"], "line 3, column 'size': 'big' is not a number"),
+    (["cities.csv", "new.csv"], "cities.csv: not a model saved by tinygrad-lite fit --save"),
+    (["missing.npz", "new.csv"], "missing.npz: no such file"),
+    (["model.npz", "new.csv", "-o", "out.txt"], "give a file name ending in .csv"),
+])
+def test_predict_mistakes_are_one_line_and_exit_code_2(cities, tmp_path, args, words):
+    fit(cities, "price", steps=20, save=tmp_path / "model.npz")
+    (tmp_path / "unknown_city.csv").write_text("size,city\n100,Rome\n")
+    (tmp_path / "no_city.csv").write_text("size\n100\n")
+    (tmp_path / "text_size.csv").write_text("size,city\n100,Paris\nbig,Lyon\n")
+    done = _cli("predict", *args, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
+    assert words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_fit_save_refuses_a_name_that_is_not_npz_before_training(cities, tmp_path):
+    done = _cli("fit", cities, "--target", "price", "--save", tmp_path / "model.pkl")
+    assert done.returncode == 2 and "must end in .npz" in done.stderr and not (tmp_path / "model.pkl").exists()

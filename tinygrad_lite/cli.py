@@ -1,7 +1,8 @@
 """The `tinygrad-lite` command (also `python -m tinygrad_lite`).
 
     tinygrad-lite demo perceptron|regressor|xor|moons|digits|all [--out DIR] [--json] [--seed N]
-    tinygrad-lite fit data.csv --target COLUMN [--hidden N] [--steps N] [--seed N] [--json]
+    tinygrad-lite fit data.csv --target COLUMN [--hidden N] [--steps N] [--seed N] [--save MODEL.npz] [--json]
+    tinygrad-lite predict MODEL.npz new.csv [-o predictions.csv]
     tinygrad-lite explain perceptron|regressor [--html FILE]
     tinygrad-lite graph perceptron|regressor -o FILE [--html FILE]
     tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o FILE [--html FILE]
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from ._checks import atomic_file
 from .expr import FUNCTIONS, ExpressionError, evaluate, variables
 from .programs import LOSSES, PROGRAMS, Run
 from .value import Value
@@ -74,12 +76,32 @@ def fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .programs.fit import TableError
     from .programs.fit import fit as fit_table
 
+    if args.save is not None:
+        _writable("--save", args.save, parser, (".npz",), "model.npz", "the model file's name must end in .npz")
     try:
         run = fit_table(args.csv, args.target, hidden=args.hidden, steps=args.steps, seed=args.seed or 0,
-                        show_progress=sys.stderr.isatty() and not args.json)
+                        show_progress=sys.stderr.isatty() and not args.json, save=args.save)
     except TableError as e:
         parser.error(str(e))
     print(json.dumps(run.summary, indent=2) if args.json else "\n".join(run.narration))
+    return 0
+
+
+def predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .programs.fit import TableError, predicted_table
+
+    output = _writable("-o", args.output, parser, (".csv",), "predictions.csv", "the predictions are CSV; give a "
+                       "file name ending in .csv") if args.output is not None else None
+    try:
+        text = predicted_table(args.model, args.csv)
+    except TableError as e:
+        parser.error(str(e))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_file(output) as f:
+            f.write(text.encode("utf-8"))
+        print(f"predictions: {output}")
     return 0
 
 
@@ -256,8 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=_count, default=16, help="hidden units (default 16)")
     p.add_argument("--steps", type=_count, default=1000, help="Adam steps (default 1000)")
     p.add_argument("--seed", type=_seed, help="the seed of the split and the weights (default 0)")
+    p.add_argument("--save", metavar="MODEL", help="keep the network, its inputs' encoding and scaling (.npz)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
     p.set_defaults(handler=lambda args, parser=p: fit(args, parser))
+    p = sub.add_parser("predict", help="predict the target of new rows with a model saved by fit --save",
+                       description="Read a CSV table with the training table's input columns and write it back with a "
+                                   "column predicted_TARGET added (to stdout, or -o FILE).",
+                       epilog="example: tinygrad-lite predict houses.npz new_houses.csv -o predictions.csv")
+    p.add_argument("model", help="the model file fit --save wrote (.npz)")
+    p.add_argument("csv", help="the CSV file of new rows")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the predictions here (.csv) instead of stdout")
+    p.set_defaults(handler=lambda args, parser=p: predict(args, parser))
     p = sub.add_parser("graph", help="draw a computation graph (SVG, PNG, PDF or DOT)",
                        description="Draw a tutorial's loss after one backward pass, or your own expression.",
                        epilog='example: tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o neuron.svg')

@@ -114,7 +114,11 @@ def test_accuracy_and_confusion_matrix_count_by_hand():
     assert data.accuracy(logits, labels) == 0.75
     np.testing.assert_array_equal(data.confusion_matrix(logits, labels), [[1, 0, 0], [1, 1, 0], [0, 0, 1]])
     probs = np.array([[0.9], [0.2], [0.6]])
-    assert data.accuracy(probs, np.array([1.0, 0.0, 0.0])) == pytest.approx(2 / 3)  # 0.5 for probabilities
+    assert data.accuracy(probs, np.array([1.0, 0.0, 0.0]), threshold=0.5) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="probabilities or logits"):  # never a guess from the range
+        data.accuracy(probs, np.array([1.0, 0.0, 0.0]))
+    small_logits = np.array([0.2, 0.9, 0.1])  # logits that all happen to fall in [0, 1]: all class 1 at threshold 0
+    assert data.accuracy(small_logits, np.array([1, 1, 1]), threshold=0) == 1.0
     assert data.accuracy(np.array([-1.0, 2.0, 0.3]), np.array([0, 1, 1])) == 1.0  # 0 for logits
     with pytest.raises(ValueError, match="whole numbers"):
         data.accuracy(logits, np.array([0.5, 1.0, 1.0, 2.0]))

@@ -148,3 +148,37 @@ def test_a_custom_function_takes_integer_arrays_python_values_and_keywords_uncha
     np.testing.assert_array_equal(y.data, np.arange(6.0).reshape(3, 2)[index] * 2)
     y.sum().backward()
     np.testing.assert_array_equal(table.grad, [[4.0, 4.0], [0.0, 0.0], [2.0, 2.0]])
+
+
+def test_a_float_array_computed_in_forward_is_refused_at_second_order_not_silently_constant():
+    class Exp(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = np.exp(x)
+            ctx.save_for_backward(np.exp(x))  # a new array: not the output object, so it would stay a constant
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            (e,) = ctx.saved
+            return grad * e
+
+    x = Value([0.5, -1.0])
+    Exp.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad, np.exp([0.5, -1.0]))  # first order: fine
+    x.zero_grad()
+    with pytest.raises(RuntimeError, match=r"Exp.backward\(create_graph=True\): saved array 0 was computed"):
+        Exp.apply(x).sum().backward(create_graph=True)
+
+    class Masked(tl.Function):  # a boolean mask computed in forward is a constant: it passes to every order
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, x > 0)
+            return np.where(x > 0, x * x, 0.0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, mask = ctx.saved
+            return grad * 2 * x * mask
+
+    assert gradgradcheck(Masked.apply, Value([0.5, -1.0, 2.0]))

@@ -67,3 +67,15 @@ def test_the_regressor_plots_speak_of_exam_scores_and_hours(monkeypatch, tmp_pat
     assert labels["regressor_predictions.png"][0][1] == "exam score (out of 100)"  # not "test score"
     assert labels["regressor_grid.png"][0] == ("hours of sleep", "hours of study")
     assert labels["regressor_grid.png"][1][1] == "predicted exam score"  # the colour bar
+
+
+def test_every_accuracy_point_of_the_digits_curves_is_inside_the_axes(monkeypatch, tmp_path):
+    run = demos.digits(mlp_epochs=2, cnn_epochs=2)
+    run.curves["results"]["cnn"]["history"]["test_accuracy"][0] = 0.62  # a first epoch far below the others
+    figures = dict((file, fig) for file, fig, _ in _figures(monkeypatch, plots.digits, run, tmp_path))
+    accuracy = figures["digits_curves.png"].axes[1]
+    low, high = accuracy.get_ylim()
+    for line in accuracy.get_lines():
+        y = line.get_ydata()
+        assert low <= y.min() and y.max() <= high, (line.get_label(), y.min(), (low, high))
+    assert low <= 60 and high == 100

@@ -334,3 +334,67 @@ def test_a_wide_network_is_drawn_narrow():
     assert width < 1600
     wide = tl.concatenate([tl.Value([float(i)]) for i in range(10)])  # ten inputs, one op: left to right
     assert "rankdir=TB" in tl.draw(loss).source and "rankdir=LR" in tl.draw(wide).source
+
+
+FITS = """
+const out = [];
+for (const g of document.querySelectorAll('g.node')) {
+  const shape = g.querySelector('polygon, ellipse');
+  if (!shape) continue;
+  const box = shape.getBBox();
+  for (const t of g.querySelectorAll('text')) {
+    const b = t.getBBox();
+    if (b.x < box.x - 0.5 || b.x + b.width > box.x + box.width + 0.5)
+      out.push(`${t.textContent}: ${b.width.toFixed(1)} wide in a box of ${box.width.toFixed(1)}`);
+  }
+}
+return out;
+"""
+
+
+@pytest.mark.parametrize("renderer", ["dot", "wasm"])
+def test_every_label_fits_its_box_in_the_font_the_browser_shows(browser, tmp_path, monkeypatch, renderer):
+    """Graphviz sizes each box by its font's metrics; the browser draws the text with the fonts it has. The
+    tutorials' drawings (and a module's box) keep every label inside its box with either renderer."""
+    if renderer == "wasm":
+        monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on PATH: the WebAssembly Graphviz lays it out
+    assert viz.renderer() == renderer
+    net = tl.nn.Sequential(tl.nn.Linear(2, 3, rng=0), tl.nn.Tanh(), tl.nn.Linear(3, 1, rng=1))
+    graphs = {"regressor": _regressor_graph(), "module": tl.draw(tl.nn.MSE()(net(np.ones((4, 2))), np.zeros((4, 1))))}
+    J = tutorials.perceptron_loss()
+    J.backward()
+    graphs["perceptron"] = tl.draw(J, rankdir="LR")
+    for name, graph in graphs.items():
+        path = graph.save(tmp_path / f"{name}.svg")
+        browser.open(path.as_uri(), 1600)
+        assert browser.run(FITS) == [], name
+
+
+def test_saved_files_get_the_mode_a_new_file_gets_from_the_umask(tmp_path):
+    import os
+    mask = os.umask(0o027)
+    try:
+        J = tutorials.perceptron_loss()
+        J.backward()
+        written = [tl.draw(J).save(tmp_path / "g.svg"), tl.draw(J).save(tmp_path / "g.dot"),
+                   tl.explain(J).save_html(tmp_path / "p.html")]
+        net = tl.nn.Linear(2, 1, rng=0)
+        net.save(tmp_path / "w.npz")
+        written.append(tmp_path / "w.npz")
+        with open(tmp_path / "plain.txt", "w") as f:  # what open() gives, for comparison
+            f.write("x")
+        for path in written:
+            assert path.stat().st_mode & 0o777 == (tmp_path / "plain.txt").stat().st_mode & 0o777 == 0o640, path
+    finally:
+        os.umask(mask)
+
+
+def test_jupyter_shows_a_value_and_an_explanation_as_html():
+    w = tl.Value([1.0, -2.0], name="w")
+    loss = (w * w).sum()
+    loss.backward()
+    card = w._repr_html_()
+    assert "<table>" in card and "Value w" in card and "[ 1., -2.]" in card and "[ 2., -4.]" in card
+    assert "a parameter" in card and "made by" in loss._repr_html_() and "sum" in loss._repr_html_()
+    told = tl.explain(loss)
+    assert told._repr_html_() == f"<pre>{__import__('html').escape(str(told))}</pre>"

@@ -311,7 +311,8 @@ class DataLoader:
 
 def _predicted(name: str, scores: Any, threshold: float | None) -> np.ndarray:
     """Class predictions from scores: argmax over the last axis for (n, classes); for one score per row,
-    score > threshold (default 0.5 if every score is in [0, 1], as probabilities, else 0, as logits)."""
+    score > threshold. Without a threshold, scores outside [0, 1] are logits (threshold 0); scores all within
+    [0, 1] may be probabilities or logits, so they need the threshold said (0.5 or 0): never a guess."""
     try:
         s = np.asarray(getattr(scores, "data", scores))
     except ValueError as e:  # ragged lists
@@ -319,15 +320,30 @@ def _predicted(name: str, scores: Any, threshold: float | None) -> np.ndarray:
     if s.dtype.kind not in "fiub":
         raise TypeError(f"{name}: scores must be numbers (logits, probabilities or 0/1 predictions), got dtype "
                         f"{s.dtype}; labels go in the second argument")
+    given = s.dtype.kind in "iub"  # whole numbers or booleans, one per row: classes already predicted
     s = s.astype(np.float64)
     if s.ndim > 2 or (s.ndim == 2 and s.shape[1] == 0):
         raise ValueError(f"{name}: scores must be (n, classes) or one score per row, got shape {s.shape}")
     if s.ndim == 2 and s.shape[1] > 1:
         return s.argmax(axis=1)
     s = s.reshape(len(s)) if s.ndim else s.reshape(1)
+    if given and threshold is None:
+        return s.astype(np.int64)
     if threshold is None:
-        threshold = 0.5 if s.size and s.min() >= 0 and s.max() <= 1 else 0.0
+        if s.size and s.min() >= 0 and s.max() <= 1:
+            raise ValueError(f"{name}: one score per row, all within [0, 1]: probabilities or logits? Say which: "
+                             f"{name}(..., threshold=0.5) for probabilities (a sigmoid's), threshold=0 for logits")
+        threshold = 0.0  # logits: a probability is never outside [0, 1]
     return (s > threshold).astype(np.int64)
+
+
+def _rows_of(scores: Any) -> int:
+    """How many rows of predictions scores hold (their checks come after the labels')."""
+    try:
+        shape = np.shape(getattr(scores, "data", scores))
+    except ValueError:  # ragged: _predicted says so
+        return -1
+    return shape[0] if shape else 1
 
 
 def _labels(name: str, labels: Any, n: int) -> np.ndarray:
@@ -337,7 +353,7 @@ def _labels(name: str, labels: Any, n: int) -> np.ndarray:
         raise TypeError(f"{name}: labels must be one class index per row, got {_checks.describe(labels)} "
                         f"({e})") from None
     t = t.reshape(len(t)) if t.ndim == 2 and t.shape[1] == 1 else t
-    if t.shape != (n,):
+    if n >= 0 and t.shape != (n,):
         raise ValueError(f"{name}: {n} predictions but labels of shape {np.shape(labels)}")
     if t.dtype.kind not in "fiub":
         raise TypeError(f"{name}: labels must be class indices 0, 1, 2, ..., got dtype {t.dtype} (such as "
@@ -356,19 +372,20 @@ def _labels(name: str, labels: Any, n: int) -> np.ndarray:
 def accuracy(scores: Any, labels: Any, threshold: float | None = None) -> float:
     """The fraction of rows predicted right. scores: (n, classes) logits or probabilities (the largest wins),
     or one score per row for two classes (see the threshold rule of `confusion_matrix`); labels: (n,) ints."""
+    true = _labels("accuracy", labels, _rows_of(scores))
     predicted = _predicted("accuracy", scores, threshold)
     if len(predicted) == 0:
         raise ValueError("accuracy: no predictions (an empty batch)")
-    return float(np.mean(predicted == _labels("accuracy", labels, len(predicted))))
+    return float(np.mean(predicted == true))
 
 
 def confusion_matrix(scores: Any, labels: Any, classes: int | None = None,
                      threshold: float | None = None) -> np.ndarray:
     """Counts of (true class, predicted class): row i, column j is how many rows of class i were predicted j.
-    For one score per row, a row is predicted 1 when its score is above `threshold`: 0.5 when every score is
-    in [0, 1] (probabilities), else 0 (logits), unless given."""
+    For one score per row, a row is predicted 1 when its score is above `threshold`: 0 for logits (scores
+    outside [0, 1]); scores all within [0, 1] need it given (0.5 for probabilities, 0 for logits)."""
+    true = _labels("confusion_matrix", labels, _rows_of(scores))
     predicted = _predicted("confusion_matrix", scores, threshold)
-    true = _labels("confusion_matrix", labels, len(predicted))
     k = int(max(predicted.max(initial=0), true.max(initial=0))) + 1
     if classes is not None:
         classes = _whole("confusion_matrix", "classes", classes)

@@ -45,7 +45,8 @@ def _sums_to(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:
 class FunctionCtx:
     """What forward leaves for backward: `ctx.save_for_backward(*arrays)`, read back as `ctx.saved`."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "Function") -> None:
+        self._name = name
         self._saved: tuple[Any, ...] = ()
         self._as_values: dict[int, Value] | None = None  # during a create_graph backward
 
@@ -54,9 +55,23 @@ class FunctionCtx:
 
     @property
     def saved(self) -> tuple[Any, ...]:
+        """What forward saved. In a create_graph backward, an input's or the output's array stands for its Value,
+        so that the backward is recorded; a float array computed inside forward would stay a constant and make
+        the second derivative silently wrong, so it is refused (as PyTorch's once_differentiable refuses
+        double backward). Masks and index arrays (booleans, integers) are constants and pass."""
         if self._as_values is None:
             return self._saved
-        return tuple(self._as_values.get(id(a), a) for a in self._saved)
+        out = []
+        for i, a in enumerate(self._saved):
+            if id(a) in self._as_values:
+                out.append(self._as_values[id(a)])
+            elif isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                raise RuntimeError(f"{self._name}.backward(create_graph=True): saved array {i} was computed inside "
+                                   "forward, so its own derivative cannot be recorded; save the inputs (or the "
+                                   "output) and compute it from them in backward, which works to every order")
+            else:
+                out.append(a)
+        return tuple(out)
 
 
 class Function:
@@ -74,8 +89,8 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Value:
         """Run forward on the Values' arrays (and every other argument as it is) and record the op, so that
         backward reaches it."""
-        ctx = FunctionCtx()
         name = cls.__name__
+        ctx = FunctionCtx(name)
         where = [i for i, a in enumerate(args) if isinstance(a, Value)]  # the differentiable inputs
 
         def forward(*arrays: Any) -> np.ndarray:

@@ -35,7 +35,7 @@ def moons(seed: int = 0, steps: int = 500, show_progress: bool = False) -> Run:
     losses = full_batch(model, nn.BCEWithLogits(), X, y.reshape(-1, 1).astype(float), steps, 0.02, show_progress,
                         "moons")
     with no_grad():
-        acc = data.accuracy(model(X).data, y)  # one logit per row: class 1 where it is above 0
+        acc = data.accuracy(model(X).data, y, threshold=0)  # one logit per row: class 1 where it is above 0
     narration = [f"two moons, {len(X)} points, a 2-16-16-1 tanh network, {steps} Adam steps on the whole set:",
                  f"  training accuracy {_percent(acc, len(X))}; the plot shows the boundary it drew."]
     return Run({"train_accuracy": acc, "steps": steps}, narration,

@@ -150,7 +150,8 @@ def digits(run: Run, folder: Path) -> list[Path]:
         right.plot(epochs, 100 * np.array(history["test_accuracy"]), label=label)
     left.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Loss")
     right.set(xlabel="epoch", ylabel="test images classified right (%)", title="Test accuracy")
-    right.set_ylim(90, 100)
+    lowest = min(100 * min(results[name]["history"]["test_accuracy"]) for name in ("mlp", "cnn"))
+    right.set_ylim(min(90.0, 5 * np.floor((lowest - 1) / 5)), 100)  # every epoch's point shown, the first too
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))

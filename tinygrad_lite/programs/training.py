@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, optim
+from .. import data, nn, optim
 from ..modes import no_grad
 
 
@@ -58,5 +58,5 @@ def fit_classifier(net: nn.Module, X: np.ndarray, y: np.ndarray, steps: int, sho
     """Train a sigmoid classifier with Adam on binary cross-entropy; its accuracy on X and its losses."""
     losses = full_batch(net, nn.BCE(), X, y, steps, 0.05, show_progress, desc)
     with no_grad():
-        accuracy = float(((net(X).data > 0.5) == (y > 0.5)).mean())
+        accuracy = data.accuracy(net(X).data, y, threshold=0.5)  # a sigmoid's probabilities
     return accuracy, losses

@@ -9,7 +9,11 @@
 Each imports only the ones above it in this list (and the engine below them all).
 """
 
+from ..value import Value
 from .explain import Explanation, explain
+from .graph import value_html
 from .viz import Graph, RendererNotFound, RenderTimeout, draw
+
+Value._repr_html_ = value_html  # type: ignore[attr-defined]  # Jupyter shows a Value as a small card
 
 __all__ = ["Explanation", "Graph", "RendererNotFound", "RenderTimeout", "draw", "explain"]

@@ -158,3 +158,18 @@ def bad(a: Any) -> bool:
 def module_label(module: Any) -> str:
     extra = module.extra_repr()
     return f"{type(module).__name__}({extra})" if extra else type(module).__name__
+
+
+def value_html(v: Value) -> str:
+    """A Value as Jupyter shows it: a small card with its name, shape, dtype, numbers, gradient and the op that
+    made it (the numbers written as the drawing writes them)."""
+    import html
+
+    node = v._node
+    rows = [("shape", str(v.shape)), ("dtype", str(v.dtype)), ("data", numbers(v.data)),
+            ("grad", "None" if v._grad is None else numbers(v._grad)),
+            ("made by", node.op.name if node is not None else "nothing: a leaf" + (" (a parameter)" if
+                                                                                    v.requires_grad else ""))]
+    body = "".join(f"<tr><th style='text-align:left'>{k}</th><td><code>{html.escape(t)}</code></td></tr>"
+                   for k, t in rows)
+    return f"<table><caption style='text-align:left'>Value {html.escape(v.name or '')}</caption>{body}</table>"

@@ -192,8 +192,8 @@ def draw(root: Value, *, rankdir: str | None = None, max_nodes: int = 200, show_
         {id(v): ("computed", grads[v]) if v in grads else ("constant", None) for v in order if isinstance(v, Value)}
     boxes, box_labels = _modules(order, keep) if collapse else ({}, {})
     stacked = rankdir in ("LR", "RL")
-    lines = [f'digraph G {{\n  rankdir={rankdir};\n{LAYOUT}\n  graph [fontname="Helvetica"];\n'
-             '  node [fontname="Helvetica", fontsize=11];\n  edge [color="#555555"];']
+    lines = [f'digraph G {{\n  rankdir={rankdir};\n{LAYOUT}\n  graph [fontname="Courier"];\n'
+             '  node [fontname="Courier", fontsize=11];\n  edge [color="#555555"];']
     clusters: dict[int, list[str]] = {}  # by module, numbered in order of appearance
     cluster_of: dict[int, int] = {}
     hidden = 0

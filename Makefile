@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A fresh hypothesis seed per run, printed in pytest's header; `make test SEED=123` replays one.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 
-.PHONY: test demo docs bench bench-peers clean
+.PHONY: test check demo docs bench bench-peers clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@echo "Setting up .venv: tinygrad-lite with numpy, scipy, matplotlib, the WebAssembly Graphviz and the test"
@@ -20,6 +20,13 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy tinygrad_lite
 	$(BIN)/pytest --hypothesis-profile=ci --hypothesis-seed=$(SEED)
+
+# The fast loop while working: lint, types, and every test but the slow and browser ones, with hypothesis's
+# dev profile (15 examples a property), stopping at the first failure.
+check: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy tinygrad_lite
+	$(BIN)/pytest -q -x -m "not slow and not browser" --hypothesis-profile=dev
 
 demo: $(VENV)/.installed
 	$(BIN)/tinygrad-lite demo all --out demo-output

@@ -93,3 +93,19 @@ def browser():
     chrome = webdriver.Chrome(options=options, service=Service(driver))
     yield Browser(chrome)
     chrome.quit()
+
+
+# ---- one run of the demos per test session: the slowest thing the suite does, shared by the tests of its output ----
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory):
+    """`tinygrad-lite demo all --out DIR` (narrated, plots written) and `demo all --json`, each run once."""
+    out = tmp_path_factory.mktemp("demo")
+    command = [sys.executable, "-m", "tinygrad_lite", "demo", "all"]
+    narrated = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    json_run = subprocess.run([*command, "--json"], capture_output=True, text=True)
+    return {"out": out, "command": command, "narrated": narrated, "json": json_run}

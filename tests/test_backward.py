@@ -21,7 +21,7 @@ from tinygrad_lite.testing import strategies as tst
 MEMORY_PROBE = """
 import gc, sys, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from test_engine import _perceptron_steps
+from test_backward import _perceptron_steps
 tracemalloc.start()
 sizes = []
 for _ in range(3):
@@ -140,6 +140,7 @@ def test_backward_with_explicit_gradient():
     np.testing.assert_array_equal(x.grad, [2.0, 0.0, -6.0])
 
 
+@pytest.mark.slow
 def test_hundred_thousand_deep_chain():
     x = Value(0.5)
     y = x
@@ -149,6 +150,7 @@ def test_hundred_thousand_deep_chain():
     assert x.grad == 1.0
 
 
+@pytest.mark.slow
 def test_million_deep_chain():
     x = Value(0.5)
     y = x

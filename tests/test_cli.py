@@ -10,6 +10,8 @@ import pytest
 
 from tinygrad_lite.cli import main
 
+pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
+
 RUN = [sys.executable, "-m", "tinygrad_lite"]
 
 
@@ -25,10 +27,10 @@ def _run(*args, env=None):
     ("moons", {"train_accuracy", "steps"}),
     ("digits", {"mlp", "cnn"}),
 ])
-def test_demo_json_contract(name, keys):
-    done = _run("demo", name, "--json")
+def test_demo_json_contract(name, keys, demo_runs):
+    done = demo_runs["json"]  # `demo all --json`: one object, each demo's under its name
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)  # exactly one JSON object on stdout, nothing else
+    result = json.loads(done.stdout)[name]  # exactly one JSON object on stdout, nothing else
     assert set(result) == keys
     if name == "perceptron":
         assert len(result["initial_weights"]) == len(result["final_weights"]) == 3
@@ -47,14 +49,17 @@ def test_demo_json_contract(name, keys):
         assert all(round(result[m]["test_accuracy"] * 450, 9) % 1 == 0 for m in ("mlp", "cnn"))  # k of 450
 
 
-def test_demo_all_json_and_seed():
-    done = _run("demo", "all", "--json", "--seed", "3")
-    result = json.loads(done.stdout)
-    assert set(result) == {"perceptron", "regressor", "xor", "moons", "digits"} and result["regressor"]["seed"] == 3
+def test_demo_all_json_one_demo_s_json_and_seed(demo_runs):
+    result = json.loads(demo_runs["json"].stdout)
+    assert set(result) == {"perceptron", "regressor", "xor", "moons", "digits"} and result["regressor"]["seed"] == 0
+    one = _run("demo", "perceptron", "--json")  # one demo: its object itself, the same numbers
+    assert one.returncode == 0 and json.loads(one.stdout) == result["perceptron"]
+    seeded = json.loads(_run("demo", "regressor", "--json", "--seed", "3").stdout)
+    assert seeded["seed"] == 3 and seeded["initial_cost"] != result["regressor"]["initial_cost"]
 
 
-def test_demo_narrates_and_writes_plots(tmp_path):
-    done = _run("demo", "all", "--out", str(tmp_path))
+def test_demo_narrates_and_writes_plots(demo_runs):
+    done, tmp_path = demo_runs["narrated"], demo_runs["out"]
     assert done.returncode == 0, done.stderr
     assert "Considering new situation [1, 0, 0] -> ?:" in done.stdout and "Part 7" in done.stdout
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -163,12 +168,13 @@ def test_help_from_both_entry_points():
     assert script.returncode == 0 and "--json" in script.stdout
 
 
-def test_what_the_demo_prints_does_not_depend_on_the_cpu_s_simd_level():
+def test_what_the_demo_prints_does_not_depend_on_the_cpu_s_simd_level(demo_runs):
     # numpy picks AVX-512, AVX2 or baseline kernels by CPU; their last bits differ. What we print must not.
     from numpy._core._multiarray_umath import __cpu_dispatch__
-    plain = _run("demo", "all")
+    plain = demo_runs["narrated"]
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(__cpu_dispatch__)}
-    baseline = _run("demo", "all", env=env)
+    baseline = subprocess.run([*demo_runs["command"], "--out", str(demo_runs["out"])], capture_output=True, text=True,
+                              env=env)
     assert plain.returncode == baseline.returncode == 0, plain.stderr + baseline.stderr
     assert plain.stdout == baseline.stdout
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

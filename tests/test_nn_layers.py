@@ -82,6 +82,7 @@ def _conv_case(draw):
     return conv, x
 
 
+@pytest.mark.slow
 @given(_conv_case())
 def test_conv2d_gradients_first_and_second_order(case):
     conv, x = case
@@ -102,6 +103,7 @@ def _conv_with(conv, x, weight, bias=None):
 
 @given(st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]), st.sampled_from([2, (2, 1), 3]),
        st.sampled_from([None, 1, (1, 2)]), st.integers(0, 100))
+@pytest.mark.slow
 def test_pooling_gradients_first_and_second_order(layer, k, s, seed):
     x = Value(np.random.default_rng(seed).permutation(2 * 2 * 4 * 5).reshape(2, 2, 4, 5) / 10.0)  # no ties
     pool = layer(k, s)
@@ -123,6 +125,7 @@ def _away_from_kinks(pre: np.ndarray, max_pool: bool, margin: float = 1e-4) -> b
     return bool(((top == 0) | (top - second > margin)).all())
 
 
+@pytest.mark.slow
 @given(st.integers(0, 10_000), st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]))
 def test_layers_chained_as_in_a_cnn_match_finite_differences(seed, pool):
     """conv -> relu -> pool -> conv -> relu -> pool. The tests above give each layer a C-ordered input without

@@ -12,6 +12,8 @@ import pytest
 from tinygrad_lite import data
 from tinygrad_lite.fit import Model, TableError, fit, read_table, target_kind
 
+pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
+
 
 def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "tinygrad_lite", *map(str, args)], capture_output=True, text=True,

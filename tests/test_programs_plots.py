@@ -6,6 +6,8 @@ import pytest
 
 from tinygrad_lite import demos, plots, tutorials
 
+pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
+
 pytest.importorskip("matplotlib", reason="matplotlib is in the plot extra, which make test installs")
 
 

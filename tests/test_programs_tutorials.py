@@ -6,6 +6,8 @@ import pytest
 
 from tinygrad_lite import data, nn, tutorials
 
+pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
+
 
 @pytest.fixture(scope="module")
 def perceptron():

@@ -16,6 +16,8 @@ import tinygrad_lite as tl
 from tinygrad_lite import tutorials
 from tinygrad_lite.explain import steps
 
+pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
+
 WIDTHS = (390, 1400)
 
 

@@ -75,6 +75,35 @@ def numeric(owner: str, what: str, x: Any) -> np.ndarray:
     return a
 
 
+
+def floats(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
+    """Numbers, nested lists and arrays (a Value's numbers too) to a float ndarray; anything non-numeric is a
+    TypeError. Ints and bools become float64."""
+    x = getattr(x, "_data", x)
+    try:
+        arr = np.array(x, dtype=dtype) if copy else np.asarray(x, dtype=dtype)
+    except (ValueError, TypeError) as e:  # ragged lists, strings that won't convert to dtype, ...
+        raise TypeError(f"Value: cannot make a numeric array from {describe(x)}: {e}") from None
+    kind = arr.dtype.kind
+    if kind in "iub":
+        return arr.astype(np.float64)  # ints and bools are promoted to float
+    if kind != "f":
+        raise TypeError(f"Value: expected real numbers, got {describe(x)} (dtype {arr.dtype})")
+    return arr
+
+
+def constant(x: Any) -> Any:
+    """A non-Value operand: Python numbers pass as they are (numpy treats them as weakly typed,
+    so float32 stays float32), arrays are validated like Value's data."""
+    if type(x) is float or type(x) is int or (type(x) is np.ndarray and x.dtype.kind == "f"):
+        return x
+    if isinstance(x, (bool, np.bool_, np.integer)):
+        return float(x)
+    if isinstance(x, np.floating):
+        return x
+    return floats(x, copy=False)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
     """A file written whole or not at all: the block writes a temporary file beside `path`, which is renamed

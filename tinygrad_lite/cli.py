@@ -106,7 +106,7 @@ def predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .explain import explain as explain_text
+    from .show.explain import explain as explain_text
 
     page = _check_html(args.html, parser)
     told = explain_text(LOSSES[args.name]())
@@ -154,7 +154,7 @@ def _writable(flag: str, text: str, parser: argparse.ArgumentParser, suffixes: t
 
 
 def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import viz
+    from .show import viz
 
     if args.output is None and args.html is None:
         parser.error("say where to write: -o FILE (the drawing) and/or --html FILE (the step-through page)")
@@ -176,7 +176,7 @@ def graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         elif output is not None:
             print(f"graph: {drawing.save(output)}")
         if page is not None:
-            from .page import save_page
+            from .show.page import save_page
 
             written = save_page(root, page, title=args.expr)
             print(f"page: {written}", file=sys.stderr if args.output == "-" else sys.stdout)
@@ -190,7 +190,7 @@ def _after_backward(root: Value) -> Any:
     """Run backward (a plain one: the drawing shows every value's gradient after it), then draw the graph.
     numpy's warnings about infinite or undefined gradients (sqrt at 0) become one sentence; the drawing marks
     those values."""
-    from . import viz
+    from .show import viz
 
     if root.requires_grad:
         with np.errstate(all="ignore"):
@@ -205,8 +205,8 @@ def _after_backward(root: Value) -> Any:
 def _draw_loss(name: str, out: Path) -> list[Path]:
     """The graph of one step's loss, after backward, and its step-through page: SVG where a renderer is
     available, else DOT text alone (the page needs the SVG)."""
-    from . import viz
-    from .page import save_page
+    from .show import viz
+    from .show.page import save_page
 
     root = LOSSES[name]()
     drawing = _after_backward(root)

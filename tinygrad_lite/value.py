@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,38 +19,12 @@ import numpy as np
 from . import _checks, backward, modes, ops
 from .backward import FRESH, Node, bump
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad  # noqa: F401  (tl.value.no_grad, ...)
+from .protocols import PythonProtocols
 
 _passes = 0  # backward() calls so far: a value's _pass says which one last gave it its .grad
 _recording, _checking, _modules = modes.recording, modes.checking, modes.modules
 _describe, _whole = _checks.describe, _checks.whole
-
-
-def _to_array(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
-    """Numbers, nested lists and arrays to a float ndarray; anything non-numeric is a TypeError."""
-    if isinstance(x, Value):
-        x = x.data
-    try:
-        arr = np.array(x, dtype=dtype) if copy else np.asarray(x, dtype=dtype)
-    except (ValueError, TypeError) as e:  # ragged lists, strings that won't convert to dtype, ...
-        raise TypeError(f"Value: cannot make a numeric array from {_describe(x)}: {e}") from None
-    kind = arr.dtype.kind
-    if kind in "iub":
-        return arr.astype(np.float64)  # ints and bools are promoted to float
-    if kind != "f":
-        raise TypeError(f"Value: expected real numbers, got {_describe(x)} (dtype {arr.dtype})")
-    return arr
-
-
-def _constant(x: Any) -> Any:
-    """A non-Value operand: Python numbers pass as they are (numpy treats them as weakly typed,
-    so float32 stays float32), arrays are validated like Value's data."""
-    if type(x) is float or type(x) is int or (type(x) is np.ndarray and x.dtype.kind == "f"):
-        return x
-    if isinstance(x, (bool, np.bool_, np.integer)):
-        return float(x)
-    if isinstance(x, np.floating):
-        return x
-    return _to_array(x, copy=False)
+_to_array, _constant = _checks.floats, _checks.constant
 
 
 _NO_PARAMS: dict[str, Any] = {}
@@ -113,7 +87,7 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     return kind(f"{op.name}: {e} (input shape{'s' if len(datas) > 1 else ''} {modes.shapes(datas)}{given})")
 
 
-class Value:
+class Value(PythonProtocols):
     """A scalar or n-d array of floats that records the operations that produce it.
 
     >>> x = Value(3.0); y = x * x + 2 * x; y.backward(); x.grad
@@ -192,24 +166,6 @@ class Value:
     def grad(self, g: Any) -> None:
         self._grad = g
 
-    def _refuse_in_place(self, op: str) -> Any:
-        if self._node is None and self.requires_grad:
-            raise TypeError(f"Value: `w {op}= ...` on a parameter would make w a new computed Value, cut from the "
-                            f"parameter; change its numbers in place instead: `w.data {op}= ...`")
-        return NotImplemented  # Python then computes `w = w {op} ...`, a new Value
-
-    def __iadd__(self, other: Any) -> Any:
-        return self._refuse_in_place("+")
-
-    def __isub__(self, other: Any) -> Any:
-        return self._refuse_in_place("-")
-
-    def __imul__(self, other: Any) -> Any:
-        return self._refuse_in_place("*")
-
-    def __itruediv__(self, other: Any) -> Any:
-        return self._refuse_in_place("/")
-
     @property
     def _version(self) -> int:
         """The clock's reading at the last write to these numbers, through this Value or an alias of it."""
@@ -236,38 +192,6 @@ class Value:
     size = property(lambda self: self._data.size, doc="The number of elements.")
     T = property(lambda self: self.transpose(), doc="The transpose (axes reversed).")
 
-    def item(self) -> float:
-        """The single number in a one-element Value, as a Python float."""
-        return self._data.item()
-
-    def tolist(self) -> Any:
-        """The numbers as (nested) Python lists, as ndarray.tolist()."""
-        return self._data.tolist()
-
-    def _number(self, what: str) -> float:
-        if self._data.size != 1:
-            raise TypeError(f"{what}: only a one-element Value converts to a Python number, got shape {self.shape}")
-        return self._data.item()
-
-    def __float__(self) -> float:
-        return float(self._number("float()"))
-
-    def __int__(self) -> int:
-        return int(self._number("int()"))
-
-    def __round__(self, ndigits: int | None = None) -> Any:
-        return round(self._number("round()"), ndigits)
-
-    def __format__(self, spec: str) -> str:  # f"{loss:.4f}"; an empty spec shows the Value itself
-        return format(self._number(f"format spec {spec!r}"), spec) if spec else str(self)
-
-    def numpy(self) -> np.ndarray:
-        """The data as an ndarray (shared, not copied)."""
-        return self.data
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
-
     def detach(self) -> Value:
         """The same numbers as a constant: cut from the graph, no gradient flows through it. It shares the
         numbers and their version with self (as PyTorch's detach), so an in-place change of either is seen by a
@@ -285,19 +209,6 @@ class Value:
         v = Value.__new__(Value)
         v._data, v._stamp, v._grad, v.name, v.requires_grad, v._node = data, FRESH, None, None, requires_grad, None
         return v
-
-    def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d Value")
-        return len(self.data)
-
-    def __iter__(self) -> Iterator[Value]:
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d Value")
-        return (self[i] for i in range(len(self.data)))
-
-    def __bool__(self) -> bool:
-        return bool(self.data)
 
     def __repr__(self) -> str:
         def fmt(a: Any) -> str:
@@ -351,25 +262,6 @@ class Value:
     def __pos__(self) -> Value:  # +self
         return self
 
-    def _refuse(self, what: str, fix: str) -> Any:
-        raise TypeError(f"Value: {what} is not differentiable and is not defined on Values; {fix}")
-
-    def __floordiv__(self, other: Any) -> Value:  # self // other
-        return self._refuse("floor division (//)", "use (a / b) and the plain numbers a.data // b where no gradient "
-                                                   "is needed")
-
-    __rfloordiv__ = __floordiv__
-
-    def __mod__(self, other: Any) -> Value:  # self % other
-        return self._refuse("the remainder (%)", "use a - b * (a.data // b) (the gradient of a - b * k, k constant)")
-
-    __rmod__ = __mod__
-
-    def __divmod__(self, other: Any) -> Value:  # divmod(self, other)
-        return self._refuse("divmod()", "use a / b, or the plain numbers divmod(a.data, b)")
-
-    __rdivmod__ = __divmod__
-
     def __sub__(self, other: Any) -> Value:  # self - other
         return _apply(SUB, (self, other), _NO_PARAMS)
 
@@ -380,25 +272,6 @@ class Value:
         # The op keeps its own copy of index arrays and lists: changing the caller's later moves nothing.
         index = tuple(map(_own_index, index)) if isinstance(index, tuple) else _own_index(index)
         return _apply(GETITEM, (self,), {"index": index})
-
-    # comparisons: plain boolean arrays, no gradient
-    def __lt__(self, other: Any) -> Any:
-        return self.data < ops.data(_operand(other))
-
-    def __le__(self, other: Any) -> Any:
-        return self.data <= ops.data(_operand(other))
-
-    def __gt__(self, other: Any) -> Any:
-        return self.data > ops.data(_operand(other))
-
-    def __ge__(self, other: Any) -> Any:
-        return self.data >= ops.data(_operand(other))
-
-    def __eq__(self, other: Any) -> Any:
-        return self.data == ops.data(_operand(other))
-
-    def __ne__(self, other: Any) -> Any:
-        return self.data != ops.data(_operand(other))
 
     # ---- backward ----
     def register_hook(self, fn: Callable[[Any], Any]) -> backward.HookHandle:

@@ -301,7 +301,7 @@ def _pytest(mutation: str, args: list[str]) -> tuple[bool, str]:
 def check(mutation: str) -> tuple[bool, str]:
     """Run the op's own tests first (quick), then the whole engine suite if they did not catch it."""
     if ":" in mutation:
-        caught, where = _pytest(mutation, ["tests/test_ops.py", "tests/test_edges.py", "-k",
+        caught, where = _pytest(mutation, ["tests/test_ops.py", "tests/test_ops_edges.py", "-k",
                                            mutation.split(":")[0]])
         if caught:
             return caught, where

@@ -16,7 +16,7 @@ import tinygrad_lite as tl
 from tinygrad_lite import (
     Value,
     nn,  # noqa: E402
-)
+    )
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 TORCH = json.loads((Path(__file__).parent / "data" / "pytorch_layers.json").read_text())
@@ -247,3 +247,60 @@ def test_conv2d_and_pooling_on_an_empty_batch_give_shapes():
     out.sum().backward()
     np.testing.assert_array_equal(conv.weight.grad, np.zeros((3, 2, 3, 3)))
     assert tl.nn.MaxPool2d(2)(np.zeros((0, 2, 4, 4))).shape == (0, 2, 2, 2)
+
+
+def test_linear_initialisations():
+    np.random.seed(1)
+    expected = 2 * np.random.random((3, 1)) - 1
+    assert np.array_equal(nn.Linear(3, 1, bias=False, rng=1).weight.data, expected)  # the perceptron's draw
+    np.random.seed(1)
+    assert np.array_equal(nn.Linear(3, 1, bias=False).weight.data, expected)  # rng=None: np.random.seed rules
+    np.random.seed(0)
+    w1, w2 = np.random.randn(2, 3), np.random.randn(3, 1)
+    rng = np.random.RandomState(0)
+    assert np.array_equal(nn.Linear(2, 3, bias=False, init="normal", rng=rng).weight.data, w1)
+    assert np.array_equal(nn.Linear(3, 1, bias=False, init="normal", rng=rng).weight.data, w2)
+    x = nn.Linear(100, 50, init="xavier", rng=np.random.default_rng(0)).weight.data
+    assert np.abs(x).max() <= np.sqrt(6 / 150)
+    h = nn.Linear(400, 300, init="he", rng=0).weight.data
+    assert h.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)
+    assert nn.Linear(2, 3).bias.data.tolist() == [0, 0, 0] and nn.Linear(2, 3, bias=False).bias is None
+    with pytest.raises(ValueError, match="init"):
+        nn.Linear(2, 3, init="zeros")
+    with pytest.raises(TypeError, match="rng"):
+        nn.Linear(2, 3, rng="seed")
+
+
+def test_linear_forward_is_x_at_w_plus_b():
+    layer = nn.Linear(3, 2, rng=0)
+    layer.bias.data[:] = [1.0, -1.0]
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(layer(x).data, x @ layer.weight.data + [1.0, -1.0])
+
+
+def test_flatten_leaky_relu_and_softmax_layers():
+    x = Value(np.arange(24.0).reshape(2, 3, 4) - 10)
+    assert nn.Flatten()(x).shape == (2, 12)
+    np.testing.assert_array_equal(nn.LeakyReLU(0.1)(x).data, np.where(x.data > 0, x.data, 0.1 * x.data))
+    p = nn.Softmax(axis=1)(x)
+    np.testing.assert_allclose(p.data.sum(axis=1), np.ones((2, 4)))
+
+
+def test_dropout_zeros_and_rescales_in_training_and_passes_through_in_eval():
+    layer = nn.Dropout(p=0.25, rng=0)
+    x = Value(np.ones((200, 50)))
+    y = layer(x)
+    kept = y.data != 0
+    assert 0.72 < kept.mean() < 0.78  # 10,000 draws of keep-probability 0.75
+    np.testing.assert_allclose(y.data[kept], 1 / 0.75)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, kept / 0.75)  # the gradient goes through the kept numbers only
+    assert not np.array_equal(layer(x).data, y.data)  # a new mask each call
+    net = nn.Sequential(nn.Linear(50, 2, rng=0), nn.Dropout(0.5, rng=1))
+    net.eval()
+    assert net[1](x) is x
+    net.train()
+    assert net[1].training
+    assert (nn.Dropout(1.0)(x).data == 0).all()
+    with pytest.raises(ValueError, match="Dropout: p"):
+        nn.Dropout(1.5)

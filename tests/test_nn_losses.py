@@ -7,6 +7,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import Value, nn
+from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(7)
 
@@ -85,3 +86,51 @@ def test_bce_in_float32_at_a_saturated_sigmoid_is_finite():
     loss = tl.nn.BCE()(Value(z).sigmoid(), np.float32([1.0]))
     assert loss.dtype == np.float32 and loss.item() == 0.0
     assert tl.nn.BCE()(Value(np.float32([1.0])), np.float32([0.0])).item() == 100.0  # PyTorch: 100
+
+
+def test_losses_against_numpy():
+    pred, target = Value([[0.2], [0.9]]), np.array([[0.0], [1.0]])
+    assert nn.MSE()(pred, target).item() == pytest.approx((0.04 + 0.01) / 2)
+    assert nn.MSE(reduction="sum")(pred, target).item() == pytest.approx(0.05)
+    assert nn.BCE()(pred, target).item() == pytest.approx(-(np.log(0.8) + np.log(0.9)) / 2)
+    logits = np.array([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]])
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    assert nn.CrossEntropy()(Value(logits), np.array([1, 2])).item() == pytest.approx(-(logp[0, 1] + logp[1, 2]) / 2)
+    probs = np.array([[0.2, 0.8, 0.0], [0.0, 0.0, 1.0]])
+    assert nn.CrossEntropy(reduction="sum")(Value(logits), probs).item() == pytest.approx(-(probs * logp).sum())
+    big = nn.CrossEntropy()(Value([[1000.0, 0.0]]), np.array([1]))
+    assert big.item() == pytest.approx(1000.0)  # stable: no overflow for large logits
+
+
+@pytest.mark.parametrize("make, args", [
+    (lambda: nn.MSE(), (Value([1.0, 2.0]), np.ones(3))),
+    (lambda: nn.BCE(), (Value([[0.5]]), np.ones((2, 1)))),
+    (lambda: nn.CrossEntropy(), (Value(np.ones((2, 3))), np.ones((2, 4)))),
+])
+def test_loss_shape_mismatch_is_a_value_error(make, args):
+    with pytest.raises(ValueError, match="prediction shape"):
+        make()(*args)
+
+
+def test_loss_errors():
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSE(reduction="max")
+    with pytest.raises(ValueError, match="class indices"):
+        nn.CrossEntropy()(Value(np.ones((2, 3))), np.array([0, 3]))
+
+
+def test_gradients_of_every_module_and_loss():
+    rng = np.random.default_rng(0)
+    x = Value(rng.normal(size=(4, 3)))
+    for module in (nn.Linear(3, 2, rng=0), nn.Linear(3, 2, bias=False, init="he", rng=0), nn.Sigmoid(),
+                   nn.Tanh(), nn.ReLU(), nn.Sequential(nn.Linear(3, 2, rng=0), nn.Tanh(), nn.Linear(2, 1, rng=1))):
+        assert gradcheck(lambda x, *ps: module(x), x, *module.parameters()), module
+        assert gradgradcheck(lambda x, *ps: module(x), x, *module.parameters()), module
+    pred, target = Value(rng.uniform(0.1, 0.9, size=(4, 1))), rng.uniform(0, 1, size=(4, 1))
+    for loss in (nn.MSE(), nn.MSE(reduction="sum"), nn.BCE(), nn.BCE(reduction="sum")):
+        assert gradcheck(lambda p: loss(p, target), pred), loss
+        assert gradgradcheck(lambda p: loss(p, target), pred), loss
+    logits = Value(rng.normal(size=(4, 3)))
+    assert gradcheck(lambda z: nn.CrossEntropy()(z, np.array([0, 2, 1, 2])), logits)
+    assert gradgradcheck(lambda z: nn.CrossEntropy()(z, np.array([0, 2, 1, 2])), logits)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import Value, nn
+from tinygrad_lite import Value, nn, optim
 
 
 def _model():
@@ -180,3 +180,76 @@ def test_an_archive_in_memory_is_a_zip_of_npy_files(tmp_path):
     _, path = _saved(tmp_path)
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as z:
         assert sorted(z.namelist()) == ["bias.npy", "weight.npy"]
+
+
+class Custom(nn.Module):
+    def __init__(self):
+        self.encoder = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh())
+        self.heads = {"a": nn.Linear(3, 1, rng=1), "b": nn.Linear(3, 1, bias=False, rng=2)}
+        self.scale = Value(1.0)
+        self.constant = Value(5.0, requires_grad=False)  # not a parameter
+        self.again = self.scale  # the same Value twice: listed once
+
+    def forward(self, x):
+        h = self.encoder(x)
+        return (self.heads["a"](h) + self.heads["b"](h)) * self.scale
+
+
+def test_parameters_are_found_in_order_with_dotted_names():
+    names = [n for n, _ in Custom().named_parameters()]
+    assert names == ["encoder.layers.0.weight", "encoder.layers.0.bias", "heads.a.weight", "heads.a.bias",
+                     "heads.b.weight", "scale"]
+    seq = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
+    assert [n for n, _ in seq.named_parameters()] == ["layers.0.weight", "layers.0.bias", "layers.2.weight",
+                                                      "layers.2.bias"]
+    assert len(seq.parameters()) == 4
+
+
+def test_zero_grad_train_eval_and_repr():
+    m = Custom()
+    m(np.ones((4, 2))).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+    assert m.eval() is m and not m.encoder.layers[0].training
+    m.train()
+    assert m.heads["b"].training
+    text = repr(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid()))
+    assert "(layers.0): Linear(in_features=2, out_features=3, bias=True)" in text and "(layers.1): Sigmoid()" in text
+
+
+def test_no_getattr_hides_typos():
+    with pytest.raises(AttributeError):
+        nn.Linear(2, 3).wieght  # noqa: B018
+
+
+def test_state_dict_round_trip_and_errors(tmp_path):
+    a, b = Custom(), Custom()
+    b.heads["a"].weight.data += 1
+    b.load_state_dict(a.state_dict())
+    for (na, pa), (nb, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert na == nb and np.array_equal(pa.data, pb.data)
+    state = a.state_dict()
+    state["heads.a.weight"] = np.ones((4, 1))
+    with pytest.raises(ValueError, match=r"'heads.a.weight' has shape \(3, 1\).*\(4, 1\)"):
+        b.load_state_dict(state)
+    with pytest.raises(ValueError, match="missing parameters.*scale"):
+        b.load_state_dict({k: v for k, v in a.state_dict().items() if k != "scale"})
+    with pytest.raises(ValueError, match="unexpected parameters.*extra"):
+        b.load_state_dict({**a.state_dict(), "extra": np.ones(1)})
+    path = tmp_path / "model.npz"
+    a.save(path)
+    c = Custom()
+    c.load(path)
+    assert np.array_equal(c.heads["b"].weight.data, a.heads["b"].weight.data)
+
+
+def test_load_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{"scale": np.array([object()], dtype=object)})
+    with pytest.raises(ValueError, match="pickled"):
+        Custom().load(path)
+
+
+def test_top_level_names():
+    assert tl.nn is nn and tl.optim is optim and hasattr(tl.data, "MaxScaler")

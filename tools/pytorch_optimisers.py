@@ -7,7 +7,7 @@ The problem: w starts at W0 and the loss is sum(C * w^2 + w), so the gradient is
 u (starting at U0) adds sum(u^2 * w[0]) on every step but those in SKIP, where its gradient is None (the loss did
 not reach it): an optimiser must count its steps per parameter, as PyTorch does. On step NAN_STEP a third
 parameter z gets a NaN gradient (z * nan): it turns NaN, and the others go on as before. 20 steps. Not collected
-by pytest and never run in CI (PyTorch is not a test dependency); tests/test_nn_optim.py reads the file.
+by pytest and never run in CI (PyTorch is not a test dependency); tests/test_optim.py reads the file.
 """
 
 import json

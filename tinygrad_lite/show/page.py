@@ -3,7 +3,7 @@
     tl.explain(loss).save_html("steps.html")
     tinygrad-lite explain perceptron --html steps.html
 
-The graph is inline SVG, the steps are data (from explain.steps, so the page and tl.explain tell the
+The graph is inline SVG, the steps are data (from show.steps, so the page and tl.explain tell the
 same numbers with the same names), and a small script moves through them: the forward pass (each value
 computed, in order), then the backward pass (the node being processed highlighted, the gradient that
 arrives, the op's rule with the numbers put in, what each input receives, and sums where a value is used

@@ -1,4 +1,5 @@
-"""Module: saving and loading (whole or not at all, every name, shape and dtype checked), sizes, self-containment."""
+"""Module: parameters found in order with dotted names, train/eval, state dicts, saving and loading (whole or not at
+all, every name, shape and dtype checked), sizes, self-containment."""
 
 import io
 import zipfile

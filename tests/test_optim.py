@@ -1,4 +1,5 @@
-"""The optimisers at their edges: arguments checked by name, clip_grad_norm, state loading all or nothing."""
+"""The optimisers: updates checked by hand, trajectories and schedules against PyTorch, minimize against scipy,
+arguments checked by name, clip_grad_norm, state loading all or nothing."""
 
 import json
 import sys

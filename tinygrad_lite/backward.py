@@ -11,8 +11,9 @@ state) stamps it with a new number from one clock (`bump`); each Node keeps the 
 forward. The walk refuses a graph holding a value stamped after the op that used it, since its gradient
 would mix old and new numbers (PyTorch does the same with its version counters).
 
-A graph's values are Values; an op's other inputs are constants (arrays and numbers, see CONSTANTS). This
-module reads a Value's `_node`, `_data`, `_stamp`, `requires_grad` and, where hooks exist, `_hooked_grad`.
+A graph's values are Values (Recorded); an op's other inputs are constants (arrays and numbers). This module
+reads a Value's node fields (`_op`, `_inputs`, `_saved`, `_params`, `_at`), `_data`, `_stamp`, `requires_grad`
+and, where hooks exist, `_hooked_grad`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import modes, ops
 
-CONSTANTS = (np.ndarray, np.generic, float, int)  # what an op's non-Value inputs are (value._constant makes them)
 FRESH = (0,)  # the stamp of a value never written since it was made: shared, replaced by a box on the first write
 _clock = [0]  # the last version stamp handed out
 _store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
@@ -34,22 +34,50 @@ _store_lock = threading.Lock()  # backward passes in several threads may accumul
 hooked: dict[int, weakref.ref[Any]] = {}
 
 
-class Node:
-    """What a recorded op keeps for backward: the op, its inputs (Values and constants), the arrays its
-    forward used (`saved`; None once a backward without retain_graph has released them), its parameters,
-    and the clock's reading at the forward (`stamp`)."""
+class Node(NamedTuple):
+    """What a recorded op keeps for backward, by name: the op, its inputs (Values and constants), the arrays its
+    forward used (`saved`; None once a backward without retain_graph has released them), its parameters, and the
+    clock's reading at the forward (`stamp`). `value._node` gives it (None for a leaf).
 
-    __slots__ = ("op", "inputs", "saved", "params", "stamp")
+    The fields live on the value the op made (`_op`, `_inputs`, `_saved`, `_params`, `_at`), so recording an op
+    allocates nothing beyond its output: this record is made when someone reads it (a drawing, an explanation),
+    never in the engine's own loops."""
 
-    def __init__(self, op: ops.Op, inputs: list[Any], saved: list[Any], params: dict[str, Any], stamp: int):
-        self.op, self.inputs, self.saved, self.params, self.stamp = op, inputs, saved, params, stamp
+    op: ops.Op
+    inputs: list[Any]
+    saved: list[Any] | None
+    params: dict[str, Any]
+    stamp: int
 
-    def forward_inputs(self) -> list[Any]:
-        """The arrays the forward used: as saved, or where they were released, the inputs' data (which
-        `order` checked unchanged since)."""
-        if self.saved is not None:
-            return self.saved
-        return [p if isinstance(p, CONSTANTS) else p._data for p in self.inputs]
+
+def forward_inputs(value: Any) -> list[Any]:
+    """The arrays the forward of the op that made `value` used: as saved, or where they were released, the
+    inputs' data (which `order` checked unchanged since)."""
+    if value._saved is not None:
+        return value._saved
+    return [p._data if isinstance(p, Recorded) else p for p in value._inputs]
+
+
+class Recorded:
+    """What the walk walks: a value of the graph (Value is the one kind); an op's other inputs are constants
+    (arrays and numbers). A recorded value carries its Node's fields; a leaf has `_op` None."""
+
+    __slots__ = ()
+    _op: ops.Op | None
+    _inputs: list[Any]
+    _saved: list[Any] | None
+    _params: dict[str, Any]
+    _at: int
+    _data: np.ndarray
+    _stamp: Any
+    requires_grad: bool
+
+    @property
+    def _node(self) -> Node | None:
+        """The record of the op that made this value (None for a leaf)."""
+        if self._op is None:
+            return None
+        return Node(self._op, self._inputs, self._saved, self._params, self._at)
 
 
 def clock() -> int:
@@ -95,22 +123,22 @@ def order(root: Any, view: bool = False) -> list[Any]:
         if value in visited:
             continue
         seen(value)
-        node = value._node
-        if node is None:  # a leaf has no inputs: done at once
+        op = value._op
+        if op is None:  # a leaf has no inputs: done at once
             finish(value)
             continue
-        if node.saved is None and not view:
+        if value._saved is None and not view:
             raise RuntimeError("backward: this graph was already released by an earlier backward(); "
                                "call backward(retain_graph=True) the first time to run backward through it again")
-        stamp = node.stamp
+        stamp = value._at
         if value._stamp[0] > stamp:
-            raise _changed(value, node.op, made_it=True)
+            raise _changed(value, op, made_it=True)
         push(value)
         push(None)
-        for p in node.inputs:
-            if not isinstance(p, CONSTANTS):
+        for p in value._inputs:
+            if isinstance(p, Recorded):
                 if p._stamp[0] > stamp:
-                    raise _changed(p, node.op, made_it=False)
+                    raise _changed(p, op, made_it=False)
                 if p.requires_grad and p not in visited:
                     push(p)
     return done
@@ -126,29 +154,30 @@ def steps(root: Any, seed: Any, create_graph: bool = False, view: bool = False) 
     return _walk(order(root, view), seed, create_graph)
 
 
-def _walk(values: list[Any], seed: Any, create_graph: bool) -> Iterator[tuple[Any, Any, list]]:
+def _walk(values: list[Any], seed: Any, create_graph: bool) -> Iterator[tuple[Any, Any, list[Any]]]:
     grads: dict[Any, Any] = {values[-1]: seed}  # the root comes last in its order
     hooks, anomaly = bool(hooked), modes.checking()
     for value in reversed(values):
         g = grads.pop(value)
         if hooks and getattr(value, "_hooks", None):
             g = value._hooked_grad(g, create_graph)
-        node = value._node
-        if node is None:
+        op = value._op
+        if op is None:
             yield value, g, []
             continue
-        op, params, parents = node.op, node.params, node.inputs
-        datas = node.saved if node.saved is not None else node.forward_inputs()
+        parents, datas, params = value._inputs, value._saved, value._params
+        if datas is None:
+            datas = forward_inputs(value)
         out, inputs = (value, parents) if create_graph else (value._data, datas)
         joint = op.joint(g, out, *inputs, **params) if op.joint is not None else None
-        given = []
+        rules, given = op.rules, []
         for i, p in enumerate(parents):
-            if isinstance(p, CONSTANTS) or not p.requires_grad:
+            if not isinstance(p, Recorded) or not p.requires_grad:
                 continue
             if joint is not None:
                 gp = joint[i]
             else:
-                gp = op.rules[i](g, out, *inputs, **params) if params else op.rules[i](g, out, *inputs)
+                gp = rules[i](g, out, *inputs, **params) if params else rules[i](g, out, *inputs)
             if anomaly:
                 modes.non_finite(op.name, "backward gradient", ops.data(gp), datas, getattr(value, "_site", None))
             if gp.shape != p._data.shape:
@@ -166,14 +195,17 @@ def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Cal
     Nothing is stored until the whole pass has succeeded: an exception on the way (a hook's, a Function's)
     leaves the gradients and the graph as they were, so the pass can be retried."""
     values = order(root)
-    done = [(value, g) for value, g, _ in _walk(values, seed, create_graph) if every_value or value._node is None]
+    if every_value:
+        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph)]
+    else:
+        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph) if value._op is None]
     with _store_lock:
         for value, g in done:
             store(value, g)
     if not retain_graph:  # free the arrays the forward saved, keep the links (as PyTorch keeps grad_fn)
         for value in values:
-            if value._node is not None:
-                value._node.saved = None
+            if value._op is not None:
+                value._saved = None
 
 
 class HookHandle:

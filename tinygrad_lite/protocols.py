@@ -67,7 +67,7 @@ class PythonProtocols:
         return bool(self.data)
 
     def _refuse_in_place(self: Any, op: str) -> Any:
-        if self._node is None and self.requires_grad:
+        if self._op is None and self.requires_grad:
             raise TypeError(f"Value: `w {op}= ...` on a parameter would make w a new computed Value, cut from the "
                             f"parameter; change its numbers in place instead: `w.data {op}= ...`")
         return NotImplemented  # Python then computes `w = w {op} ...`, a new Value

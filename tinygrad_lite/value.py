@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _checks, backward, modes, ops
-from .backward import FRESH, Node, bump
+from .backward import FRESH, Recorded, bump
+from .backward import _clock as CLOCK
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad  # noqa: F401  (tl.value.no_grad, ...)
 from .protocols import PythonProtocols
 
@@ -63,13 +64,13 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     out.name = None
     if needs_grad and _recording():
         out.requires_grad = True
-        out._node = Node(op, parents, datas, params, backward._clock[0])
+        out._op, out._inputs, out._saved, out._params, out._at = op, parents, datas, params, CLOCK[0]
         calls = _modules()
         if calls:
             out._module = calls  # the modules whose forward made it, outermost first (drawings box them)
     else:
         out.requires_grad = False
-        out._node = None
+        out._op = None
     if _checking():
         out._site = modes.user_site()
         modes.non_finite(op.name, "forward output", out.data, datas, out._site)
@@ -87,7 +88,7 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     return kind(f"{op.name}: {e} (input shape{'s' if len(datas) > 1 else ''} {modes.shapes(datas)}{given})")
 
 
-class Value(PythonProtocols):
+class Value(Recorded, PythonProtocols):
     """A scalar or n-d array of floats that records the operations that produce it.
 
     >>> x = Value(3.0); y = x * x + 2 * x; y.backward(); x.grad
@@ -97,7 +98,8 @@ class Value(PythonProtocols):
     become float64; float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("_data", "_stamp", "_grad", "name", "requires_grad", "_node", "_hooks", "_site", "_module",
+    __slots__ = ("_data", "_stamp", "_grad", "name", "requires_grad", "_op", "_inputs", "_saved", "_params", "_at",
+                 "_hooks", "_site", "_module",
                  "_pass", "_ran", "_retains", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # __eq__ compares elements, identity stays the hash
@@ -107,7 +109,8 @@ class Value(PythonProtocols):
     _grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
-    _node: Node | None  # None for a leaf, else what the op that made it keeps for backward
+    # _op, _inputs, _saved, _params, _at: the fields of backward.Node, kept on the value the op made; _op is None
+    # for a leaf. `v._node` gives them as one record.
     _site: str  # set in detect_anomaly mode only
     _module: tuple[Any, ...]  # the modules whose forward made it, outermost first (set only inside one)
     _pass: int  # set by backward(): the pass that stored this value's .grad
@@ -131,7 +134,7 @@ class Value(PythonProtocols):
         self._grad = None
         self.name = name
         self.requires_grad = bool(requires_grad)
-        self._node = None
+        self._op = None
 
     @property
     def data(self) -> np.ndarray:
@@ -153,7 +156,7 @@ class Value(PythonProtocols):
         create_graph=True). Only leaves get one (parameters, inputs); a computed value keeps None unless it
         called retain_grad() first."""
         g = self._grad
-        if g is None and self._node is not None and not getattr(self, "_retains", False) and \
+        if g is None and self._op is not None and not getattr(self, "_retains", False) and \
                 not sys._getframe(1).f_code.co_filename.startswith(modes.PACKAGE_DIR):
             warnings.warn(f"Value.grad: {backward._who(self)} is computed, not a leaf, so backward() leaves its .grad "
                           "None (call retain_grad() before backward() to keep it). "
@@ -207,7 +210,7 @@ class Value(PythonProtocols):
     @staticmethod
     def _leaf(data: np.ndarray, requires_grad: bool) -> Value:
         v = Value.__new__(Value)
-        v._data, v._stamp, v._grad, v.name, v.requires_grad, v._node = data, FRESH, None, None, requires_grad, None
+        v._data, v._stamp, v._grad, v.name, v.requires_grad, v._op = data, FRESH, None, None, requires_grad, None
         return v
 
     def __repr__(self) -> str:
@@ -338,7 +341,7 @@ class Value(PythonProtocols):
         this_pass = _passes + 1
 
         def store(value: Value, g: Any) -> None:
-            if value._node is not None and not getattr(value, "_retains", False):
+            if value._op is not None and not getattr(value, "_retains", False):
                 return
             value._pass = this_pass
             if g.dtype != value.dtype:

@@ -182,3 +182,32 @@ def test_a_float_array_computed_in_forward_is_refused_at_second_order_not_silent
             return grad * 2 * x * mask
 
     assert gradgradcheck(Masked.apply, Value([0.5, -1.0, 2.0]))
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_errors_from_the_user_s_own_code_come_back_as_they_were():
+    class BadForward(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            raise ValueError("my forward failed")
+
+    class BadBackward(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise _Boom("my backward failed")
+
+    with pytest.raises(ValueError) as info:
+        BadForward.apply(Value([1.0]))
+    assert str(info.value) == "my forward failed" and info.value.__suppress_context__ is False
+    assert any(tb.name == "forward" for tb in info.traceback)
+    y = BadBackward.apply(Value([1.0])).sum()
+    with pytest.raises(_Boom, match="^my backward failed$") as info:
+        y.backward()
+    assert any(tb.name == "backward" and str(tb.path) == __file__ for tb in info.traceback)  # the user's own line

@@ -80,10 +80,6 @@ class Recorded:
         return Node(self._op, self._inputs, self._saved, self._params, self._at)
 
 
-def clock() -> int:
-    return _clock[0]
-
-
 def bump(v: Any) -> None:
     """A write to v's numbers: a new stamp from the clock, in the box v shares with its aliases."""
     _clock[0] += 1
@@ -145,16 +141,17 @@ def order(root: Any, view: bool = False) -> list[Any]:
 
 
 def steps(root: Any, seed: Any, create_graph: bool = False, view: bool = False) -> Iterator[tuple[Any, Any, list]]:
-    """The backward pass, one value at a time from the root: (value, its whole gradient, [(input, what that
-    input receives from this op), ...] for each input that needs a gradient; [] for a leaf).
+    """The backward pass, one value at a time from the root: (value, its whole gradient, [(position, input, what
+    that input receives from this op), ...] for each input that needs a gradient; [] for a leaf).
 
     With create_graph the rules run on Values (the value itself as `out`, its inputs as inputs), so the
     gradients record a graph too; otherwise on the arrays the forward used. Each received gradient is
     already summed back to its input's shape: broadcasting is undone here, once, for every op."""
-    return _walk(order(root, view), seed, create_graph)
+    return _walk(order(root, view), seed, create_graph, tell=True)
 
 
-def _walk(values: list[Any], seed: Any, create_graph: bool) -> Iterator[tuple[Any, Any, list[Any]]]:
+def _walk(values: list[Any], seed: Any, create_graph: bool, tell: bool) -> Iterator[tuple[Any, Any, list[Any]]]:
+    """steps(), given the order; `tell` False (backward and vjp) skips the list of what each input received."""
     grads: dict[Any, Any] = {values[-1]: seed}  # the root comes last in its order
     hooks, anomaly = bool(hooked), modes.checking()
     for value in reversed(values):
@@ -182,7 +179,8 @@ def _walk(values: list[Any], seed: Any, create_graph: bool) -> Iterator[tuple[An
                 modes.non_finite(op.name, "backward gradient", ops.data(gp), datas, getattr(value, "_site", None))
             if gp.shape != p._data.shape:
                 gp = ops.sum_to(gp, p._data.shape, op.name)  # undo broadcasting: here, once, for every op
-            given.append((p, gp))
+            if tell:
+                given.append((i, p, gp))
             grads[p] = grads[p] + gp if p in grads else gp
         yield value, g, given
 
@@ -196,9 +194,9 @@ def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Cal
     leaves the gradients and the graph as they were, so the pass can be retried."""
     values = order(root)
     if every_value:
-        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph)]
+        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph, tell=False)]
     else:
-        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph) if value._op is None]
+        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph, tell=False) if value._op is None]
     with _store_lock:
         for value, g in done:
             store(value, g)

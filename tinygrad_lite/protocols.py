@@ -20,6 +20,7 @@ class PythonProtocols:
     """Value's conversions and refusals (see the module's documentation)."""
 
     __slots__ = ()
+    _data: np.ndarray  # Value's numbers (a slot of Value)
 
     def item(self: Any) -> float:
         """The single number in a one-element Value, as a Python float."""
@@ -125,8 +126,4 @@ class PythonProtocols:
 
 def _numbers(other: Any) -> Any:
     """What a Value is compared with: another Value's numbers, or numbers and arrays checked as constants."""
-    return _data_of(other) if isinstance(other, PythonProtocols) else constant(other)
-
-
-def _data_of(v: Any) -> Any:
-    return v._data
+    return other._data if isinstance(other, PythonProtocols) else constant(other)

@@ -214,11 +214,7 @@ class Model:
 
     def save(self, path: str | Path) -> Path:
         """Write the model to one .npz file (numpy's format, no pickle), whole or not at all."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            raise TableError(f"--save {path}: the model file's name must end in .npz")
-        if not path.parent.is_dir():
-            raise TableError(f"--save {path}: the folder {path.parent} does not exist")
+        path = _model_file(path)
         hidden = len(self.net.state_dict()["layers.0.bias"])  # the hidden layer's size
         meta = {"format": self.FORMAT, "kind": self.kind, "target": self.target, "classes": self.classes,
                 "columns": self.encoding.columns, "hidden": hidden}
@@ -251,6 +247,16 @@ class Model:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise TableError(f"{path}: not a model saved by tinygrad-lite fit --save ({type(e).__name__})") from None
         return cls(net, encoding, scale, meta["kind"], meta["target"], meta["classes"], y_scale)
+
+
+def _model_file(path: str | Path) -> Path:
+    """Where a model may be saved: a name ending in .npz, in a folder that exists."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise TableError(f"--save {path}: the model file's name must end in .npz")
+    if not path.parent.is_dir():
+        raise TableError(f"--save {path}: the folder {path.parent} does not exist")
+    return path
 
 
 def _scaler(arrays: dict[str, np.ndarray], name: str) -> data.StandardScaler:
@@ -288,8 +294,8 @@ def fit(path: str | Path, target: str, hidden: int = 16, steps: int = 1000, seed
     the inputs with the training rows' factors, train a network with one tanh hidden layer, and compare it with
     the baselines on the test rows. With `save`, write the network with its encoding and scaling there
     (`Model.load(save).predict(new.csv)`, or `tinygrad-lite predict`). The Run's curves hold the Model."""
-    if save is not None and Path(save).suffix != ".npz":  # before the training, not after
-        raise TableError(f"--save {save}: the model file's name must end in .npz")
+    if save is not None:
+        _model_file(save)  # a wrong name is said before the training, not after
     encoding, X, cells = read_table(path, target)
     kind, y, classes = target_kind(cells)
     stratify = y if kind == "classification" and np.bincount(y).min() >= 2 else None

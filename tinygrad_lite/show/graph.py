@@ -7,6 +7,7 @@ three show of a graph comes from here, so they agree.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,7 @@ from ..value import Value, _seed
 
 def inputs_of(v: Any) -> list[Any]:
     """The inputs (Values and constants) of the op that made v; [] for a leaf or a constant."""
-    node = getattr(v, "_node", None)
-    return list(node.inputs) if node is not None else []
+    return list(v._inputs) if getattr(v, "_op", None) is not None else []
 
 
 def walk(root: Value) -> list[Any]:
@@ -163,8 +163,6 @@ def module_label(module: Any) -> str:
 def value_html(v: Value) -> str:
     """A Value as Jupyter shows it: a small card with its name, shape, dtype, numbers, gradient and the op that
     made it (the numbers written as the drawing writes them)."""
-    import html
-
     node = v._node
     rows = [("shape", str(v.shape)), ("dtype", str(v.dtype)), ("data", numbers(v.data)),
             ("grad", "None" if v._grad is None else numbers(v._grad)),

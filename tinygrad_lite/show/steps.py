@@ -74,8 +74,7 @@ def steps(root: Value) -> dict[str, Any]:
         step["op"] = written(node.op, [label(p) for p in node.inputs], node.params)
         step["inputs"] = [f"{label(p)} = {numbers(p)}" if isinstance(p, Value) or np.ndim(p) else label(p)
                           for p in node.inputs]
-        needing = [i for i, p in enumerate(node.inputs) if isinstance(p, Value) and p.requires_grad]  # as the walk
-        for i, (p, gp) in zip(needing, given):
+        for i, p, gp in given:
             received.setdefault(id(p), []).append((name[id(v)], gp))
             part = {"to": index[id(p)], "name": name[id(p)], "rule": node.op.formula(i),
                     "gives": numbers(gp)}

@@ -271,6 +271,22 @@ def test_erf_and_gelu_agree_with_their_closed_forms():
     assert Value(np.float32([1.0])).gelu().dtype == np.float32
 
 
+def test_erf_without_scipy_is_float64_accurate_and_vectorised():
+    import math
+
+    from tinygrad_lite.ops import erf
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-7, 7, 200_000), rng.normal(0, 1e-3, 1000), 10.0 ** rng.uniform(-300, 0, 1000),
+                        [0.0, 0.5, np.nextafter(0.5, 0), 6.0, np.nextafter(6.0, 0), 1e300]])
+    reference = np.array([math.erf(v) for v in x])  # Python's erf, correctly rounded to float64 here
+    got = erf.erf_numpy(x)
+    ulps = np.abs(got - reference) / np.spacing(np.abs(reference))
+    assert ulps.max() <= 3, (ulps.max(), x[ulps.argmax()])
+    assert np.signbit(erf.erf_numpy(np.array([-0.0])))[0]
+    np.testing.assert_array_equal(erf.erf_numpy(np.array([np.nan, np.inf, -np.inf])), [np.nan, 1.0, -1.0])
+    assert erf.erf(np.float32([0.5])).dtype == np.float32
+
+
 @given(tst.op_cases(ops.TABLE["where"]))
 def test_where_chooses_like_numpy_and_routes_the_gradient(case):
     (a, b), params = case

@@ -1,6 +1,6 @@
-"""Data: the tutorials' sets, two-dimensional sets to classify (moons, circles, spiral, blobs), splitting,
-mini-batches, accuracy, and the scaling helpers learners ask about. Everything is made in code: nothing is
-downloaded.
+"""Data: the tutorials' sets, two-dimensional sets to classify (moons, circles, spiral, blobs), digits, splitting,
+mini-batches, accuracy, and the scaling helpers learners ask about; the text for language models (names,
+shakespeare, CharTokenizer and the example builders) is in text.py, re-exported here. Nothing is downloaded.
 
 Why scale? A sigmoid network's output lies in (0, 1) and its weights start near 1, so inputs and
 targets of very different sizes (hours vs. test scores, or house prices) make some gradients
@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 
 from . import _checks
+from .text import CharTokenizer, names, next_char_examples, shakespeare, split_words, text_batch
 from .value import _whole
 
 __all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "moons", "circles", "spiral", "blobs",
-           "digits", "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler"]
+           "digits", "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler",
+           "names", "shakespeare", "CharTokenizer", "split_words", "next_char_examples", "text_batch"]
 
 
 def perceptron() -> tuple[np.ndarray, np.ndarray]:

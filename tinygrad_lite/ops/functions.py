@@ -11,12 +11,7 @@ from typing import Any
 import numpy as np
 
 from .core import cos, cosh, data, entry, exp, sigmoid, sin, sinh
-
-_erf_elements = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; Python's is exact to float64
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    return np.asarray(_erf_elements(x), dtype=np.result_type(x, np.float32))
+from .erf import erf as _erf  # numpy has none: scipy's, or numpy arithmetic to float64
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

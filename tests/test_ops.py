@@ -343,3 +343,12 @@ def test_im2col_says_what_is_wrong():
             x.im2col(2, stride=bad)
     with pytest.raises(ValueError, match=r"padding must be a whole number >= 0 or a pair of them, got -1"):
         x.im2col(2, padding=-1)
+
+
+@given(tst.op_cases(ops.TABLE["scatter"]))
+def test_scatter_adds_repeats_as_numpy_add_at(case):
+    # The rows of an embedding's lookup are added by sorting and reduceat; every other index by np.add.at.
+    (x,), params = case
+    expected = np.zeros(params["shape"])
+    np.add.at(expected, params["index"], x.data)
+    np.testing.assert_allclose(ops.TABLE["scatter"].forward(x.data, **params), expected, rtol=1e-12, atol=1e-12)

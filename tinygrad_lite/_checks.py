@@ -93,14 +93,15 @@ def floats(x: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
 
 
 def constant(x: Any) -> Any:
-    """A non-Value operand: Python numbers pass as they are (numpy treats them as weakly typed,
-    so float32 stays float32), arrays are validated like Value's data."""
-    if type(x) is float or type(x) is int or (type(x) is np.ndarray and x.dtype.kind == "f"):
+    """A non-Value operand: Python numbers pass as they are (numpy treats them as weakly typed, so float32 stays
+    float32), and so does a numpy scalar or 0-d array, as a Python float: `x / np.sqrt(d)` keeps a float32 x
+    float32, as PyTorch's 0-d tensors do. Arrays with axes are validated like Value's data."""
+    if type(x) is float or type(x) is int or (type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim):
         return x
-    if isinstance(x, (bool, np.bool_, np.integer)):
+    if isinstance(x, (bool, np.bool_, np.integer, np.floating)):
         return float(x)
-    if isinstance(x, np.floating):
-        return x
+    if type(x) is np.ndarray and x.ndim == 0 and x.dtype.kind in "fiub":
+        return float(x)
     return floats(x, copy=False)
 
 

@@ -1,5 +1,6 @@
-"""Optimisers: SGD (with momentum and weight decay), Adam, AdamW, RMSprop, learning-rate schedules (StepLR,
-CosineLR), clip_grad_norm, and minimize() (scipy's BFGS and friends). Each update follows PyTorch's formula.
+"""Optimisers: SGD (with momentum and weight decay), Adam, AdamW, RMSprop, with PyTorch's parameter groups and
+state_dict; learning-rate schedules (StepLR, CosineLR, WarmupCosineLR), clip_grad_norm, and minimize() (scipy's
+BFGS and friends). Each update follows PyTorch's formula.
 
 Scope: updating parameters' arrays in place from their gradients. Every gradient comes from
 `backward()`; nothing here differentiates anything.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ import numpy as np
 from . import _checks
 from .value import Value, _whole, _write
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm", "minimize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "WarmupCosineLR", "clip_grad_norm",
+           "minimize"]
 
 
 def _parameters(name: str, params: Any) -> list[Value]:
@@ -39,98 +41,196 @@ def _parameters(name: str, params: Any) -> list[Value]:
     return params
 
 
+def _groups(name: str, params: Any, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameter groups: one of every parameter with the defaults, or the user's groups (dicts with "params"
+    and any settings that differ from the defaults), as PyTorch's. A parameter in two groups is an error."""
+    items = list(params) if isinstance(params, (list, tuple)) else None
+    if not items or not all(isinstance(g, dict) for g in items):
+        return [{"params": _parameters(name, params), **defaults}]
+    groups: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for k, group in enumerate(items):
+        if "params" not in group:
+            raise ValueError(f"{name}: parameter group {k} has no 'params' (give {{'params': [...], ...}})")
+        unknown = group.keys() - defaults.keys() - {"params"}
+        if unknown:
+            raise TypeError(f"{name}: parameter group {k} sets {sorted(unknown)}; {name} takes "
+                            f"{sorted(defaults)}")
+        members = _parameters(f"{name}: parameter group {k}", group["params"])
+        if any(id(p) in seen for p in members):
+            raise ValueError(f"{name}: a parameter is in more than one group (group {k}); give each once")
+        seen.update(id(p) for p in members)
+        groups.append({**defaults, **group, "params": members})
+    return groups
+
+
 class Optimizer:
-    """Holds a list of parameters; `zero_grad()` clears their gradients, `step()` updates them."""
+    """Holds parameter groups; `zero_grad()` clears the gradients, `step()` updates the parameters.
 
-    lr: float  # every optimiser has a learning rate, which the schedules set
+    params: a list of Values, or a list of groups as PyTorch's, each a dict with "params" and the settings that
+    differ for it: `AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+    lr=3e-4)`. `state_dict()` and `load_state_dict()` save and restore the settings and every parameter's state
+    (step counts, moving averages), so that training resumes exactly where it stopped.
+    """
 
-    def __init__(self, params: Iterable[Value]):
-        self.params = _parameters(type(self).__name__, params)
+    defaults: dict[str, Any]
+
+    def __init__(self, params: Any, **defaults: Any):
+        name = type(self).__name__
+        self.defaults = defaults
+        self.param_groups = _groups(name, params, defaults)
+        for group in self.param_groups:
+            self._check(**{k: v for k, v in group.items() if k != "params"})
+        self.state: dict[int, dict[str, Any]] = {}  # by the parameter's position in self.params
+
+    @property
+    def params(self) -> list[Value]:
+        """Every parameter, group after group."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate; setting it sets every group's."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def _check(self, **settings: Any) -> None:
+        """lr must be a finite number > 0; the others (momentum, weight_decay, eps) finite and >= 0."""
+        for name, x in settings.items():
+            _checks.number(type(self).__name__, name, x, lo=0, lo_open=name == "lr")
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (to None), before the next backward()."""
         for p in self.params:
             p.zero_grad()
 
-    def _grads(self) -> Iterable[tuple[int, Value, np.ndarray]]:
-        for i, p in enumerate(self.params):
-            if p.grad is not None:  # a parameter the loss did not reach is left alone
-                yield i, p, p.grad.data if isinstance(p.grad, Value) else p.grad
+    def _grads(self) -> Iterator[tuple[dict[str, Any], dict[str, Any], Value, np.ndarray]]:
+        """(group, the parameter's state, parameter, gradient) for each parameter with a gradient (one the loss
+        did not reach is left alone)."""
+        i = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, self.state.setdefault(i, {}), p, p.grad.data if isinstance(p.grad, Value) else p.grad
+                i += 1
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """Copies of the settings of each group (its parameters as positions) and of each parameter's state, in
+        PyTorch's layout: {"state": {0: {"step": 3, "exp_avg": array, ...}}, "param_groups": [{"lr": ...,
+        "params": [0, 1]}]}."""
+        groups, i = [], 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": list(range(i, i + n))})
+            i += n
+        state = {i: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()}
+                 for i, s in self.state.items()}
+        return {"state": state, "param_groups": groups}
 
-def _check(optimizer: str, **settings: float) -> None:
-    """lr must be a finite number > 0; the others (momentum, weight_decay, eps) finite and >= 0."""
-    for name, x in settings.items():
-        _checks.number(optimizer, name, x, lo=0, lo_open=name == "lr")
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what state_dict() gave, all or nothing: the groups, their sizes, the settings and every array's
+        shape are checked before anything is changed (ValueError otherwise)."""
+        name = type(self).__name__
+        try:
+            groups, states = list(state_dict["param_groups"]), dict(state_dict["state"])
+        except (TypeError, KeyError):
+            raise ValueError(f"{name}.load_state_dict: give what state_dict() returned (a dict with 'state' and "
+                             "'param_groups')") from None
+        sizes = [len(g["params"]) for g in self.param_groups]
+        if [len(g.get("params", ())) for g in groups] != sizes:
+            given = [len(g.get("params", ())) for g in groups]
+            raise ValueError(f"{name}.load_state_dict: the state has groups of {given} parameters, this optimiser "
+                             f"{sizes}")
+        params = self.params
+        for g in groups:
+            if g.keys() - {"params"} != self.defaults.keys():
+                raise ValueError(f"{name}.load_state_dict: a group has settings {sorted(g.keys() - {'params'})}, "
+                                 f"{name} takes {sorted(self.defaults)}")
+            self._check(**{k: v for k, v in g.items() if k != "params"})
+        new: dict[int, dict[str, Any]] = {}
+        for i, s in states.items():
+            if not (isinstance(i, (int, np.integer)) and 0 <= i < len(params)):
+                raise ValueError(f"{name}.load_state_dict: the state names parameter {i!r}, which does not exist")
+            new[int(i)] = {}
+            for k, v in s.items():
+                if isinstance(v, np.ndarray) and v.shape != params[i].shape:
+                    raise ValueError(f"{name}.load_state_dict: {k} of parameter {i} has shape {v.shape}, the "
+                                     f"parameter {params[i].shape}")
+                new[int(i)][k] = v.astype(params[i].dtype) if isinstance(v, np.ndarray) else v
+        for group, g in zip(self.param_groups, groups):
+            group.update({k: v for k, v in g.items() if k != "params"})
+        self.state = new
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * v, where v = momentum * v + (grad + weight_decay * p)
     (v = grad + weight_decay * p on the first step and whenever momentum is 0), as in PyTorch."""
 
-    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
-        super().__init__(params)
-        _check("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.velocity: list[np.ndarray | None] = [None] * len(self.params)
+    def __init__(self, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
     def step(self) -> None:
-        for i, p, g in self._grads():
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if self.momentum:
-                v = self.velocity[i]
-                g = g if v is None else self.momentum * v + g
-                self.velocity[i] = g
-            p.data -= self.lr * g
+        for group, state, p, g in self._grads():
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * p.data
+            if group["momentum"]:
+                v = state.get("momentum_buffer")
+                g = g if v is None else group["momentum"] * v + g
+                state["momentum_buffer"] = g
+            p.data -= group["lr"] * g
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba): moving averages of the gradient and its square, bias-corrected;
-    p -= lr * m_hat / (sqrt(v_hat) + eps)."""
+    p -= lr * m_hat / (sqrt(v_hat) + eps). The step count is each parameter's own (PyTorch's state["step"])."""
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8):
-        super().__init__(params)
-        _check(type(self).__name__, lr=lr, eps=eps)
+        super().__init__(params, lr=lr, betas=betas, eps=eps)
+
+    def _check(self, betas: Any = (0.9, 0.999), **settings: Any) -> None:
+        super()._check(**settings)
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2
-                and all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
+                and all(isinstance(b, numbers.Real) and 0 <= float(b) < 1 for b in betas)):
             raise ValueError(f"{type(self).__name__}: betas must be two numbers in [0, 1), such as (0.9, 0.999); "
                              f"got {betas!r}")
-        self.lr, self.betas, self.eps = lr, betas, eps
-        self.t = [0] * len(self.params)  # steps taken by each parameter (one whose gradient was None skipped one)
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
-        b1, b2 = self.betas
-        for i, p, g in self._grads():
-            self.t[i] += 1  # counted per parameter, as PyTorch's state["step"]
-            t = self.t[i]
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            m_hat = self.m[i] / (1 - b1 ** t)
-            v_hat = self.v[i] / (1 - b2 ** t)
-            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        for group, state, p, g in self._grads():
+            b1, b2 = group["betas"]
+            if not state:
+                state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            state["step"] += 1
+            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            step_size = group["lr"] / (1 - b1 ** t)  # PyTorch's order of operations, bias corrections apart
+            p.data -= step_size * (m / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + group["eps"]))
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): p -= lr * weight_decay * p, then the Adam step
-    on the gradient alone, as PyTorch's AdamW."""
+    on the gradient alone, as PyTorch's AdamW. Give biases and norms a group with weight_decay 0 (see
+    Optimizer)."""
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2):
-        super().__init__(params, lr, betas, eps)
-        _check("AdamW", weight_decay=weight_decay)
-        self.weight_decay = weight_decay
+        Optimizer.__init__(self, params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def step(self) -> None:
-        for _, p, _ in self._grads():
-            p.data -= self.lr * self.weight_decay * p.data
+        for group, _, p, _ in self._grads():
+            if group["weight_decay"]:
+                p.data -= group["lr"] * group["weight_decay"] * p.data
         super().step()
 
 
@@ -138,38 +238,57 @@ class RMSprop(Optimizer):
     """RMSprop (Hinton): v = alpha v + (1 - alpha) g^2, p -= lr g / (sqrt(v) + eps), where g includes
     weight_decay * p, as PyTorch's RMSprop (without momentum or centering)."""
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0):
-        super().__init__(params)
-        _check("RMSprop", lr=lr, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay)
+
+    def _check(self, alpha: float = 0.99, **settings: Any) -> None:
+        super()._check(**settings)
         _checks.number("RMSprop", "alpha", alpha, lo=0, hi=1, hi_open=True)
-        self.lr, self.alpha, self.eps, self.weight_decay = lr, alpha, eps, weight_decay
-        self.v = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
-        for i, p, g in self._grads():
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            self.v[i] = self.alpha * self.v[i] + (1 - self.alpha) * g * g
-            p.data -= self.lr * g / (np.sqrt(self.v[i]) + self.eps)
+        for group, state, p, g in self._grads():
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * p.data
+            v = state.setdefault("square_avg", np.zeros_like(p.data))
+            v *= group["alpha"]
+            v += (1 - group["alpha"]) * g * g
+            p.data -= group["lr"] * g / (np.sqrt(v) + group["eps"])
 
 
 class _Schedule:
-    """A learning-rate schedule: step() once per epoch, after the optimiser's steps, sets the optimiser's lr
-    to rate(epoch), from the lr it had when the schedule was made."""
+    """A learning-rate schedule: step() once per epoch (or per step, as the schedule says), after the optimiser's
+    steps, sets each group's lr to rate(count, the lr the group had when the schedule was made)."""
 
     def __init__(self, optimizer: Any):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: give the optimiser whose learning rate to schedule (such as "
                             f"tl.optim.SGD(...)), got {_checks.describe(optimizer)}")
-        self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
+        self.optimizer, self.epoch = optimizer, 0
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
 
-    def rate(self, epoch: int) -> float:
+    def rate(self, epoch: int, base: float) -> float:
         raise NotImplementedError
+
+    def _set(self) -> None:
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = self.rate(self.epoch, base)
 
     def step(self) -> None:
         self.epoch += 1
-        self.optimizer.lr = self.rate(self.epoch)
+        self._set()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The count of steps taken and the initial learning rates: load_state_dict() resumes from them."""
+        return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not (isinstance(state, dict) and len(state.get("base_lrs", ())) == len(self.base_lrs)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: give what state_dict() returned for a schedule "
+                             f"of an optimiser with {len(self.base_lrs)} groups")
+        self.epoch = _checks.whole(type(self).__name__, "epoch", state["epoch"], least=0)
+        self.base_lrs = [float(b) for b in state["base_lrs"]]
+        self._set()
 
 
 class StepLR(_Schedule):
@@ -181,8 +300,8 @@ class StepLR(_Schedule):
         self.step_size = _whole("StepLR", "step_size", step_size)
         self.gamma = _checks.number("StepLR", "gamma", gamma, lo=0)
 
-    def rate(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+    def rate(self, epoch: int, base: float) -> float:
+        return base * self.gamma ** (epoch // self.step_size)
 
 
 class CosineLR(_Schedule):
@@ -195,9 +314,32 @@ class CosineLR(_Schedule):
         self.T_max = _whole("CosineLR", "T_max", T_max)
         self.eta_min = _checks.number("CosineLR", "eta_min", eta_min, lo=0)
 
-    def rate(self, epoch: int) -> float:
+    def rate(self, epoch: int, base: float) -> float:
         cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
-        return self.eta_min + (self.base_lr - self.eta_min) * cosine
+        return self.eta_min + (base - self.eta_min) * cosine
+
+
+class WarmupCosineLR(_Schedule):
+    """A GPT's schedule (nanoGPT's get_lr): for the first `warmup` steps the learning rate climbs linearly,
+    lr * (step + 1) / (warmup + 1); then it falls along half a cosine to min_lr at step `total`, and stays there.
+    Call step() once per optimiser step; the optimiser's lr is set for step 0 when the schedule is made."""
+
+    def __init__(self, optimizer: Any, warmup: int, total: int, min_lr: float = 0.0):
+        super().__init__(optimizer)
+        self.warmup = _whole("WarmupCosineLR", "warmup", warmup, least=0)
+        self.total = _whole("WarmupCosineLR", "total", total)
+        if self.total <= self.warmup:
+            raise ValueError(f"WarmupCosineLR: total ({total}) must be more than warmup ({warmup})")
+        self.min_lr = _checks.number("WarmupCosineLR", "min_lr", min_lr, lo=0)
+        self._set()
+
+    def rate(self, step: int, base: float) -> float:
+        if step < self.warmup:
+            return base * (step + 1) / (self.warmup + 1)
+        if step >= self.total:
+            return self.min_lr
+        cosine = (1 + math.cos(math.pi * (step - self.warmup) / (self.total - self.warmup))) / 2
+        return self.min_lr + (base - self.min_lr) * cosine
 
 
 def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:

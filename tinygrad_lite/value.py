@@ -42,7 +42,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
             datas.append(a._data)
             needs_grad = needs_grad or a.requires_grad
         else:
-            if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
+            if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f" and a.ndim)):
                 try:
                     a = _constant(a)  # validate and convert anything else
                 except TypeError as e:

@@ -202,12 +202,14 @@ def _adam_one_step_count() -> None:  # one step count for all parameters: a skip
 
     def step(self: Any) -> None:
         self._count = getattr(self, "_count", 0) + 1
-        b1, b2 = self.betas
-        for i, p, g in self._grads():
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            m_hat, v_hat = self.m[i] / (1 - b1 ** self._count), self.v[i] / (1 - b2 ** self._count)
-            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        for group, state, p, g in self._grads():
+            b1, b2 = group["betas"]
+            m = state.setdefault("exp_avg", np.zeros_like(p.data))
+            v = state.setdefault("exp_avg_sq", np.zeros_like(p.data))
+            m[...] = b1 * m + (1 - b1) * g
+            v[...] = b2 * v + (1 - b2) * g * g
+            m_hat, v_hat = m / (1 - b1 ** self._count), v / (1 - b2 ** self._count)
+            p.data -= group["lr"] * m_hat / (np.sqrt(v_hat) + group["eps"])
     optim.Adam.step = step
 
 
@@ -224,8 +226,8 @@ def _sgd_momentum_forgets() -> None:  # momentum's velocity never kept
     from tinygrad_lite import optim
 
     def step(self: Any) -> None:
-        for _, p, g in self._grads():
-            p.data -= self.lr * (g + self.weight_decay * p.data)
+        for group, _, p, g in self._grads():
+            p.data -= group["lr"] * (g + group["weight_decay"] * p.data)
     optim.SGD.step = step
 
 

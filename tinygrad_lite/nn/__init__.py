@@ -1,20 +1,24 @@
-"""Neural-network building blocks on Value: Module, layers (Linear, Conv2d, pooling, Dropout, BatchNorm1d,
-activations), Sequential and losses.
+"""Neural-network building blocks on Value: Module, layers, normalisation, attention, recurrent cells and losses.
 
-Scope: parameter discovery and saving (module.py), layers whose forward is plain Value arithmetic so that
-their gradients come from the engine, none written here (layers.py), and losses that return scalar Values
+Scope: parameter discovery and saving (module.py); layers whose forward is plain Value arithmetic so that
+their gradients come from the engine, none written here: dense, convolution and containers (layers.py),
+normalisation (norm.py), attention (attention.py), recurrent cells (recurrent.py); losses that return Values
 (losses.py).
 """
 
+from .attention import CausalSelfAttention, attention
 from .layers import (
+                     GELU,
                      AvgPool2d,
-                     BatchNorm1d,
                      Conv2d,
                      Dropout,
+                     Embedding,
                      Flatten,
                      LeakyReLU,
                      Linear,
                      MaxPool2d,
+                     ModuleDict,
+                     ModuleList,
                      ReLU,
                      Sequential,
                      Sigmoid,
@@ -23,6 +27,10 @@ from .layers import (
 )
 from .losses import BCE, MSE, BCEWithLogits, CrossEntropy
 from .module import Module
+from .norm import BatchNorm1d, LayerNorm, RMSNorm
+from .recurrent import GRUCell, RNNCell
 
 __all__ = ["Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "Sigmoid", "Tanh", "ReLU",
-           "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy"]
+           "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy",
+           "Embedding", "LayerNorm", "RMSNorm", "GELU", "attention", "CausalSelfAttention", "RNNCell", "GRUCell",
+           "ModuleList", "ModuleDict"]

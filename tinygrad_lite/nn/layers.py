@@ -1,5 +1,6 @@
-"""Layers: Linear, activations, Flatten, Dropout, Sequential; the convolution and pooling layers on images;
-BatchNorm1d. Each forward is plain Value arithmetic, so every gradient comes from the engine, none written here.
+"""Layers: Linear, Embedding, activations, Flatten, Dropout, Sequential, ModuleList, ModuleDict; the convolution
+and pooling layers on images. Each forward is plain Value arithmetic, so every gradient comes from the engine,
+none written here.
 Weights follow both tutorials: Linear's weight has shape (in_features, out_features) and the forward is
 `x @ W + b`; Conv2d's follow PyTorch, (out_channels, in_channels, kh, kw).
 """
@@ -13,7 +14,7 @@ import numpy as np
 
 from .. import _checks, ops
 from ..methods import where
-from ..value import Value, _whole, _write
+from ..value import Value, _whole
 from .module import Module, _generator
 
 
@@ -25,19 +26,26 @@ def _flag(owner: str, what: str, x: Any) -> None:
 class Linear(Module):
     """A fully connected layer: y = x @ W + b, with W of shape (in_features, out_features).
 
-    init: "uniform" draws 2 * random - 1 (uniform in [-1, 1), the perceptron tutorial's choice),
-    "normal" draws standard normal (the regressor tutorial's randn), "xavier" uniform scaled by
-    sqrt(6 / (in + out)), "he" normal scaled by sqrt(2 / in). The bias starts at zero.
+    init: "fan_in" (the default, PyTorch's) draws the weight and the bias uniform within +-1/sqrt(in_features),
+    so that a classifier's first loss is near ln(classes); "uniform" draws 2 * random - 1 (uniform in [-1, 1),
+    the perceptron tutorial's choice), "normal" standard normal (the regressor tutorial's randn), "xavier"
+    uniform scaled by sqrt(6 / (in + out)), "he" normal scaled by sqrt(2 / in); with these four the bias starts
+    at zero.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "uniform",
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "fan_in",
                  rng: Any = None):
         in_features, out_features = _whole("Linear", "in_features", in_features), \
             _whole("Linear", "out_features", out_features)
         shape = (in_features, out_features)
         _flag("Linear", "bias", bias)
         gen = _generator("Linear", rng)
-        if init == "uniform":
+        bound = 1 / math.sqrt(in_features)
+        b = np.zeros(out_features)
+        if init == "fan_in":
+            w = gen.uniform(-bound, bound, shape)
+            b = gen.uniform(-bound, bound, out_features)
+        elif init == "uniform":
             w = 2 * gen.random(shape) - 1
         elif init == "normal":
             w = gen.standard_normal(shape)
@@ -46,10 +54,10 @@ class Linear(Module):
         elif init == "he":
             w = gen.standard_normal(shape) * np.sqrt(2 / in_features)
         else:
-            raise ValueError(f"Linear: init must be 'uniform', 'normal', 'xavier' or 'he', got {init!r}")
+            raise ValueError(f"Linear: init must be 'fan_in', 'uniform', 'normal', 'xavier' or 'he', got {init!r}")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Value(w, name="weight")
-        self.bias = Value(np.zeros(out_features), name="bias") if bias else None
+        self.bias = Value(b, name="bias") if bias else None
 
     def forward(self, x: Any) -> Value:
         out = x @ self.weight  # (batch, in) @ (in, out) -> (batch, out)
@@ -57,6 +65,32 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of weight (num_embeddings, embedding_dim) is the vector of token i, drawn standard
+    normal as PyTorch's. Given integer ids of any shape (batch, time), it returns (batch, time, embedding_dim).
+    The gradient of a row picked several times is the sum of its picks' gradients."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, rng: Any = None):
+        self.num_embeddings = _whole("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = _whole("Embedding", "embedding_dim", embedding_dim)
+        gen = _generator("Embedding", rng)
+        self.weight = Value(gen.standard_normal((self.num_embeddings, self.embedding_dim)), name="weight")
+
+    def forward(self, ids: Any) -> Value:
+        a = np.asarray(ids.data if isinstance(ids, Value) else ids)
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: ids must be whole numbers (an int array such as tokenizer.encode(text)), "
+                            f"got {_checks.describe(ids)}")
+        if a.size and (a.min() < 0 or a.max() >= self.num_embeddings):
+            bad = a[(a < 0) | (a >= self.num_embeddings)].flat[0]
+            raise IndexError(f"Embedding: id {bad} is outside 0..{self.num_embeddings - 1} (the table has "
+                             f"{self.num_embeddings} rows); is num_embeddings the vocabulary's size?")
+        return self.weight[a.astype(np.intp)]  # (..., embedding_dim)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
 
 
 class Sigmoid(Module):
@@ -91,6 +125,25 @@ class LeakyReLU(Module):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    """GELU activation: f(x) = x * Phi(x), Phi the standard normal's distribution function (exact, with erf, as
+    PyTorch's default); approximate="tanh" gives 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) as GPT-2."""
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Value:
+        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        if self.approximate == "none":
+            return x.gelu()
+        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)).tanh())
+
+    def extra_repr(self) -> str:
+        return "" if self.approximate == "none" else "approximate='tanh'"
 
 
 class Softmax(Module):
@@ -154,6 +207,69 @@ class Sequential(Module):
 
     def __len__(self) -> int:
         return len(self.layers)
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters parameters() finds (a GPT's blocks): index it, loop over it, append.
+    It has no forward of its own: call the modules in your model's forward."""
+
+    def __init__(self, modules: Any = ()):
+        self.modules: list[Module] = []
+        self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: each item must be a Module, got {_checks.describe(module)}")
+        self.modules.append(module)
+        return self
+
+    def extend(self, modules: Any) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, i: int) -> Module:
+        return self.modules[i]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __iter__(self) -> Any:
+        return iter(self.modules)
+
+    def _members(self) -> Any:
+        return ((str(i), m) for i, m in enumerate(self.modules))
+
+
+class ModuleDict(Module):
+    """Modules by name, whose parameters parameters() finds under those names ("encoder.weight")."""
+
+    def __init__(self, modules: Any = None):
+        self.modules: dict[str, Module] = {}
+        for name, m in dict(modules or {}).items():
+            self[name] = m
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"ModuleDict: a name must be a non-empty str without dots, got {name!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {name!r} must be a Module, got {_checks.describe(module)}")
+        self.modules[name] = module
+
+    def __getitem__(self, name: str) -> Module:
+        return self.modules[name]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __iter__(self) -> Any:
+        return iter(self.modules)
+
+    def items(self) -> Any:
+        return self.modules.items()
+
+    def _members(self) -> Any:
+        return iter(self.modules.items())
 
 
 def _image(layer: str, x: Any, channels: int | None = None) -> Value:
@@ -252,49 +368,3 @@ class AvgPool2d(_Pool2d):
     """The mean of each kernel_size window of (N, C, H, W) images, windows stride apart (default: side by side)."""
 
     reduce = "mean"
-
-
-class BatchNorm1d(Module):
-    """Batch normalisation of (N, C) or (N, C, L) inputs, per feature (channel) C:
-    y = (x - mean) / sqrt(var + eps) * weight + bias.
-
-    In training the mean and the (biased) variance are the batch's, and the running statistics move towards
-    them: running = (1 - momentum) * running + momentum * batch (the running variance uses the unbiased batch
-    variance), as PyTorch does. In eval() the running statistics are used, so one example alone gets a
-    deterministic answer. running_mean and running_var are buffers: saved with the parameters, never trained.
-    """
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
-        self.num_features = _whole("BatchNorm1d", "num_features", num_features)
-        self.eps = _checks.number("BatchNorm1d", "eps", eps, lo=0, lo_open=True)
-        self.momentum = _checks.number("BatchNorm1d", "momentum", momentum, lo=0, hi=1)
-        self.weight = Value(np.ones(self.num_features), name="weight")
-        self.bias = Value(np.zeros(self.num_features), name="bias")
-        self.running_mean = Value(np.zeros(self.num_features), name="running_mean", requires_grad=False)
-        self.running_var = Value(np.ones(self.num_features), name="running_var", requires_grad=False)
-
-    def forward(self, x: Any) -> Value:
-        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d: expected input of shape (batch, {self.num_features}) or "
-                             f"(batch, {self.num_features}, length), got shape {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        along = (-1,) if x.ndim == 2 else (-1, 1)  # the per-feature numbers, shaped to broadcast against x
-        if self.training:
-            n = x.size // self.num_features
-            if n < 2:
-                raise ValueError(f"BatchNorm1d: training needs more than one number per feature to take a variance, "
-                                 f"got input of shape {x.shape} (use eval() for single examples)")
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
-            m = self.momentum
-            _write(self.running_mean, (1 - m) * self.running_mean.data + m * mean.data.reshape(-1))
-            _write(self.running_var, (1 - m) * self.running_var.data + m * var.data.reshape(-1) * n / (n - 1))
-            normed = (x - mean) / (var + self.eps).sqrt()
-        else:
-            normed = (x - self.running_mean.data.reshape(along)) / np.sqrt(self.running_var.data.reshape(along)
-                                                                             + self.eps)
-        return normed * self.weight.reshape(along) + self.bias.reshape(along)
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -1,4 +1,5 @@
-"""Losses: each returns a scalar Value (the mean over the batch, or the sum)."""
+"""Losses: each returns a scalar Value (the mean over the batch, or the sum), or with reduction="none" the loss of
+each element."""
 
 from __future__ import annotations
 
@@ -33,12 +34,14 @@ def _prediction(loss: str, pred: Any) -> Value:
 
 def _reduce(loss: str, per_element: Value, reduction: str) -> Value:
     if not isinstance(reduction, str):
-        raise TypeError(f"{loss}: reduction must be 'mean' or 'sum', got {_checks.describe(reduction)}")
+        raise TypeError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {_checks.describe(reduction)}")
     if reduction == "mean":
         return per_element.mean()
     if reduction == "sum":
         return per_element.sum()
-    raise ValueError(f"{loss}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if reduction == "none":
+        return per_element
+    raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 class MSE(Module):
@@ -110,39 +113,61 @@ class BCEWithLogits(Module):
 
 
 class CrossEntropy(Module):
-    """Cross-entropy from logits (batch, classes), computed stably with log_softmax.
+    """Cross-entropy from logits of shape (..., classes), computed stably with log_softmax.
 
-    target: class indices of shape (batch,), or probabilities of the logits' shape (an array, or a
-    Value, which then gets its gradient too, as in PyTorch).
+    target: class indices of the logits' shape without the class axis, (...) (a language model's (batch, time)
+    logits (B, T, vocab) take targets (B, T): the classes are the last axis, where PyTorch wants them on axis 1),
+    or probabilities of the logits' shape (an array, or a Value, which then gets its gradient too, as in PyTorch).
+    reduction: "mean" (over the targets not ignored), "sum" or "none" (one loss per target). ignore_index: a
+    class index whose targets count for nothing (PyTorch's -100 by default: padding). label_smoothing: eps in
+    [0, 1], the target becomes (1 - eps) on its class plus eps spread evenly over all classes, as PyTorch.
     """
 
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100, label_smoothing: float = 0.0):
         _reduce("CrossEntropy", Value(0.0), reduction)
         self.reduction = reduction
+        self.ignore_index = _checks.whole("CrossEntropy", "ignore_index", ignore_index, least=-(2 ** 62))
+        self.label_smoothing = _checks.number("CrossEntropy", "label_smoothing", label_smoothing, lo=0, hi=1)
 
     def forward(self, logits: Value, target: Any) -> Value:
         logits = _prediction("CrossEntropy", logits)
         if logits.ndim == 0:
             raise ValueError("CrossEntropy: logits must have a class axis, shape (..., classes), got a 0-d value")
         t = target if isinstance(target, Value) else _checks.numeric("CrossEntropy", "the target", target)
+        k, eps = logits.shape[-1], self.label_smoothing
         if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind == "f":  # labels from a CSV
             if not np.all(np.isfinite(t) & (t == np.round(t))):
                 raise ValueError(f"CrossEntropy: the target of shape {t.shape} holds {t.dtype} numbers that are not "
-                                 f"whole numbers; class labels are whole numbers from 0 to {logits.shape[-1] - 1} "
+                                 f"whole numbers; class labels are whole numbers from 0 to {k - 1} "
                                  f"(probabilities would have the logits' shape {logits.shape})")
             t = t.astype(np.int64)
         if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
-            if t.size and (t.min() < 0 or t.max() >= logits.shape[-1]):
-                raise ValueError(f"CrossEntropy: class indices must be in [0, {logits.shape[-1]}), "
-                                 f"got {t.min()} to {t.max()}")
+            kept = t != self.ignore_index
+            if t.size and not np.all((t[kept] >= 0) & (t[kept] < k)):
+                bad = t[kept & ((t < 0) | (t >= k))]
+                raise ValueError(f"CrossEntropy: class indices must be in [0, {k}) (or ignore_index "
+                                 f"{self.ignore_index}), got {bad.min()} to {bad.max()}")
             if logits.size == 0:
                 raise ValueError(f"CrossEntropy: the batch is empty (logits shape {logits.shape}); a loss needs at "
                                  "least one example")
+            log_p = logits.log_softmax(axis=-1)
             # the log-probability of each target class, picked by index (a -inf logit elsewhere stays out of it)
-            picked = logits.log_softmax(axis=-1)[tuple(np.indices(t.shape, sparse=True)) + (t,)]
-            return _reduce("CrossEntropy", -picked, self.reduction)
+            loss = -log_p[tuple(np.indices(t.shape, sparse=True)) + (np.where(kept, t, 0),)]
+            if eps:
+                loss = (1 - eps) * loss - (eps / k) * log_p.sum(axis=-1)
+            if kept.all():
+                return _reduce("CrossEntropy", loss, self.reduction)
+            loss = where(kept, loss, 0.0)  # an ignored target: 0, and no gradient
+            if self.reduction == "mean":  # over the targets that count (none: NaN, as PyTorch)
+                n = int(kept.sum())
+                return loss.sum() * (1 / n if n else np.nan)
+            return _reduce("CrossEntropy", loss, self.reduction)
         _check("CrossEntropy", logits, t)
+        if eps:
+            t = t * (1 - eps) + eps / k
         return _reduce("CrossEntropy", -(logits.log_softmax(axis=-1) * t).sum(axis=-1), self.reduction)
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        extra = (f", ignore_index={self.ignore_index}" if self.ignore_index != -100 else "") + \
+            (f", label_smoothing={self.label_smoothing}" if self.label_smoothing else "")
+        return f"reduction={self.reduction!r}{extra}"

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import modes
 from .._checks import atomic_file
+from ..backward import bump
 from ..value import Value, _write
 
 
@@ -135,6 +136,24 @@ class Module:
         """Set evaluation mode: the same as train(False)."""
         return self.train(False)
 
+    def to(self, dtype: Any) -> Module:
+        """Cast every parameter and buffer (and any gradient) to a float dtype in place, such as np.float32 for
+        training at half the memory and about twice the speed; to(np.float64) casts back. Returns the module."""
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            target = None
+        if target is None or target.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: give a float dtype such as np.float32 or np.float64, "
+                            f"got {dtype!r}")
+        for _, v in (*self.named_parameters(), *self.named_buffers()):
+            if v.dtype != target:
+                v._data = v._data.astype(target)
+                if isinstance(v._grad, np.ndarray):
+                    v._grad = v._grad.astype(target)
+                bump(v)
+        return self
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters' and buffers' arrays, by dotted name."""
         return {name: p.data.copy() for name, p in self._unique_state("state_dict").items()}
@@ -200,7 +219,11 @@ class Module:
     def __repr__(self) -> str:
         for _ in self.named_modules():  # a module that contains itself: a clear error, not endless repr
             pass
-        lines = [f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self.children()]
+        own = not type(self).__module__.startswith("tinygrad_lite.")  # a user's model: its own Values too
+        lines = [f"  ({name}): {member!r}".replace("\n", "\n  ") if isinstance(member, Module) else
+                 f"  ({name}): Value(shape={member.shape}, dtype={member.dtype}"
+                 f"{'' if member.requires_grad else ', buffer'})"
+                 for name, member in self._members() if isinstance(member, Module) or own]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
 

@@ -24,6 +24,17 @@ def _concatenate(*xs: np.ndarray, axis: int = 0, bounds: tuple[int, ...] = ()) -
 
 def _scatter(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
     out = np.zeros(shape, dtype=np.result_type(x))
+    rows = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if isinstance(rows, np.ndarray) and rows.dtype.kind in "iu" and rows.size and x.shape == rows.shape + shape[1:]:
+        # Rows picked by an integer array (an embedding's lookup): sort the picks, then add each run of one row
+        # in one reduceat, several times faster than np.add.at, which goes element by element.
+        flat = np.where(rows < 0, rows + shape[0], rows).ravel()
+        order = np.argsort(flat, kind="stable")
+        picked = flat[order]
+        starts = np.flatnonzero(np.r_[True, picked[1:] != picked[:-1]])
+        sums = np.add.reduceat(x.reshape(flat.size, -1)[order], starts, axis=0)  # (distinct rows, row size)
+        out[picked[starts]] = sums.reshape((len(starts),) + shape[1:])
+        return out
     np.add.at(out, index, x)  # repeated indices accumulate
     return out
 

@@ -206,15 +206,19 @@ def _slices(n: int) -> st.SearchStrategy[slice]:
 @st.composite
 def index(draw: Any, shape: tuple[int, ...]) -> Any:
     """An index into an array of `shape`: an int (maybe numpy), a slice (negative steps too), an integer
-    array with repeats, a boolean mask, or a tuple of such with an Ellipsis."""
+    array with repeats (1-d, or 2-d as an embedding's (batch, time) lookup), a boolean mask, or a tuple of such
+    with an Ellipsis."""
     n = shape[0]
-    kind = draw(st.sampled_from(["int", "slice", "array", "mask", "tuple"]))
+    kind = draw(st.sampled_from(["int", "slice", "array", "lookup", "mask", "tuple"]))
     if kind == "int":
         return draw(_INT_TYPES)(draw(st.integers(-n, n - 1)))
     if kind == "slice":
         return draw(_slices(n))
     if kind == "array":  # repeats accumulate in the gradient
         return np.array(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6)))
+    if kind == "lookup":
+        return draw(hnp.arrays(np.int64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=4),
+                               elements=st.integers(-n, n - 1)))
     if kind == "mask":
         return draw(hnp.arrays(bool, shape[:draw(st.integers(1, len(shape)))]))
     first = draw(st.one_of(_slices(n), st.lists(st.integers(0, n - 1), min_size=1, max_size=4).map(np.array)))

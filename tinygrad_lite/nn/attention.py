@@ -1,0 +1,91 @@
+"""Attention: the function a learner can call on queries, keys and values, and CausalSelfAttention, the multi-head
+block of a GPT (nanoGPT's layout: one Linear makes the queries, keys and values, another mixes the heads).
+Plain Value arithmetic, so every gradient comes from the engine; a masked position is a -inf score, which
+softmax turns into a weight of exactly 0 and whose gradient is 0, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import _checks
+from ..methods import where
+from ..value import Value, _whole
+from .layers import Dropout, Linear
+from .module import Module, _generator
+
+
+def _value(what: str, x: Any) -> Value:
+    return x if isinstance(x, Value) else Value(_checks.floats(x), requires_grad=False)
+
+
+def attention(query: Any, key: Any, value: Any, causal: bool = False, mask: Any = None, scale: float | None = None,
+              dropout: Dropout | None = None) -> Value:
+    """softmax(query @ key^T * scale + mask) @ value, over inputs of shape (..., T, d) (keys and values: (..., S, d)).
+
+    scale defaults to 1 / sqrt(d). causal=True lets position t attend to positions 0..t only. mask (broadcast to
+    (..., T, S)): booleans, True where attention is allowed (PyTorch's convention), or floats added to the scores
+    (-inf to forbid). A row that may attend to nothing is NaN, as in PyTorch. dropout: a Dropout module applied
+    to the attention weights (training only)."""
+    q, k, v = _value("attention", query), _value("attention", key), _value("attention", value)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"attention: expected query (..., T, d), key (..., S, d) and value (..., S, dv), got shapes "
+                         f"{q.shape}, {k.shape} and {v.shape}")
+    d = q.shape[-1]
+    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else float(scale))  # (..., T, S)
+    T, S = q.shape[-2], k.shape[-2]
+    allowed = np.ones((T, S), dtype=bool)
+    if causal:
+        allowed = np.tril(allowed, S - T)  # query t sees keys up to t (aligned at the end when S > T)
+    if mask is not None:
+        m = np.asarray(mask.data if isinstance(mask, Value) else mask)
+        try:
+            np.broadcast_shapes(m.shape, scores.shape)
+        except ValueError:
+            raise ValueError(f"attention: mask of shape {m.shape} does not broadcast to the scores' shape "
+                             f"{scores.shape} (..., T, S)") from None
+        if m.dtype == bool:
+            allowed = allowed & m
+        else:
+            scores = scores + m.astype(scores.dtype)
+    if not allowed.all():
+        scores = where(allowed, scores, -np.inf)
+    weights = scores.softmax(axis=-1)
+    if dropout is not None:
+        weights = dropout(weights)
+    return weights @ v  # (..., T, dv)
+
+
+class CausalSelfAttention(Module):
+    """Multi-head causal self-attention on (B, T, C) input, C = embed_dim split into num_heads heads of
+    C / num_heads: qkv = x @ W_qkv (C -> 3C), each head attends to the positions up to its own, and the heads,
+    joined, go through proj (C -> C). dropout: on the attention weights and on the output, in training only.
+    Its Linear weights are (in, out), the transposes of PyTorch's."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True, rng: Any = None):
+        self.embed_dim = _whole("CausalSelfAttention", "embed_dim", embed_dim)
+        self.num_heads = _whole("CausalSelfAttention", "num_heads", num_heads)
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"CausalSelfAttention: embed_dim {embed_dim} is not a multiple of num_heads {num_heads}")
+        gen = _generator("CausalSelfAttention", rng)  # one stream for all the parts: no two draw the same numbers
+        self.qkv = Linear(self.embed_dim, 3 * self.embed_dim, bias=bias, rng=gen)
+        self.proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
+        self.attn_dropout, self.resid_dropout = Dropout(dropout, rng=gen), Dropout(dropout, rng=gen)
+
+    def forward(self, x: Any) -> Value:
+        x = _value("CausalSelfAttention", x)
+        C, h = self.embed_dim, self.num_heads
+        if x.ndim != 3 or x.shape[2] != C:
+            raise ValueError(f"CausalSelfAttention: expected input of shape (batch, time, {C}), got shape {x.shape}")
+        B, T, _ = x.shape
+        qkv = self.qkv(x)  # (B, T, 3C)
+        q, k, v = (qkv[..., i * C:(i + 1) * C].reshape((B, T, h, C // h)).swapaxes(1, 2)  # (B, h, T, C/h)
+                   for i in range(3))
+        heads = attention(q, k, v, causal=True, dropout=self.attn_dropout)  # (B, h, T, C/h)
+        return self.resid_dropout(self.proj(heads.swapaxes(1, 2).reshape((B, T, C))))
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -34,6 +34,10 @@ def _x():
     return Value(np.arange(6.0).reshape(2, 3) / 10)
 
 
+def _seq():
+    return Value(np.arange(24.0).reshape(2, 3, 4) / 10)
+
+
 def _img():
     return Value(np.ones((1, 2, 4, 4)))
 
@@ -70,6 +74,20 @@ CALLS = {
     "nn.BCEWithLogits": (lambda r, p, t: tl.nn.BCEWithLogits(r)(p, t), lambda: ("sum", _x(), np.zeros((2, 3))), {}),
     "nn.CrossEntropy": (lambda r, p, t: tl.nn.CrossEntropy(r)(p, t), lambda: ("mean", _x(), np.array([0, 2])), {}),
     "nn.Sequential": (lambda *m: tl.nn.Sequential(*m)(_x()), lambda: (tl.nn.Linear(3, 2, rng=0), tl.nn.Tanh()), {}),
+    "nn.Embedding": (lambda n, d, ids: tl.nn.Embedding(n, d, rng=0)(ids), lambda: (5, 3, np.array([[0, 4], [1, 1]])),
+                     {}),
+    "nn.LayerNorm": (lambda s, x, **k: tl.nn.LayerNorm(s, **k)(x), lambda: (3, _x()), {"eps": 1e-5, "bias": True}),
+    "nn.RMSNorm": (lambda s, x, **k: tl.nn.RMSNorm(s, **k)(x), lambda: (3, _x()), {"eps": 1e-6}),
+    "nn.GELU": (lambda a, x: tl.nn.GELU(a)(x), lambda: ("tanh", _x()), {}),
+    "nn.attention": (tl.nn.attention, lambda: (_seq(), _seq(), _seq()), {"causal": True, "mask": None, "scale": None}),
+    "nn.CausalSelfAttention": (lambda c, h, x, **k: tl.nn.CausalSelfAttention(c, h, **k)(x), lambda: (4, 2, _seq()),
+                               {"dropout": 0.0, "bias": True, "rng": 0}),
+    "nn.RNNCell": (lambda i, h, x, s, **k: tl.nn.RNNCell(i, h, **k)(x, s), lambda: (3, 4, _x(), np.zeros((2, 4))),
+                   {"bias": True, "rng": 0}),
+    "nn.GRUCell": (lambda i, h, x, s, **k: tl.nn.GRUCell(i, h, **k)(x, s), lambda: (3, 4, _x(), np.zeros((2, 4))),
+                   {"bias": True, "rng": 0}),
+    "nn.ModuleList": (lambda m: tl.nn.ModuleList(m).parameters(), lambda: ([tl.nn.Linear(2, 2, rng=0)],), {}),
+    "nn.ModuleDict": (lambda m: tl.nn.ModuleDict(m).parameters(), lambda: ({"a": tl.nn.Linear(2, 2, rng=0)},), {}),
     # tl.optim
     "optim.SGD": (tl.optim.SGD, lambda: (_p(),), {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.0}),
     "optim.Adam": (tl.optim.Adam, lambda: (_p(),), {"lr": 0.1, "betas": (0.9, 0.99), "eps": 1e-8}),
@@ -78,6 +96,7 @@ CALLS = {
     "optim.StepLR": (tl.optim.StepLR, lambda: (tl.optim.SGD(_p(), lr=0.1), 2), {"gamma": 0.5}),
     "optim.CosineLR": (tl.optim.CosineLR, lambda: (tl.optim.SGD(_p(), lr=0.1), 4), {"eta_min": 0.0}),
     "optim.clip_grad_norm": (tl.optim.clip_grad_norm, lambda: (_p(), 1.0), {}),
+    "optim.WarmupCosineLR": (tl.optim.WarmupCosineLR, lambda: (tl.optim.SGD(_p(), lr=0.1), 2, 10), {"min_lr": 0.0}),
     # tl.data
     "data.moons": (tl.data.moons, lambda: (20,), {"noise": 0.1, "seed": 0}),
     "data.circles": (tl.data.circles, lambda: (20,), {"noise": 0.1, "factor": 0.5, "seed": 0}),
@@ -90,6 +109,13 @@ CALLS = {
     "data.confusion_matrix": (tl.data.confusion_matrix, lambda: (np.ones((8, 2)), Y2), {"classes": 2}),
     "data.MaxScaler": (lambda m, X: tl.data.MaxScaler(m).fit(X).transform(X), lambda: (None, X2), {}),
     "data.StandardScaler": (lambda X, Z: tl.data.StandardScaler().fit(X).transform(Z), lambda: (X2, X2), {}),
+    "data.CharTokenizer": (lambda text, b, s: (tok := tl.data.CharTokenizer(text, boundary=b)).decode(tok.encode(s)),
+                           lambda: ("abc", ".", "cab"), {}),
+    "data.split_words": (tl.data.split_words, lambda: (["ab", "cd", "ef", "gh", "ij"],),
+                         {"fractions": (0.8, 0.1, 0.1), "seed": 0}),
+    "data.next_char_examples": (tl.data.next_char_examples,
+                                lambda: (["ab", "ba"], 3, tl.data.CharTokenizer("ab", boundary=".")), {}),
+    "data.text_batch": (tl.data.text_batch, lambda: (np.arange(20), 2, 4, np.random.default_rng(0)), {}),
 }
 
 # Value methods with parameters: the good call's parameters (the receiver is _x()).
@@ -114,9 +140,9 @@ def _ours(e: BaseException) -> bool:
     return bool(frames) and frames[-1].filename.startswith(PACKAGE)
 
 
-# Where numpy and PyTorch raise another kind, so does tinygrad_lite: an index is an IndexError, a backward without
-# the gradient of a non-scalar output a RuntimeError.
-KINDS = {"Value.__getitem__": (IndexError,), "Value.backward": (RuntimeError,)}
+# Where numpy and PyTorch raise another kind, so does tinygrad_lite: an index is an IndexError (an embedding's id
+# too), a backward without the gradient of a non-scalar output a RuntimeError.
+KINDS = {"Value.__getitem__": (IndexError,), "Value.backward": (RuntimeError,), "nn.Embedding": (IndexError,)}
 
 
 def _check(name, fn, args, kwargs):
@@ -185,6 +211,7 @@ def test_every_public_name_has_a_case():
 # Public names that take no arguments to get wrong, or only a function (checked when it is called).
 NO_ARGUMENTS = {"tl.Function", "tl.no_grad", "tl.enable_grad", "tl.is_grad_enabled", "tl.detect_anomaly",
                 "nn.Module", "nn.Sigmoid", "nn.Tanh", "nn.ReLU", "nn.Flatten", "optim.Optimizer", "optim.minimize",
-                "data.perceptron", "data.sleep_study", "data.sleep_study_overfitting", "data.xor3", "data.digits"}
+                "data.perceptron", "data.sleep_study", "data.sleep_study_overfitting", "data.xor3", "data.digits",
+                "data.names", "data.shakespeare"}
 NO_PARAMETERS = {"item", "tolist", "numpy", "detach", "zero_grad", "retain_grad", "sqrt", "square", "gelu", "silu",
                  "flatten", "add", "sub", "mul", "div", "pow", "scatter", "getitem", "im2col", "col2im", "where"}

@@ -252,9 +252,15 @@ def test_conv2d_and_pooling_on_an_empty_batch_give_shapes():
 def test_linear_initialisations():
     np.random.seed(1)
     expected = 2 * np.random.random((3, 1)) - 1
-    assert np.array_equal(nn.Linear(3, 1, bias=False, rng=1).weight.data, expected)  # the perceptron's draw
+    assert np.array_equal(nn.Linear(3, 1, bias=False, init="uniform", rng=1).weight.data, expected)  # perceptron's
     np.random.seed(1)
-    assert np.array_equal(nn.Linear(3, 1, bias=False).weight.data, expected)  # rng=None: np.random.seed rules
+    assert np.array_equal(nn.Linear(3, 1, bias=False, init="uniform").weight.data, expected)  # np.random.seed rules
+    # the default, PyTorch's: weight and bias uniform within 1/sqrt(in_features)
+    default = nn.Linear(400, 300, rng=0)
+    bound = 1 / np.sqrt(400)
+    assert np.abs(default.weight.data).max() <= bound and np.abs(default.bias.data).max() <= bound
+    assert default.weight.data.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)  # a uniform's spread
+    assert default.bias.data.std() > 0
     np.random.seed(0)
     w1, w2 = np.random.randn(2, 3), np.random.randn(3, 1)
     rng = np.random.RandomState(0)
@@ -264,7 +270,7 @@ def test_linear_initialisations():
     assert np.abs(x).max() <= np.sqrt(6 / 150)
     h = nn.Linear(400, 300, init="he", rng=0).weight.data
     assert h.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)
-    assert nn.Linear(2, 3).bias.data.tolist() == [0, 0, 0] and nn.Linear(2, 3, bias=False).bias is None
+    assert nn.Linear(2, 3, init="he").bias.data.tolist() == [0, 0, 0] and nn.Linear(2, 3, bias=False).bias is None
     with pytest.raises(ValueError, match="init"):
         nn.Linear(2, 3, init="zeros")
     with pytest.raises(TypeError, match="rng"):

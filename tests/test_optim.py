@@ -87,6 +87,12 @@ MINE = {
     "AdamW": lambda p: (optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05), None),
     "StepLR": lambda p: (o := optim.SGD(p, lr=0.1), optim.StepLR(o, step_size=2, gamma=0.5)),
     "CosineLR": lambda p: (o := optim.SGD(p, lr=0.1), optim.CosineLR(o, T_max=4, eta_min=0.01)),
+    "AdamW_groups": lambda p: (optim.AdamW([{"params": p[:1], "weight_decay": 0.1},
+                                            {"params": p[1:], "weight_decay": 0.0, "lr": 0.05}],
+                                           lr=0.1, betas=(0.9, 0.99), eps=1e-8), None),
+    "SGD_groups": lambda p: (optim.SGD([{"params": p[:1]}, {"params": p[1:], "momentum": 0.5}], lr=0.05), None),
+    "WarmupCosineLR": lambda p: (o := optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), weight_decay=0.0),
+                                 optim.WarmupCosineLR(o, warmup=3, total=12, min_lr=0.01)),
 }
 
 
@@ -183,7 +189,7 @@ def test_optimisers_and_schedules_follow_pytorch(name):
         loss.backward()
         assert (u.grad is None) == (step in problem["skip"])
         opt.step()
-        assert opt.lr == pytest.approx(lr, rel=1e-12)
+        assert [g["lr"] for g in opt.param_groups] == pytest.approx(lr, rel=1e-12)
         if schedule is not None:
             schedule.step()
         for mine, theirs in zip((w, u, z), weights):
@@ -208,3 +214,86 @@ def test_schedules_check_their_whole_number_arguments():
                           (lambda: optim.CosineLR(opt, T_max=2.5), "CosineLR: T_max must be a whole number")):
         with pytest.raises((ValueError, TypeError), match=pattern):
             make()
+
+
+def _resumable_run(steps, resume_at=None, load_optimiser=True):
+    """A small model trained with AdamW groups, a warm-up cosine schedule and clipping; at resume_at everything is
+    saved (the model's and the optimiser's and the schedule's state), and a fresh model, optimiser and schedule
+    load it and go on."""
+    def build():
+        model = tl.nn.Sequential(tl.nn.Linear(3, 8, rng=0), tl.nn.Tanh(), tl.nn.Linear(8, 2, rng=1))
+        decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
+        rest = [p for n, p in model.named_parameters() if n.endswith("bias")]
+        opt = optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=0.05)
+        return model, opt, optim.WarmupCosineLR(opt, warmup=10, total=steps)
+
+    model, opt, schedule = build()
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((16, 3)), rng.integers(0, 2, 16)) for _ in range(steps)]
+    for step, (x, y) in enumerate(batches):
+        if step == resume_at:
+            saved = model.state_dict(), opt.state_dict(), schedule.state_dict()
+            model, opt, schedule = build()  # a new process, say: everything from the saved states
+            model.load_state_dict(saved[0])
+            if load_optimiser:
+                opt.load_state_dict(saved[1])
+            schedule.load_state_dict(saved[2])
+        opt.zero_grad()
+        tl.nn.CrossEntropy()(model(x), y).backward()
+        optim.clip_grad_norm(model.parameters(), 1.0)
+        opt.step()
+        schedule.step()
+    return model.state_dict()
+
+
+def test_training_stopped_and_resumed_is_the_same_as_straight_through():
+    straight, resumed = _resumable_run(100), _resumable_run(100, resume_at=50)
+    for name in straight:
+        np.testing.assert_array_equal(straight[name], resumed[name])  # exactly: the same numbers in the same order
+    forgetful = _resumable_run(100, resume_at=50, load_optimiser=False)  # Adam's moments lost: a different run
+    assert not np.allclose(straight["layers.0.weight"], forgetful["layers.0.weight"], rtol=1e-6, atol=0)
+
+
+def test_a_state_dict_is_a_copy_and_loading_a_wrong_one_changes_nothing():
+    w, b = Value(np.ones(3)), Value(np.zeros(2))
+    opt = optim.Adam([w, b], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    saved = opt.state_dict()
+    assert saved["param_groups"] == [{"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "params": [0, 1]}]
+    assert set(saved["state"]) == {0} and saved["state"][0]["step"] == 1  # b had no gradient: no state
+    saved["state"][0]["exp_avg"][:] = 99.0
+    assert not (opt.state[0]["exp_avg"] == 99.0).any()
+    wrong_shape = opt.state_dict()
+    wrong_shape["state"][0]["exp_avg"] = np.zeros(4)
+    with pytest.raises(ValueError, match=r"exp_avg of parameter 0 has shape \(4,\), the parameter \(3,\)"):
+        opt.load_state_dict(wrong_shape)
+    with pytest.raises(ValueError, match=r"groups of \[1\] parameters, this optimiser \[2\]"):
+        opt.load_state_dict(optim.Adam([w]).state_dict())
+    with pytest.raises(ValueError, match="takes"):
+        opt.load_state_dict(optim.SGD([w, b], lr=0.1).state_dict())
+    assert opt.state[0]["step"] == 1 and opt.param_groups[0]["lr"] == 0.1
+
+
+def test_parameter_groups_are_checked():
+    w, b = Value(np.ones(3)), Value(np.zeros(2))
+    with pytest.raises(ValueError, match="more than one group"):
+        optim.AdamW([{"params": [w]}, {"params": [w, b]}])
+    with pytest.raises(TypeError, match=r"group 1 sets \['momentum'\]; AdamW takes"):
+        optim.AdamW([{"params": [w]}, {"params": [b], "momentum": 0.9}])
+    with pytest.raises(ValueError, match="group 0 has no 'params'"):
+        optim.SGD([{"lr": 0.1}], lr=0.1)
+    with pytest.raises(ValueError, match="AdamW: weight_decay"):
+        optim.AdamW([{"params": [w], "weight_decay": -1.0}])
+    with pytest.raises(ValueError, match="total .* must be more than warmup"):
+        optim.WarmupCosineLR(optim.SGD([w], lr=0.1), warmup=10, total=10)
+
+
+def test_optimiser_state_stays_float32():
+    w = Value(np.ones(3, np.float32))
+    for opt in (optim.AdamW([w], lr=0.1), optim.SGD([w], lr=0.1, momentum=0.9), optim.RMSprop([w])):
+        (w * w).sum().backward()
+        opt.step()
+        w.zero_grad()
+        assert w.dtype == np.float32
+        assert all(a.dtype == np.float32 for s in opt.state.values() for a in s.values() if isinstance(a, np.ndarray))

@@ -107,7 +107,8 @@ def split_words(words: Sequence[str], fractions: tuple[float, ...] = (0.8, 0.1, 
     test split: the first int(0.8 n) words, the next int(0.9 n) - int(0.8 n), the rest)."""
     if isinstance(words, str) or not isinstance(words, Sequence):
         raise TypeError(f"split_words: words must be a list of str, got {_checks.describe(words)}")
-    if not fractions or any(not isinstance(f, (int, float)) or f <= 0 for f in fractions) \
+    if not isinstance(fractions, (tuple, list)) or not fractions or \
+            any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in fractions) \
             or abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"split_words: fractions must be positive and add up to 1, got {fractions!r}")
     order = np.random.default_rng(_checks.seed("split_words", seed)).permutation(len(words))
@@ -125,8 +126,9 @@ def next_char_examples(words: Sequence[str], block_size: int,
     if not isinstance(tokenizer, CharTokenizer) or tokenizer.boundary is None:
         raise TypeError("next_char_examples: tokenizer must be a CharTokenizer with a boundary, such as "
                         "CharTokenizer(''.join(words), boundary='.')")
-    if isinstance(words, str):
-        raise TypeError("next_char_examples: words must be a list of str, got one str (give [word] for one word)")
+    if isinstance(words, str) or not isinstance(words, Sequence) or not all(isinstance(w, str) for w in words):
+        raise TypeError(f"next_char_examples: words must be a list of str (give [word] for one word), got "
+                        f"{_checks.describe(words)}")
     xs, ys = [], []
     for w in words:
         ids = np.concatenate([np.zeros(block, np.int64), tokenizer.encode(w), [0]])  # pad, the word, its end
@@ -141,7 +143,7 @@ def next_char_examples(words: Sequence[str], block_size: int,
 def text_batch(ids: Any, batch_size: int, block_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """nanoGPT's batch: `batch_size` windows of `block_size` ids starting at random places in a long id array,
     and the same windows one id later (each position's next character). Both int64 (batch_size, block_size)."""
-    ids = np.asarray(ids)
+    ids = _checks.numeric("text_batch", "ids", ids)
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
         raise TypeError(f"text_batch: ids must be a 1-d array of whole numbers (tokenizer.encode(text)), got "
                         f"{_checks.describe(ids)}")

@@ -11,6 +11,7 @@ by pytest and never run in CI (PyTorch is not a test dependency); tests/test_opt
 """
 
 import json
+import math
 import sys
 
 import torch
@@ -27,9 +28,26 @@ OPTIMISERS = {
     "AdamW": lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05),
     "StepLR": lambda p: torch.optim.SGD(p, lr=0.1),
     "CosineLR": lambda p: torch.optim.SGD(p, lr=0.1),
+    # parameter groups: w decays, u and z do not and have their own lr (a GPT's decay / no-decay split)
+    "AdamW_groups": lambda p: torch.optim.AdamW([{"params": p[:1], "weight_decay": 0.1},
+                                                 {"params": p[1:], "weight_decay": 0.0, "lr": 0.05}],
+                                                lr=0.1, betas=(0.9, 0.99), eps=1e-8),
+    "SGD_groups": lambda p: torch.optim.SGD([{"params": p[:1]}, {"params": p[1:], "momentum": 0.5}], lr=0.05),
+    "WarmupCosineLR": lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.9, 0.99), weight_decay=0.0),
 }
+
+
+def warmup_cosine(step, warmup=3, total=12, lr=0.1, min_lr=0.01):
+    """nanoGPT's get_lr (train.py), as a factor of the base lr for LambdaLR."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    if step >= total:
+        return min_lr / lr
+    return (min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (total - warmup)))) / lr
+
 SCHEDULES = {"StepLR": lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
-             "CosineLR": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=4, eta_min=0.01)}
+             "CosineLR": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=4, eta_min=0.01),
+             "WarmupCosineLR": lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup_cosine)}
 
 
 def trajectory(name):
@@ -49,7 +67,7 @@ def trajectory(name):
             loss = loss + (z * float("nan")).sum()
         loss.backward()
         opt.step()
-        rates.append(opt.param_groups[0]["lr"])
+        rates.append([g["lr"] for g in opt.param_groups])
         if schedule is not None:
             schedule.step()
         out.append([w.detach().tolist(), u.detach().tolist(), z.detach().tolist()])

@@ -14,12 +14,8 @@ import numpy as np
 from .. import _checks
 from ..methods import where
 from ..value import Value, _whole
-from .layers import Dropout, Linear
-from .module import Module, _generator
-
-
-def _value(what: str, x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(_checks.floats(x), requires_grad=False)
+from .layers import Dropout, Linear, _flag
+from .module import Module, _generator, _input
 
 
 def attention(query: Any, key: Any, value: Any, causal: bool = False, mask: Any = None, scale: float | None = None,
@@ -30,18 +26,23 @@ def attention(query: Any, key: Any, value: Any, causal: bool = False, mask: Any 
     (..., T, S)): booleans, True where attention is allowed (PyTorch's convention), or floats added to the scores
     (-inf to forbid). A row that may attend to nothing is NaN, as in PyTorch. dropout: a Dropout module applied
     to the attention weights (training only)."""
-    q, k, v = _value("attention", query), _value("attention", key), _value("attention", value)
+    _flag("attention", "causal", causal)
+    if scale is not None:
+        scale = _checks.number("attention", "scale", scale)
+    if dropout is not None and not isinstance(dropout, Dropout):
+        raise TypeError(f"attention: dropout must be None or a Dropout module, got {_checks.describe(dropout)}")
+    q, k, v = (_input("attention", x, what) for x, what in ((query, "query"), (key, "key"), (value, "value")))
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(f"attention: expected query (..., T, d), key (..., S, d) and value (..., S, dv), got shapes "
                          f"{q.shape}, {k.shape} and {v.shape}")
     d = q.shape[-1]
-    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else float(scale))  # (..., T, S)
+    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else scale)  # (..., T, S)
     T, S = q.shape[-2], k.shape[-2]
     allowed = np.ones((T, S), dtype=bool)
     if causal:
         allowed = np.tril(allowed, S - T)  # query t sees keys up to t (aligned at the end when S > T)
     if mask is not None:
-        m = np.asarray(mask.data if isinstance(mask, Value) else mask)
+        m = _checks.numeric("attention", "mask", mask)
         try:
             np.broadcast_shapes(m.shape, scores.shape)
         except ValueError:
@@ -70,13 +71,15 @@ class CausalSelfAttention(Module):
         self.num_heads = _whole("CausalSelfAttention", "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
             raise ValueError(f"CausalSelfAttention: embed_dim {embed_dim} is not a multiple of num_heads {num_heads}")
+        dropout = _checks.number("CausalSelfAttention", "dropout (a probability)", dropout, lo=0, hi=1)
+        _flag("CausalSelfAttention", "bias", bias)
         gen = _generator("CausalSelfAttention", rng)  # one stream for all the parts: no two draw the same numbers
         self.qkv = Linear(self.embed_dim, 3 * self.embed_dim, bias=bias, rng=gen)
         self.proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
         self.attn_dropout, self.resid_dropout = Dropout(dropout, rng=gen), Dropout(dropout, rng=gen)
 
     def forward(self, x: Any) -> Value:
-        x = _value("CausalSelfAttention", x)
+        x = _input("CausalSelfAttention", x)
         C, h = self.embed_dim, self.num_heads
         if x.ndim != 3 or x.shape[2] != C:
             raise ValueError(f"CausalSelfAttention: expected input of shape (batch, time, {C}), got shape {x.shape}")

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _checks, ops
 from ..methods import where
 from ..value import Value, _whole
-from .module import Module, _generator
+from .module import Module, _generator, _input
 
 
 def _flag(owner: str, what: str, x: Any) -> None:
@@ -79,7 +79,7 @@ class Embedding(Module):
         self.weight = Value(gen.standard_normal((self.num_embeddings, self.embedding_dim)), name="weight")
 
     def forward(self, ids: Any) -> Value:
-        a = np.asarray(ids.data if isinstance(ids, Value) else ids)
+        a = _checks.numeric("Embedding", "ids", ids)
         if a.dtype.kind not in "iu":
             raise TypeError(f"Embedding: ids must be whole numbers (an int array such as tokenizer.encode(text)), "
                             f"got {_checks.describe(ids)}")
@@ -132,12 +132,12 @@ class GELU(Module):
     PyTorch's default); approximate="tanh" gives 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) as GPT-2."""
 
     def __init__(self, approximate: str = "none"):
-        if approximate not in ("none", "tanh"):
+        if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x: Any) -> Value:
-        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        x = _input("GELU", x)
         if self.approximate == "none":
             return x.gelu()
         return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)).tanh())
@@ -215,6 +215,8 @@ class ModuleList(Module):
 
     def __init__(self, modules: Any = ()):
         self.modules: list[Module] = []
+        if not isinstance(modules, (list, tuple)):
+            raise TypeError(f"ModuleList: give a list of Modules, got {_checks.describe(modules)}")
         self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
@@ -246,7 +248,9 @@ class ModuleDict(Module):
 
     def __init__(self, modules: Any = None):
         self.modules: dict[str, Module] = {}
-        for name, m in dict(modules or {}).items():
+        if modules is not None and not isinstance(modules, dict):
+            raise TypeError(f"ModuleDict: give a dict of names to Modules, got {_checks.describe(modules)}")
+        for name, m in (modules or {}).items():
             self[name] = m
 
     def __setitem__(self, name: str, module: Module) -> None:
@@ -274,7 +278,7 @@ class ModuleDict(Module):
 
 def _image(layer: str, x: Any, channels: int | None = None) -> Value:
     """x as a Value of shape (N, C, H, W), with C = channels if given; otherwise a ValueError saying so."""
-    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    x = _input(layer, x)
     if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
         want = f"(batch, {channels}, height, width)" if channels is not None else "(batch, channels, height, width)"
         fix = " (add the channel axis: images[:, None])" if x.ndim == 3 and channels == 1 else ""

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import modes
+from .. import _checks, modes
 from .._checks import atomic_file
 from ..backward import bump
 from ..value import Value, _write
@@ -284,6 +284,13 @@ def _read_state(path: Path, params: dict[str, Value]) -> dict[str, np.ndarray]:
             with z.open(info) as f:
                 state[name] = np.lib.format.read_array(f, allow_pickle=False)
     return state
+
+
+def _input(owner: str, x: Any, what: str = "the input") -> Value:
+    """A layer's input as a Value: a Value as it is, numbers as a constant; anything else one clear TypeError."""
+    if isinstance(x, Value):
+        return x
+    return Value(_checks.numeric(owner, what, x), requires_grad=False)
 
 
 def _generator(owner: str, rng: Any) -> Any:

@@ -11,11 +11,8 @@ import numpy as np
 
 from .. import _checks
 from ..value import Value, _whole, _write
-from .module import Module
-
-
-def _input(layer: str, x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+from .layers import _flag
+from .module import Module, _input
 
 
 class BatchNorm1d(Module):
@@ -35,7 +32,7 @@ class BatchNorm1d(Module):
         self.num_features = _whole("BatchNorm1d", "num_features", num_features)
         self.eps = _checks.number("BatchNorm1d", "eps", eps, lo=0, lo_open=True)
         self.momentum = _checks.number("BatchNorm1d", "momentum", momentum, lo=0, hi=1)
-        if features_last not in (None, True, False):
+        if features_last is not None and not isinstance(features_last, (bool, np.bool_)):
             raise TypeError(f"BatchNorm1d: features_last must be None, True or False, got {features_last!r}")
         self.features_last = features_last
         self.weight = Value(np.ones(self.num_features), name="weight")
@@ -106,6 +103,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, bias: bool = True):
         self.normalized_shape = _trailing("LayerNorm", normalized_shape)
         self.eps = _checks.number("LayerNorm", "eps", eps, lo=0, lo_open=True)
+        _flag("LayerNorm", "bias", bias)
         self.weight = Value(np.ones(self.normalized_shape), name="weight")
         self.bias = Value(np.zeros(self.normalized_shape), name="bias") if bias else None
 

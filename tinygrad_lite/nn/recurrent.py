@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..value import Value, _whole
-from .module import Module, _generator
+from .layers import _flag
+from .module import Module, _generator, _input
 
 
 class _Cell(Module):
@@ -23,6 +24,7 @@ class _Cell(Module):
         name = type(self).__name__
         self.input_size = _whole(name, "input_size", input_size)
         self.hidden_size = _whole(name, "hidden_size", hidden_size)
+        _flag(name, "bias", bias)
         gen = _generator(name, rng)
         bound, width = 1 / math.sqrt(self.hidden_size), self.gates * self.hidden_size
         self.weight_ih = Value(gen.uniform(-bound, bound, (self.input_size, width)), name="weight_ih")
@@ -32,13 +34,13 @@ class _Cell(Module):
 
     def _inputs(self, x: Any, h: Any) -> tuple[Value, Value]:
         name = type(self).__name__
-        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        x = _input(name, x)
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}), got shape {x.shape} "
                              "(one time step; loop over the time axis)")
         if h is None:
             h = Value(np.zeros((x.shape[0], self.hidden_size), dtype=x.dtype), requires_grad=False)
-        h = h if isinstance(h, Value) else Value(h, requires_grad=False)
+        h = _input(name, h, "the hidden state")
         if h.shape != (x.shape[0], self.hidden_size):
             raise ValueError(f"{name}: expected a hidden state of shape ({x.shape[0]}, {self.hidden_size}), got "
                              f"shape {h.shape}")

@@ -54,6 +54,7 @@ CALLS = {
     "tl.where": (tl.where, lambda: (np.array([True, False, True]), _x(), 0.0), {}),
     "tl.vjp": (tl.vjp, lambda: ((lambda x: (x * x).sum())(x := _x()), [x]), {}),
     "tl.draw": (tl.draw, lambda: ((_x() * 2).sum(),), {}),
+    "tl.health": (lambda m, every: tl.health(m, every).close(), lambda: (tl.nn.Sequential(tl.nn.Tanh()), 10), {}),
     "tl.explain": (tl.explain, lambda: ((_x() * 2).sum(),), {}),
     "tl.grad": (lambda f, x: tl.grad(f)(x), lambda: (lambda t: (t * t).sum(), np.ones(3)), {}),
     "tl.value_and_grad": (lambda f, x: tl.value_and_grad(f)(x), lambda: (lambda t: (t * t).sum(), np.ones(3)), {}),

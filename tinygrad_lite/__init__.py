@@ -16,11 +16,11 @@ from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp
 from .methods import concatenate, maximum, minimum, stack, where
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .show import draw, explain
+from .show import draw, explain, health
 from .value import Value
 
 __version__ = "0.1.0"
 
 __all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "enable_grad", "explain", "grad",
-           "hessian", "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops", "optim", "stack",
-           "testing", "value_and_grad", "vjp", "where", "__version__"]
+           "health", "hessian", "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops", "optim",
+           "stack", "testing", "value_and_grad", "vjp", "where", "__version__"]

@@ -5,6 +5,7 @@
     steps.py    a backward pass as data (the engine's walk, told)
     page.py     the step-through page: the drawing and the steps in one HTML file
     explain.py  the text, and `.save_html` for the page
+    health.py   the health of a training run: activations, gradients and update ratios per layer
 
 Each imports only the ones above it in this list (and the engine below them all).
 """
@@ -12,8 +13,9 @@ Each imports only the ones above it in this list (and the engine below them all)
 from ..value import Value
 from .explain import Explanation, explain
 from .graph import value_html
+from .health import Health, health
 from .viz import Graph, RendererNotFound, RenderTimeout, draw
 
 Value._repr_html_ = value_html  # type: ignore[attr-defined]  # Jupyter shows a Value as a small card
 
-__all__ = ["Explanation", "Graph", "RendererNotFound", "RenderTimeout", "draw", "explain"]
+__all__ = ["Explanation", "Graph", "Health", "RendererNotFound", "RenderTimeout", "draw", "explain", "health"]

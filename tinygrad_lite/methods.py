@@ -125,10 +125,6 @@ class _Composites:
             return v ** 0.5
         return where(spread, where(spread, v, 1.0) ** 0.5, v * 0.0)  # 0 * var: the value and gradient 0 (NaN stays)
 
-    def gelu(self: Any) -> Value:
-        """GELU: f(x) = x * Phi(x), Phi the standard normal's distribution function (PyTorch's exact form)."""
-        return self * (0.5 * (1 + (self * float(np.sqrt(0.5))).erf()))
-
     def silu(self: Any) -> Value:
         """SiLU (swish): f(x) = x * sigmoid(x)."""
         return self * self.sigmoid()

@@ -42,6 +42,8 @@ def _mT(x: Any) -> Any:
 def _matmul_da(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim == b.ndim == 2:
         return g @ b.T  # (m, n) @ (n, k) -> (m, k)
+    if b.ndim == 2 and a.ndim > 2:  # (..., m, k) @ (k, n): every row of the batch at once, one matrix product
+        return (g.reshape((-1, g.shape[-1])) @ b.T).reshape(a.shape)  # (rows, n) @ (n, k)
     g2, _, b2 = _matmul_2d(g, out, a, b)
     da = g2 @ _mT(b2)  # (..., m, n) @ (..., n, k) -> (..., m, k)
     return da.reshape(da.shape[:-2] + a.shape) if a.ndim == 1 else da
@@ -50,6 +52,8 @@ def _matmul_da(g: Any, out: Any, a: Any, b: Any) -> Any:
 def _matmul_db(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim == b.ndim == 2:
         return a.T @ g  # (k, m) @ (m, n) -> (k, n)
+    if b.ndim == 2 and a.ndim > 2:  # a weight shared by every row of a batch: its gradient sums over all of them
+        return a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1]))  # (k, rows) @ (rows, n) -> (k, n)
     g2, a2, _ = _matmul_2d(g, out, a, b)
     db = _mT(a2) @ g2  # (..., k, m) @ (..., m, n) -> (..., k, n)
     return db.reshape(db.shape[:-1]) if b.ndim == 1 else db

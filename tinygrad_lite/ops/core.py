@@ -80,8 +80,8 @@ def two_way(name: str) -> Callable[..., Any]:
     return helper
 
 
-exp, log, sigmoid, sin, cos, sinh, cosh, cumsum, cumprod, scatter, im2col, col2im = (
-    two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "sinh", "cosh", "cumsum", "cumprod", "scatter",
+exp, log, sigmoid, sin, cos, sinh, cosh, erf, cumsum, cumprod, scatter, im2col, col2im = (
+    two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "sinh", "cosh", "erf", "cumsum", "cumprod", "scatter",
                          "im2col", "col2im"))
 
 

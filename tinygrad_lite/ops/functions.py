@@ -10,8 +10,24 @@ from typing import Any
 
 import numpy as np
 
-from .core import cos, cosh, data, entry, exp, sigmoid, sin, sinh
+from .core import cos, cosh, data, entry, erf, exp, sigmoid, sin, sinh
 from .erf import erf as _erf  # numpy has none: scipy's, or numpy arithmetic to float64
+
+_SQRT_HALF, _INV_SQRT_2PI = math.sqrt(0.5), 1 / math.sqrt(2 * math.pi)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return x * (0.5 * (1 + _erf(x * _SQRT_HALF)))  # x Phi(x)
+
+
+def _gelu_rule(g: Any, out: Any, x: Any) -> Any:
+    if isinstance(x, np.ndarray):  # Phi(x) = out / x, within 2 ulp, without a second erf (1/2 at 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cdf = np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
+    else:  # recorded (create_graph): the formula, so that it has a derivative itself
+        cdf = 0.5 * (1 + erf(x * _SQRT_HALF))  # Phi(x), the standard normal's distribution function
+    pdf = exp(-0.5 * x * x) * _INV_SQRT_2PI  # phi(x), its density
+    return g * (cdf + x * pdf)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -69,6 +85,8 @@ ENTRIES = [
     entry("erf",     _erf,     (lambda g, out, x: g * (2 / math.sqrt(math.pi)) * exp(-x * x),
                                                                                         "2/sqrt(pi) e^(-x^2)"),
           doc="Error function: f(x) = 2/sqrt(pi) * integral of e^(-t^2) from 0 to x"),
+    entry("gelu",    _gelu,    (_gelu_rule,                                             "Phi(x) + x phi(x)"),
+          doc="GELU: f(x) = x * Phi(x), Phi the standard normal's distribution function (PyTorch's exact form)"),
     entry("relu",    lambda x: np.maximum(x, 0),
                                (lambda g, out, x: g * ~(data(x) <= 0),                  "1 where x > 0, else 0"),
           doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),

@@ -35,8 +35,18 @@ def _scatter(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
         sums = np.add.reduceat(x.reshape(flat.size, -1)[order], starts, axis=0)  # (distinct rows, row size)
         out[picked[starts]] = sums.reshape((len(starts),) + shape[1:])
         return out
+    if _basic(index):  # ints and slices pick each element once: nothing to accumulate
+        out[index] = x
+        return out
     np.add.at(out, index, x)  # repeated indices accumulate
     return out
+
+
+def _basic(index: Any) -> bool:
+    """Whether an index is numpy's basic indexing (ints, slices, Ellipsis, None), which never repeats an element."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) and not isinstance(p, bool)
+               for p in parts)
 
 
 def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:

@@ -1,0 +1,94 @@
+"""A small GPT, nanoGPT's model in tinygrad_lite: token and position embeddings, blocks of (LayerNorm, causal
+self-attention, LayerNorm, MLP) with residual connections, a final LayerNorm, and logits from the token
+embedding's own weights (weight tying). nanoGPT's initialisation: normal(0, 0.02), the projections back into
+the residual stream scaled by 1 / sqrt(2 n_layer); no biases.
+
+    model = GPT(vocab_size=65)                 # nanoGPT's CPU configuration: 4 layers, 4 heads, 128-d, context 64
+    logits = model(ids)                        # ids (B, T) -> logits (B, T, vocab)
+    text_ids = model.generate(prompt, 200, temperature=0.8, rng=np.random.default_rng(1))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim
+from ..modes import no_grad
+from ..value import Value
+
+
+class Block(nn.Module):
+    """x + attention(LayerNorm(x)), then that + MLP(LayerNorm(that)): the MLP is C -> 4C -> GELU -> C."""
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float, rng: np.random.Generator):
+        self.ln_1 = nn.LayerNorm(n_embd, bias=False)
+        self.attn = nn.CausalSelfAttention(n_embd, n_head, dropout=dropout, bias=False, rng=rng)
+        self.ln_2 = nn.LayerNorm(n_embd, bias=False)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd, bias=False, rng=rng), nn.GELU(),
+                                 nn.Linear(4 * n_embd, n_embd, bias=False, rng=rng), nn.Dropout(dropout, rng=rng))
+
+    def forward(self, x: Value) -> Value:  # (B, T, C) -> (B, T, C)
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """A decoder-only transformer over a vocabulary of vocab_size tokens and contexts of up to block_size."""
+
+    def __init__(self, vocab_size: int, block_size: int = 64, n_layer: int = 4, n_head: int = 4, n_embd: int = 128,
+                 dropout: float = 0.0, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.block_size = block_size
+        self.wte = nn.Embedding(vocab_size, n_embd, rng=rng)  # (vocab, C); also the output layer's weights
+        self.wpe = nn.Embedding(block_size, n_embd, rng=rng)  # (T, C)
+        self.drop = nn.Dropout(dropout, rng=rng)
+        self.blocks = nn.ModuleList([Block(n_embd, n_head, dropout, rng) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd, bias=False)
+        for name, p in self.named_parameters():  # nanoGPT's _init_weights
+            if p.ndim == 2:
+                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("proj.weight", "mlp.layers.2.weight")) else 0.02
+                p.data[...] = rng.normal(0.0, std, p.shape)
+
+    def forward(self, ids: Any) -> Value:
+        ids = np.asarray(ids)
+        B, T = ids.shape
+        if T > self.block_size:
+            raise ValueError(f"GPT: a context of {T} tokens is longer than block_size {self.block_size}")
+        x = self.drop(self.wte(ids) + self.wpe(np.arange(T)))  # (B, T, C)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x) @ self.wte.weight.swapaxes(0, 1)  # (B, T, C) @ (C, vocab) -> (B, T, vocab)
+
+    def optimizer(self, lr: float, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.99)) -> Any:
+        """AdamW with nanoGPT's two groups: the matrices decay, the LayerNorm weights do not."""
+        params = self.parameters()
+        decay = [p for p in params if p.ndim >= 2]
+        rest = [p for p in params if p.ndim < 2]
+        return optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                           lr=lr, betas=betas)
+
+    def generate(self, ids: Any, n: int, temperature: float = 1.0, rng: np.random.Generator | None = None,
+                 top_k: int | None = None) -> np.ndarray:
+        """ids (B, T) followed by n sampled tokens: each from softmax(logits / temperature) of the last
+        block_size tokens (only the top_k most likely, if given)."""
+        rng = rng if rng is not None else np.random.default_rng()
+        ids = np.array(ids, dtype=np.int64)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for _ in range(n):
+                    logits = self(ids[:, -self.block_size:]).data[:, -1, :] / temperature  # (B, vocab)
+                    if top_k is not None:
+                        cut = np.sort(logits, axis=-1)[:, -top_k][:, None]
+                        logits = np.where(logits < cut, -np.inf, logits)
+                    p = np.exp(logits - logits.max(axis=-1, keepdims=True))
+                    p /= p.sum(axis=-1, keepdims=True)
+                    nxt = np.array([rng.choice(len(row), p=row) for row in p])
+                    ids = np.concatenate([ids, nxt[:, None]], axis=1)
+        finally:
+            self.train(was_training)
+        return ids

@@ -1,6 +1,8 @@
 """The `tinygrad-lite` command (also `python -m tinygrad_lite`).
 
-    tinygrad-lite demo perceptron|regressor|xor|moons|digits|all [--out DIR] [--json] [--seed N]
+    tinygrad-lite demo perceptron|regressor|xor|moons|digits|names|shakespeare|all [--out DIR] [--json] [--seed N]
+    tinygrad-lite demo names [--full]; tinygrad-lite demo shakespeare [--iters N] [--save CHECKPOINT.npz]
+    tinygrad-lite sample CHECKPOINT.npz [--n N] [--temperature T] [--seed N] [--prompt TEXT]
     tinygrad-lite fit data.csv --target COLUMN [--hidden N] [--steps N] [--seed N] [--save MODEL.npz] [--json]
     tinygrad-lite predict MODEL.npz new.csv [-o predictions.csv]
     tinygrad-lite explain perceptron|regressor [--html FILE]
@@ -47,15 +49,25 @@ def _check_folder(text: str, parser: argparse.ArgumentParser) -> Path:
     return out
 
 
+FULL_STEPS = 200_000  # makemore's budget for each network of `demo names --full`
+
+
 def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     names = list(PROGRAMS) if args.name == "all" else [args.name]
+    for flag, value, program in (("--full", args.full, "names"), ("--iters", args.iters, "shakespeare"),
+                                 ("--save", args.save, "shakespeare")):
+        if value not in (None, False) and args.name != program:
+            parser.error(f"{flag} is for `demo {program}` only")
+    if args.save is not None:
+        _writable("--save", args.save, parser, (".npz",), "gpt.npz", "the checkpoint's name must end in .npz")
+    options = {"steps": FULL_STEPS if args.full else None, "iters": args.iters, "save": args.save}
     out = _check_folder(args.out, parser) if args.out is not None else None
     plots_ok = out is not None and _plots_available()
     if out is not None and not plots_ok:
         print('note: plots need matplotlib: pip install "tinygrad-lite[plot]"; writing none', file=sys.stderr)
     results = {}
     for name in names:
-        run = PROGRAMS[name](args.seed, show_progress=sys.stderr.isatty())  # the bar goes to stderr
+        run = PROGRAMS[name](args.seed, show_progress=sys.stderr.isatty(), **options)  # the bar goes to stderr
         results[name] = run.summary
         written = _plot(name, run, out) if plots_ok and out is not None else []
         if out is not None and name in LOSSES:
@@ -103,6 +115,28 @@ def predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f.write(text.encode("utf-8"))
         print(f"predictions: {output}")
     return 0
+
+
+def sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .programs.shakespeare import CheckpointError, sample_text
+
+    try:
+        text = sample_text(args.checkpoint, n=args.n, temperature=args.temperature, seed=args.seed or 0,
+                           prompt=args.prompt)
+    except CheckpointError as e:
+        parser.error(str(e))
+    print(args.prompt + text if args.prompt != "\n" else text)
+    return 0
+
+
+def _temperature(text: str) -> float:
+    try:
+        t = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < t <= 100:
+        raise argparse.ArgumentTypeError(f"{t} is out of range: a temperature is above 0 (0.8 is usual)")
+    return t
 
 
 def explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -268,7 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write plots (PNG) into this folder")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
     p.add_argument("--seed", type=_seed, help="the random seed (defaults: perceptron 1, the others 0)")
+    p.add_argument("--full", action="store_true",
+                   help=f"names: makemore's budget, {FULL_STEPS:,} steps per network (about 30 minutes)")
+    p.add_argument("--iters", type=_count, help="shakespeare: training steps (default 250; nanoGPT's is 2000)")
+    p.add_argument("--save", metavar="CHECKPOINT", help="shakespeare: keep the trained GPT (.npz) for `sample`")
     p.set_defaults(handler=lambda args, parser=p: demo(args, parser))
+    p = sub.add_parser("sample", help="write text with a GPT saved by `demo shakespeare --save`",
+                       description="Load a checkpoint and write --n characters, each drawn from the model's "
+                                   "probabilities divided by --temperature.",
+                       epilog="example: tinygrad-lite sample gpt.npz --n 500 --temperature 0.8 --seed 1")
+    p.add_argument("checkpoint", help="the .npz file `demo shakespeare --save` wrote")
+    p.add_argument("--n", type=_count, default=500, help="how many characters (default 500)")
+    p.add_argument("--temperature", type=_temperature, default=0.8, help="below 1: safer text; above: wilder")
+    p.add_argument("--seed", type=_seed, help="the seed of the draws (default 0)")
+    p.add_argument("--prompt", default="\n", help="text to start from (default: a new line)")
+    p.set_defaults(handler=lambda args, parser=p: sample(args, parser))
     p = sub.add_parser("fit", help="train a small network on your own CSV file",
                        description="Read a CSV file (header row; comma or semicolon), predict --target from the other "
                                    "columns, and compare the test error with a linear model and the simplest guess.",

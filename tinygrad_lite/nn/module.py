@@ -9,7 +9,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -136,7 +136,7 @@ class Module:
         """Set evaluation mode: the same as train(False)."""
         return self.train(False)
 
-    def to(self, dtype: Any) -> Module:
+    def to(self, dtype: Any) -> Self:
         """Cast every parameter and buffer (and any gradient) to a float dtype in place, such as np.float32 for
         training at half the memory and about twice the speed; to(np.float64) casts back. Returns the module."""
         try:

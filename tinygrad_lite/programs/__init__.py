@@ -2,6 +2,9 @@
 
     tutorials.py  the perceptron, the 2-3-1 regressor, 3-bit parity
     demos.py      two moons, handwritten digits (an MLP, then a CNN)
+    names.py      makemore's path on names: bigrams, an MLP, BatchNorm, a WaveNet-style hierarchy
+    gpt.py        a small GPT (nanoGPT's model)
+    shakespeare.py  the GPT trained on tiny Shakespeare; checkpoints and sampling
     fit.py        a small network on a learner's own CSV table, saved and used again (predict)
     plots.py      the pictures of each program's run (matplotlib)
     training.py   what they share: Run, the progress bar, the training loops
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..value import Value
-from . import demos, tutorials
+from . import demos, names, shakespeare, tutorials
 from .training import Run
 
 
@@ -28,12 +31,13 @@ class Program:
     run: Callable[..., Run]  # run(seed=..., show_progress=...)
     loss: Callable[[], Value] | None = None  # one step's loss, for graph and explain
     quiet: bool = False  # run takes no show_progress (it is quick)
+    options: tuple[str, ...] = ()  # the command line's options it takes besides --seed (steps, iters, save)
 
-    def __call__(self, seed: int | None = None, show_progress: bool = False) -> Run:
+    def __call__(self, seed: int | None = None, show_progress: bool = False, **options: Any) -> Run:
         kwargs: dict[str, Any] = {} if seed is None else {"seed": seed}
         if not self.quiet:
             kwargs["show_progress"] = show_progress
-        return self.run(**kwargs)
+        return self.run(**kwargs, **{k: v for k, v in options.items() if k in self.options and v is not None})
 
 
 PROGRAMS = {
@@ -44,6 +48,10 @@ PROGRAMS = {
     "xor": Program("3-bit parity: one neuron against a hidden layer", tutorials.xor),
     "moons": Program("Two moons: a 2-16-16-1 network draws a decision boundary", demos.moons),
     "digits": Program("Handwritten digits: an MLP, then a convolutional network", demos.digits),
+    "names": Program("Names: from counting bigrams to a WaveNet-style network (makemore)", names.names,
+                     options=("steps",)),
+    "shakespeare": Program("A small GPT writes Shakespeare (nanoGPT's CPU configuration)", shakespeare.shakespeare,
+                           options=("iters", "save")),
 }
 LOSSES = {name: p.loss for name, p in PROGRAMS.items() if p.loss is not None}  # the programs with a drawn loss
 

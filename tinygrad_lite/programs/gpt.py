@@ -41,7 +41,7 @@ class GPT(nn.Module):
     def __init__(self, vocab_size: int, block_size: int = 64, n_layer: int = 4, n_head: int = 4, n_embd: int = 128,
                  dropout: float = 0.0, seed: int = 0):
         rng = np.random.default_rng(seed)
-        self.block_size = block_size
+        self.block_size, self.n_head = block_size, n_head
         self.wte = nn.Embedding(vocab_size, n_embd, rng=rng)  # (vocab, C); also the output layer's weights
         self.wpe = nn.Embedding(block_size, n_embd, rng=rng)  # (T, C)
         self.drop = nn.Dropout(dropout, rng=rng)

@@ -183,6 +183,53 @@ def digits(run: Run, folder: Path) -> list[Path]:
     return paths
 
 
+def _smoothed(losses: list[float], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of each run of `window` steps (a minibatch's loss is noisy), and the step each run ends at."""
+    n = len(losses) // window
+    if n == 0:
+        return np.arange(1, len(losses) + 1), np.array(losses)
+    return np.arange(1, n + 1) * window, np.array(losses[:n * window]).reshape(n, window).mean(axis=1)
+
+
+def names(run: Run, folder: Path) -> list[Path]:
+    """Each network's training loss (the mean of every 1% of the steps), and the MLP's letter embeddings
+    projected on their two main directions (vowels cluster)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, losses in run.curves["loss"].items():
+        ax.plot(*_smoothed(losses, max(len(losses) // 100, 1)), label=name)
+    ax.set(xlabel="step", ylabel="training loss (nats per character)", title="Names: training loss")
+    ax.grid(True, alpha=0.3)
+    _legend_outside(ax, ncol=3)
+    paths = [_save(fig, folder, "names_loss.png")]
+    weights, chars = run.curves["embedding"]
+    centred = weights - weights.mean(axis=0)
+    xy = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T  # the two main directions
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(*xy.T, s=250, c="tab:blue", alpha=0.3)
+    for (x, y), c in zip(xy, chars):
+        ax.text(x, y, c, ha="center", va="center", fontsize=11)
+    ax.set(title="MLP: the letters' embeddings (2 main directions)", xlabel="direction 1", ylabel="direction 2")
+    ax.grid(True, alpha=0.3)
+    paths.append(_save(fig, folder, "names_embedding.png"))
+    return paths
+
+
+def shakespeare(run: Run, folder: Path) -> list[Path]:
+    """The GPT's training loss (smoothed) and its validation loss at each evaluation."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    losses = run.curves["loss"]
+    ax.plot(*_smoothed(losses, max(len(losses) // 50, 1)), label="training (batch mean)")
+    evals = run.curves["evals"]
+    ax.plot([e["step"] for e in evals], [e["val"] for e in evals], "o-", label="validation")
+    ax.axhline(1.88, color="gray", linestyle="--", linewidth=1, label="nanoGPT at 2,000 steps (1.88)")
+    ax.set(xlabel="step", ylabel="loss (nats per character)", title="A small GPT on tiny Shakespeare")
+    ax.grid(True, alpha=0.3)
+    _legend_outside(ax, ncol=3)
+    return [_save(fig, folder, "shakespeare_loss.png")]
+
+
 def available() -> bool:
     try:
         import matplotlib  # noqa: F401

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinygrad_lite.cli import main
@@ -26,6 +27,8 @@ def _run(*args, env=None):
     ("xor", {"single_neuron_accuracy", "hidden_layer_accuracy"}),
     ("moons", {"train_accuracy", "steps"}),
     ("digits", {"mlp", "cnn"}),
+    ("names", {"steps", "split", "models"}),
+    ("shakespeare", {"iters", "train_loss", "val_loss", "seconds", "parameters", "evals", "sample"}),
 ])
 def test_demo_json_contract(name, keys, demo_runs):
     done = demo_runs["json"]  # `demo all --json`: one object, each demo's under its name
@@ -47,11 +50,20 @@ def test_demo_json_contract(name, keys, demo_runs):
         assert set(result["mlp"]) == set(result["cnn"]) == {"test_accuracy", "seconds"}
         assert result["mlp"]["test_accuracy"] >= 0.97 and result["cnn"]["test_accuracy"] >= 0.98
         assert all(round(result[m]["test_accuracy"] * 450, 9) % 1 == 0 for m in ("mlp", "cnn"))  # k of 450
+    if name == "names":  # the short version `demo all` runs: 1,000 steps a network
+        assert result["steps"] == 1000 and result["split"] == [25626, 3203, 3204]
+        assert list(result["models"]) == ["bigram (counts)", "bigram (descent)", "MLP", "MLP + BatchNorm",
+                                          "WaveNet-style"]
+        assert all(m["dev"] < 3.0 and len(m["samples"]) == 10 for m in result["models"].values())
+    if name == "shakespeare":
+        assert result["iters"] == 60 and result["parameters"] == 804096 and len(result["sample"]) == 500
+        assert result["val_loss"] < np.log(65) - 0.5  # below a uniform guess over the 65 characters
 
 
 def test_demo_all_json_one_demo_s_json_and_seed(demo_runs):
     result = json.loads(demo_runs["json"].stdout)
-    assert set(result) == {"perceptron", "regressor", "xor", "moons", "digits"} and result["regressor"]["seed"] == 0
+    assert set(result) == {"perceptron", "regressor", "xor", "moons", "digits", "names", "shakespeare"}
+    assert result["regressor"]["seed"] == 0
     one = _run("demo", "perceptron", "--json")  # one demo: its object itself, the same numbers
     assert one.returncode == 0 and json.loads(one.stdout) == result["perceptron"]
     seeded = json.loads(_run("demo", "regressor", "--json", "--seed", "3").stdout)
@@ -64,8 +76,9 @@ def test_demo_narrates_and_writes_plots(demo_runs):
     assert "Considering new situation [1, 0, 0] -> ?:" in done.stdout and "Part 7" in done.stdout
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert pngs == ["digits_confusion.png", "digits_curves.png", "digits_mistakes.png", "moons_boundary.png",
-                    "perceptron_loss.png", "regressor_cost.png", "regressor_grid.png", "regressor_overfitting.png",
-                    "regressor_predictions.png", "regressor_sigmoid.png", "xor_loss.png"]
+                    "names_embedding.png", "names_loss.png", "perceptron_loss.png", "regressor_cost.png",
+                    "regressor_grid.png", "regressor_overfitting.png", "regressor_predictions.png",
+                    "regressor_sigmoid.png", "shakespeare_loss.png", "xor_loss.png"]
     assert "training accuracy 100.0% (100 of 100)" in done.stdout and "CNN conv-pool-conv-pool-linear" in done.stdout
     assert all((tmp_path / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
     for name in ("perceptron", "regressor"):  # each tutorial's graph, and its backward pass as a page to step through

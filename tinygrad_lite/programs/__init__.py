@@ -32,6 +32,7 @@ class Program:
     loss: Callable[[], Value] | None = None  # one step's loss, for graph and explain
     quiet: bool = False  # run takes no show_progress (it is quick)
     options: tuple[str, ...] = ()  # the command line's options it takes besides --seed (steps, iters, save)
+    short: dict[str, Any] | None = None  # the budget `demo all` gives it (a short version of a long demo)
 
     def __call__(self, seed: int | None = None, show_progress: bool = False, **options: Any) -> Run:
         kwargs: dict[str, Any] = {} if seed is None else {"seed": seed}
@@ -49,9 +50,9 @@ PROGRAMS = {
     "moons": Program("Two moons: a 2-16-16-1 network draws a decision boundary", demos.moons),
     "digits": Program("Handwritten digits: an MLP, then a convolutional network", demos.digits),
     "names": Program("Names: from counting bigrams to a WaveNet-style network (makemore)", names.names,
-                     options=("steps",)),
+                     options=("steps",), short={"steps": 1000}),
     "shakespeare": Program("A small GPT writes Shakespeare (nanoGPT's CPU configuration)", shakespeare.shakespeare,
-                           options=("iters", "save")),
+                           options=("iters", "save"), short={"iters": 60}),
 }
 LOSSES = {name: p.loss for name, p in PROGRAMS.items() if p.loss is not None}  # the programs with a drawn loss
 

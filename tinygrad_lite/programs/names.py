@@ -20,6 +20,7 @@ from ..value import Value
 from .training import Run, progress
 
 BATCH = 32
+FULL = 100_000  # from this many steps on, the train loss is over every training example (below: as many as dev has)
 
 
 def _split(seed: int) -> tuple[data.CharTokenizer, list[list[str]]]:
@@ -119,7 +120,7 @@ def train(model: nn.Module, X: np.ndarray, Y: np.ndarray, steps: int, rng: np.ra
 
 
 def evaluate(model: nn.Module, X: np.ndarray, Y: np.ndarray) -> float:
-    """The mean loss over a whole split, in eval mode (BatchNorm's running statistics), in chunks."""
+    """The mean loss over the examples X, Y, in eval mode (BatchNorm's running statistics), in chunks."""
     model.eval()
     total = 0.0
     with no_grad():
@@ -159,13 +160,14 @@ def names(seed: int = 0, steps: int = 4000, show_progress: bool = False) -> Run:
     tok, (train_w, dev_w, _test_w) = _split(seed)
     summary: dict[str, Any] = {"steps": steps, "split": [len(train_w), len(dev_w), len(_test_w)], "models": {}}
     narration = [f"names: {len(train_w)} train, {len(dev_w)} dev and {len(_test_w)} test names (80/10/10, seed "
-                 f"{seed}); losses in nats per character (a uniform guess: ln 27 = 3.30)"]
+                 f"{seed}); losses in nats per character (a uniform guess: ln 27 = 3.30); each network trains "
+                 f"{steps:,} steps" + ("" if steps >= FULL else " (its train loss is over a random sample of training "
+                                        "examples as large as dev)")]
     curves: dict[str, Any] = {"loss": {}}
 
     def report(name: str, train_loss: float, dev_loss: float, names_: list[str], seconds: float) -> None:
         summary["models"][name] = {"train": train_loss, "dev": dev_loss, "seconds": seconds, "samples": names_}
-        narration.append(f"  {name:<22} train {train_loss:.3f}  dev {dev_loss:.3f}  ({seconds:.1f} s)  "
-                         + " ".join(names_))
+        narration.append(f"  {name:<18} train {train_loss:.3f}  dev {dev_loss:.3f}  " + " ".join(names_))
 
     # 1. bigrams, counted and learnt
     X1, Y1 = data.next_char_examples(train_w, 1, tok)
@@ -191,7 +193,8 @@ def names(seed: int = 0, steps: int = 4000, show_progress: bool = False) -> Run:
         model = make()
         t = time.perf_counter()
         curves["loss"][name] = train(model, X, Y, steps, rng, show_progress, name)
-        train_loss, dev_loss = evaluate(model, X, Y), evaluate(model, Xd, Yd)
+        seen = slice(None) if steps >= FULL else np.random.default_rng(seed).permutation(len(X))[:len(Xd)]
+        train_loss, dev_loss = evaluate(model, X[seen], Y[seen]), evaluate(model, Xd, Yd)
         report(name, train_loss, dev_loss, sample(_network_log_probs(model), block, tok, 10,
                                                   np.random.default_rng(seed)), time.perf_counter() - t)
         summary["models"][name]["parameters"] = sum(p.size for p in model.parameters())

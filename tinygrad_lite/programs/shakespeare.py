@@ -81,8 +81,8 @@ def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, sa
     summary = {"iters": iters, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds,
                "parameters": sum(p.size for p in params), "evals": evals, "sample": text}
     narration = [f"a GPT of {summary['parameters']:,} parameters (nanoGPT's CPU configuration), {iters} steps of "
-                 f"batch {BATCH} x {model.block_size} characters, float32, in {seconds:.0f} s:",
-                 f"  train loss {train_loss:.3f}, validation loss {val_loss:.3f} (nanoGPT reaches 1.88 at 2,000 "
+                 f"batch {BATCH} x {model.block_size} characters, float32 (the seconds are in --json):",
+                 f"  train loss {train_loss:.2f}, validation loss {val_loss:.2f} (nanoGPT reaches 1.88 at 2,000 "
                  "steps; a uniform guess over 65 characters is ln 65 = 4.17)", "  it writes (temperature 0.8):", ""]
     narration += ["    " + line for line in text.splitlines()] + [""]
     if save is not None:

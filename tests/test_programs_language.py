@@ -1,0 +1,115 @@
+"""The language-model programs on small budgets: makemore's path on names (the bigram counts against plain Python
+counting, the same model by gradient descent within 0.01 nat, networks that learn, names sampled) and the GPT on
+Shakespeare (it learns, it writes in its vocabulary, its checkpoint loads back to the same model, a damaged one is
+refused in one line). The published budgets' figures are measured outside the suite (about 40 minutes)."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite.cli import main
+from tinygrad_lite.programs import gpt, names, shakespeare
+
+pytestmark = pytest.mark.slow  # trains networks for a few seconds each
+
+
+@pytest.fixture(scope="module")
+def names_run():
+    return names.names(seed=0, steps=300)
+
+
+def test_the_bigram_counts_are_plain_counting(names_run):
+    train, dev, _ = tl.data.split_words(tl.data.names(), seed=0)
+    pairs = Counter((a, b) for w in train for a, b in zip("." + w, w + "."))
+    letters = "." + "abcdefghijklmnopqrstuvwxyz"
+    row = {a: sum(pairs[a, b] + 1 for b in letters) for a in letters}  # +1 smoothing on every pair
+    def nll(words):
+        logs = [math.log((pairs[a, b] + 1) / row[a]) for w in words for a, b in zip("." + w, w + ".")]
+        return -sum(logs) / len(logs)
+    model = names_run.summary["models"]["bigram (counts)"]
+    assert model["train"] == pytest.approx(nll(train), rel=1e-12)
+    assert model["dev"] == pytest.approx(nll(dev), rel=1e-12)
+    assert 2.44 < model["dev"] < 2.48  # makemore's 2.45-2.48
+
+
+def test_gradient_descent_learns_the_counts_model(names_run):
+    models = names_run.summary["models"]
+    assert abs(models["bigram (descent)"]["train"] - models["bigram (counts)"]["train"]) <= 0.01
+    assert abs(models["bigram (descent)"]["dev"] - models["bigram (counts)"]["dev"]) <= 0.01
+
+
+def test_the_networks_learn_and_sample_names(names_run):
+    models = names_run.summary["models"]
+    for name in ("MLP", "MLP + BatchNorm", "WaveNet-style"):
+        assert models[name]["dev"] < 2.9, name  # 300 steps: well below a uniform guess, ln 27 = 3.30
+        assert len(models[name]["samples"]) == 10
+        assert all(set(s) <= set("abcdefghijklmnopqrstuvwxyz") for s in models[name]["samples"])
+    assert models["MLP"]["parameters"] == 27 * 10 + 30 * 200 + 200 + 200 * 27 + 27  # makemore's 11,897
+    losses = names_run.curves["loss"]["MLP"]
+    assert len(losses) == 300 and np.mean(losses[-50:]) < np.mean(losses[:50])
+
+
+def test_the_networks_start_near_a_uniform_guess():
+    tok, (train, _, _) = names._split(0)
+    X, Y = tl.data.next_char_examples(train[:500], 3, tok)
+    model = names.mlp(27, 3, 10, 200, False, np.random.default_rng(0))
+    first = tl.nn.CrossEntropy()(model(X), Y).item()
+    assert abs(first - math.log(27)) < 0.1  # makemore's initialisation: no hockey stick
+
+
+def test_the_gpt_learns_and_writes_in_its_vocabulary():
+    run = shakespeare.shakespeare(seed=0, iters=40, eval_batches=5)
+    text = tl.data.shakespeare()
+    assert run.summary["parameters"] == 804096  # nanoGPT's 0.80M for this configuration, no biases
+    assert run.summary["val_loss"] < math.log(65) - 0.7 and len(run.summary["sample"]) == 500
+    assert set(run.summary["sample"]) <= set(text)
+    assert run.summary["evals"][-1] == {"step": 40, "val": run.summary["val_loss"]}
+
+
+def test_a_gpt_starts_at_a_uniform_guess_and_is_causal():
+    model = gpt.GPT(65, seed=0)
+    ids, targets = np.random.default_rng(0).integers(0, 65, (2, 2, 64))
+    logits = model(ids)
+    assert abs(tl.nn.CrossEntropy()(logits, targets).item() - math.log(65)) < 0.1
+    changed = ids.copy()
+    changed[:, 40] = (changed[:, 40] + 1) % 65
+    np.testing.assert_array_equal(model(changed).data[:, :40], logits.data[:, :40])  # the past never sees the future
+    with pytest.raises(ValueError, match="longer than block_size 64"):
+        model(np.zeros((1, 65), np.int64))
+
+
+def test_a_checkpoint_loads_back_the_same_model_and_samples_reproducibly(tmp_path):
+    tok = tl.data.CharTokenizer(tl.data.shakespeare())
+    model = gpt.GPT(tok.vocab_size, seed=3).to(np.float32)
+    path = shakespeare.save_checkpoint(model, tok, tmp_path / "gpt.npz")
+    loaded, tok2 = shakespeare.load_checkpoint(path)
+    ids = np.random.default_rng(0).integers(0, 65, (2, 10))
+    np.testing.assert_array_equal(loaded(ids).data, model(ids).data)
+    assert tok2.chars == tok.chars and loaded.wte.weight.dtype == np.float32
+    one, two = (shakespeare.sample_text(path, n=50, seed=1) for _ in range(2))
+    assert one == two and len(one) == 50 and set(one) <= set(tok.chars)
+    assert shakespeare.sample_text(path, n=50, seed=2) != one
+
+
+def test_the_sample_command_refuses_a_damaged_checkpoint_in_one_line(tmp_path, capsys):
+    tok = tl.data.CharTokenizer(tl.data.shakespeare())
+    path = shakespeare.save_checkpoint(gpt.GPT(tok.vocab_size, n_layer=1), tok, tmp_path / "gpt.npz")
+    assert main(["sample", str(path), "--n", "20", "--seed", "4"]) == 0
+    assert len(capsys.readouterr().out) >= 20
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(path.read_bytes()[:5000])
+    for bad in (damaged, tmp_path / "missing.npz", tmp_path):
+        with pytest.raises(SystemExit) as e:
+            main(["sample", str(bad)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for args in (["sample", str(path), "--temperature", "0"], ["sample", str(path), "--prompt", "ü"],
+                 ["demo", "names", "--iters", "5"], ["demo", "moons", "--full"],
+                 ["demo", "shakespeare", "--save", str(tmp_path / "gpt.txt")]):
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and len(err.strip().splitlines()) == 1, (args, err)

@@ -14,7 +14,8 @@ html_theme = "furo"
 html_title = "tinygrad_lite"
 html_static_path = ["_static"]
 html_css_files = ["wide.css"]
-html_extra_path = ["pictures/perceptron_steps.html"]  # the step-through page the autograd page embeds
+# the step-through pages the autograd and attention pages embed
+html_extra_path = ["pictures/perceptron_steps.html", "pictures/attention_steps.html"]
 suppress_warnings = ["myst.xref_missing"]
 
 

@@ -20,6 +20,14 @@ backward of its own.
 """
 
 FOOTER = """
+## dtypes
+
+A Value holds float64 unless it is given float32 (`Value(x, dtype=np.float32)`, or `model.to(np.float32)` for
+a model's parameters), and every op keeps its inputs' dtype, gradients included. A constant with axes mixed in
+follows numpy's promotion (a float64 array makes the result float64), but a Python number, a numpy scalar and
+a 0-d array are taken as Python floats, as PyTorch takes 0-d tensors: `x / np.sqrt(d)` and `x * np.float64(2)`
+keep a float32 `x` float32.
+
 ## Conventions at the edges
 
 Every composite and loss is compared with PyTorch's recorded answers at +-0, +-inf, NaN, ties, zero spread,

@@ -33,6 +33,12 @@ def main() -> None:
         graph(loss, name)
     tl.explain(tutorials.perceptron_loss()).save_html(OUT / "perceptron_steps.html",
                                                      title="The perceptron's backward pass, step by step")
+    # one causal attention head on four tokens (docs/tutorial_gpt.md), as a step-through page
+    q = tl.Value([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]], name="q")
+    k = tl.Value([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [-1.0, 0.0]], name="k")
+    v = tl.Value([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]], name="v")
+    tl.explain(tl.nn.attention(q, k, v, causal=True).sum()).save_html(
+        OUT / "attention_steps.html", title="An attention head's backward pass, step by step")
     # how autograd works: one expression before and after backward, and broadcasting
     a, b, c = tl.Value(2.0, name="a"), tl.Value(-3.0, name="b"), tl.Value(10.0, name="c")
     e = a * b

@@ -1,0 +1,164 @@
+"""W7: one training step of a GPT (nanoGPT's CPU configuration: 4 layers, 4 heads, 128-d, context 64, batch 12,
+no biases, weight tying), float32, forward + backward + gradient clipping + AdamW, in tinygrad_lite and in PyTorch.
+
+    python benchmarks/gpt_step.py            # both, if PyTorch is installed (`make bench-peers` installs it)
+
+Each engine runs in its own process with the threads it picks by default (both use every core), from the same
+weights (tinygrad_lite's GPT(65, seed=0), copied into PyTorch's modules, Linear weights transposed) and the same
+batches of tiny Shakespeare. The two losses of the first step are compared before anything is timed. Reported:
+the median seconds of a step over 20 (after 3 to warm up), and the peak resident memory the steps added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+STEPS, WARMUP = 20, 3
+
+
+def _batches() -> list[tuple[np.ndarray, np.ndarray]]:
+    import tinygrad_lite as tl
+
+    text = tl.data.shakespeare()
+    ids = tl.data.CharTokenizer(text).encode(text)
+    rng = np.random.default_rng(0)
+    return [tl.data.text_batch(ids, 12, 64, rng) for _ in range(STEPS + WARMUP)]
+
+
+def tinygrad_lite_steps() -> dict[str, Any]:
+    import tinygrad_lite as tl
+    from tinygrad_lite.programs.gpt import GPT
+
+    model = GPT(65, seed=0).to(np.float32)
+    opt, loss_fn, params = model.optimizer(1e-3), tl.nn.CrossEntropy(), model.parameters()
+
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        tl.optim.clip_grad_norm(params, 1.0)
+        opt.step()
+        return loss.item()
+    return _time(step)
+
+
+def torch_steps() -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+
+    from tinygrad_lite.programs.gpt import GPT
+
+    C, H = 128, 4
+    state = {k: torch.tensor(v, dtype=torch.float32) for k, v in GPT(65, seed=0).state_dict().items()}
+
+    class Block(torch.nn.Module):
+        def __init__(self, i: int):
+            super().__init__()
+            p = f"blocks.{i}."
+            self.ln_1, self.ln_2 = torch.nn.LayerNorm(C, bias=False), torch.nn.LayerNorm(C, bias=False)
+            self.c_attn, self.c_proj = torch.nn.Linear(C, 3 * C, bias=False), torch.nn.Linear(C, C, bias=False)
+            self.fc, self.proj = torch.nn.Linear(C, 4 * C, bias=False), torch.nn.Linear(4 * C, C, bias=False)
+            pairs = ((self.ln_1, "ln_1.weight"), (self.ln_2, "ln_2.weight"), (self.c_attn, "attn.qkv.weight"),
+                     (self.c_proj, "attn.proj.weight"), (self.fc, "mlp.layers.0.weight"),
+                     (self.proj, "mlp.layers.2.weight"))
+            with torch.no_grad():
+                for mine, theirs in pairs:  # a Linear's weight is (out, in) in PyTorch, (in, out) here
+                    w = state[p + theirs]
+                    mine.weight.copy_(w.T if w.dim() == 2 else w)
+
+        def forward(self, x: Any) -> Any:
+            B, T, _ = x.shape
+            q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+            q, k, v = (z.view(B, T, H, C // H).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).contiguous().view(B, T, C)
+            x = x + self.c_proj(y)
+            return x + self.proj(F.gelu(self.fc(self.ln_2(x))))
+
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wte, self.wpe = torch.nn.Embedding(65, C), torch.nn.Embedding(64, C)
+            self.blocks = torch.nn.ModuleList([Block(i) for i in range(4)])
+            self.ln_f = torch.nn.LayerNorm(C, bias=False)
+            with torch.no_grad():
+                self.wte.weight.copy_(state["wte.weight"])
+                self.wpe.weight.copy_(state["wpe.weight"])
+                self.ln_f.weight.copy_(state["ln_f.weight"])
+
+        def forward(self, idx: Any) -> Any:
+            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+            for block in self.blocks:
+                x = block(x)
+            return self.ln_f(x) @ self.wte.weight.T
+
+    model = Model()
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.99))
+
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        logits = model(torch.from_numpy(x))
+        loss = F.cross_entropy(logits.view(-1, 65), torch.from_numpy(y).view(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+    return _time(step)
+
+
+def _time(step: Any) -> dict[str, Any]:
+    """The losses of every step, the step times after the warm-up, and the resident memory the steps added."""
+    batches = _batches()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    losses, times = [], []
+    for i, (x, y) in enumerate(batches):
+        t0 = time.perf_counter()
+        losses.append(step(x, y))
+        if i >= WARMUP:
+            times.append(time.perf_counter() - t0)
+    added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    return {"losses": losses, "median_s": statistics.median(times), "min_s": min(times), "peak_added_mb": added}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["tinygrad_lite", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine:
+        print(json.dumps({"tinygrad_lite": tinygrad_lite_steps, "torch": torch_steps}[args.engine]()))
+        return
+    results = {}
+    for engine in ("tinygrad_lite", "torch"):
+        done = subprocess.run([sys.executable, __file__, "--engine", engine], capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"({engine}: {done.stderr.strip().splitlines()[-1]})", file=sys.stderr)
+            continue
+        results[engine] = json.loads(done.stdout)
+    if len(results) == 2:
+        mine, theirs = results["tinygrad_lite"]["losses"][0], results["torch"]["losses"][0]
+        if not np.isclose(mine, theirs, rtol=1e-5):
+            raise SystemExit(f"W7: the first losses differ: tinygrad_lite {mine}, PyTorch {theirs}")
+    print("| W7 GPT step (nanoGPT CPU config, float32) | median | min | peak memory added |")
+    print("|---|---|---|---|")
+    for engine, r in results.items():
+        print(f"| {engine} | {r['median_s'] * 1e3:.1f} ms | {r['min_s'] * 1e3:.1f} ms | {r['peak_added_mb']:.0f} MB |")
+    if len(results) == 2:
+        t, p = results["tinygrad_lite"], results["torch"]
+        print(f"\nratio: time {t['median_s'] / p['median_s']:.2f}x PyTorch's, first loss {t['losses'][0]:.5f} "
+              f"(PyTorch {p['losses'][0]:.5f}), loss after {STEPS + WARMUP} steps {t['losses'][-1]:.4f} "
+              f"(PyTorch {p['losses'][-1]:.4f})")
+
+
+if __name__ == "__main__":
+    main()

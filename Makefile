@@ -54,6 +54,7 @@ bench: $(VENV)/.installed
 
 bench-peers: .venv-peers/.installed
 	$(TOP_PAD) .venv-peers/bin/python benchmarks/peers.py
+	.venv-peers/bin/python benchmarks/gpt_step.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -195,12 +195,14 @@ def test_masked_attention_gives_finite_gradients_and_exact_zeros():
     assert np.array_equal(nn.attention(q, k, v * 1, causal=True).data[0, :3], out.data[0, :3])
 
 
-def test_attention_explains_and_draws_with_a_mask():
+def test_attention_explains_draws_and_pages_with_a_mask(tmp_path):
     q = Value(np.arange(12.0).reshape(4, 3) / 10, name="q")
     out = nn.attention(q, q, q, causal=True).sum()
     text = str(tl.explain(out))
-    assert "where" in text and "softmax" not in text.split("\n")[0]
+    assert "where(" in text and "-inf" in text and "nan" not in text.lower()  # the mask, and no NaN gradient
     assert "<svg" in tl.draw(out).svg()
+    page = tl.explain(out).save_html(tmp_path / "attention.html")
+    assert "where" in page.read_text()
 
 
 # ---- float32 from end to end ------------------------------------------------------------------------------

@@ -286,7 +286,8 @@ def pytest_configure(config: Any) -> None:
 SUITE = ["tests/test_ops.py", "tests/test_ops_edges.py", "tests/test_backward.py", "tests/test_value.py",
          "tests/test_methods.py", "tests/test_modes.py", "tests/test_function.py", "tests/test_functional.py",
          "tests/test_testing.py", "tests/test_nn_module.py", "tests/test_nn_losses.py", "tests/test_nn_layers.py",
-         "tests/test_optim.py", "tests/test_pytorch_edges.py", "tests/test_data.py"]
+         "tests/test_optim.py", "tests/test_pytorch_edges.py", "tests/test_data.py", "tests/test_nn_language.py",
+         "tests/test_text.py"]
 
 
 def _pytest(mutation: str, args: list[str]) -> tuple[bool, str]:

@@ -91,11 +91,14 @@ def test_causal_self_attention_matches_nanogpts_block():
     np.testing.assert_allclose(out.data, rec["out"], rtol=1e-10, atol=1e-12)
     params = [att.qkv.weight, att.qkv.bias, att.proj.weight, att.proj.bias]
     x = _inputs(rec)[0]
-    grads = tl.vjp(att(x), [x, *params], grad=np.array(rec["g"]))
-    np.testing.assert_allclose(grads[0], rec["grads"][0], rtol=1e-10, atol=1e-12)
+    grads = tl.vjp(att(x), [x, *params], grad=np.array(rec["g"]), create_graph=True)
+    np.testing.assert_allclose(grads[0].data, rec["grads"][0], rtol=1e-10, atol=1e-12)
     for got, name in zip(grads[1:], ("qkv.weight", "qkv.bias", "proj.weight", "proj.bias")):
         want = np.array(rec["weight_grads"][name])
-        np.testing.assert_allclose(got, want.T if want.ndim == 2 else want, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(got.data, want.T if want.ndim == 2 else want, rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+    (gg,) = tl.vjp((grads[0] * np.array(rec["h"])).sum(), [x])  # second order, through the whole block
+    np.testing.assert_allclose(gg, rec["second"], rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", ["rnn", "gru"])
@@ -124,7 +127,7 @@ def test_batchnorm_over_batch_time_channels_matches_pytorch():
     rec = TORCH["batchnorm_btc"]
     bn = nn.BatchNorm1d(4, momentum=0.2)
     bn.weight.data[...], bn.bias.data[...] = rec["weights"]["weight"], rec["weights"]["bias"]
-    _against(rec, bn, _inputs(rec), [("weight", bn.weight), ("bias", bn.bias)], second=False)
+    _against(rec, bn, _inputs(rec), [("weight", bn.weight), ("bias", bn.bias)])
     # the forward ran once, as PyTorch's did: the running statistics moved once
     np.testing.assert_allclose(bn.running_mean.data, rec["running_mean"], rtol=1e-12)
     np.testing.assert_allclose(bn.running_var.data, rec["running_var"], rtol=1e-12)
@@ -135,13 +138,13 @@ def test_batchnorm_over_batch_time_channels_matches_pytorch():
 def test_cross_entropy_over_batch_time_vocab_matches_pytorch(i):
     rec = TORCH["cross_entropy"][i]
     loss = nn.CrossEntropy(**rec["kwargs"])
-    _against(rec, lambda z: loss(z, np.array(rec["targets"])), _inputs(rec), second=False)
+    _against(rec, lambda z: loss(z, np.array(rec["targets"])), _inputs(rec))
 
 
 def test_cross_entropy_with_probabilities_and_label_smoothing_matches_pytorch():
     rec = TORCH["cross_entropy_probabilities"]
     loss = nn.CrossEntropy(label_smoothing=0.1)
-    _against(rec, lambda z: loss(z, np.array(rec["probs"])), _inputs(rec), second=False)
+    _against(rec, lambda z: loss(z, np.array(rec["probs"])), _inputs(rec))
 
 
 def test_cross_entropy_ignoring_every_target_is_nan_as_pytorch():

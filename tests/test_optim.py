@@ -216,7 +216,7 @@ def test_schedules_check_their_whole_number_arguments():
             make()
 
 
-def _resumable_run(steps, resume_at=None, load_optimiser=True):
+def _resumable_run(steps, resume_at=None, load_optimiser=True, make=None):
     """A small model trained with AdamW groups, a warm-up cosine schedule and clipping; at resume_at everything is
     saved (the model's and the optimiser's and the schedule's state), and a fresh model, optimiser and schedule
     load it and go on."""
@@ -224,7 +224,8 @@ def _resumable_run(steps, resume_at=None, load_optimiser=True):
         model = tl.nn.Sequential(tl.nn.Linear(3, 8, rng=0), tl.nn.Tanh(), tl.nn.Linear(8, 2, rng=1))
         decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
         rest = [p for n, p in model.named_parameters() if n.endswith("bias")]
-        opt = optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=0.05)
+        opt = (make or (lambda groups: optim.AdamW(groups, lr=0.05)))(
+            [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}])
         return model, opt, optim.WarmupCosineLR(opt, warmup=10, total=steps)
 
     model, opt, schedule = build()
@@ -252,6 +253,17 @@ def test_training_stopped_and_resumed_is_the_same_as_straight_through():
         np.testing.assert_array_equal(straight[name], resumed[name])  # exactly: the same numbers in the same order
     forgetful = _resumable_run(100, resume_at=50, load_optimiser=False)  # Adam's moments lost: a different run
     assert not np.allclose(straight["layers.0.weight"], forgetful["layers.0.weight"], rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("make", [lambda g: optim.SGD(g, lr=0.05, momentum=0.9), lambda g: optim.RMSprop(g, lr=0.01),
+                                  lambda g: optim.Adam([p for group in g for p in group["params"]], lr=0.05)],
+                         ids=["SGD", "RMSprop", "Adam"])
+def test_every_optimiser_resumes_exactly(make):
+    straight, resumed = _resumable_run(30, make=make), _resumable_run(30, resume_at=15, make=make)
+    for name in straight:
+        np.testing.assert_array_equal(straight[name], resumed[name])
+    forgetful = _resumable_run(30, resume_at=15, load_optimiser=False, make=make)
+    assert not all(np.array_equal(straight[n], forgetful[n]) for n in straight)
 
 
 def test_a_state_dict_is_a_copy_and_loading_a_wrong_one_changes_nothing():

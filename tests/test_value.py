@@ -58,6 +58,14 @@ def test_dtype_rules():
     assert Value([1, 2], dtype=np.float32).dtype == np.float32
     assert (Value(np.ones(2, np.float32)) * Value(np.ones(2))).dtype == np.float64  # numpy's promotion
     assert (Value(np.ones(2, np.float32)) * 2.5).dtype == np.float32  # Python numbers are weak
+    x = Value(np.ones(2, np.float32))
+    for zero_d in (np.float64(2.0), np.sqrt(4.0), np.array(2.0), np.int64(2), np.array(2)):  # as PyTorch's 0-d
+        for out in (x / zero_d, zero_d * x, x + zero_d, x - zero_d, x ** zero_d, tl.maximum(x, zero_d)):
+            assert out.dtype == np.float32, (type(zero_d), out)
+    assert (x * np.array([2.0])).dtype == np.float64  # an array with an axis: numpy's promotion
+    out = x / np.sqrt(np.float64(3.0))
+    out.sum().backward()
+    assert x.grad.dtype == np.float32 and out.data[0] == np.float32(1) / np.float32(np.sqrt(3.0))
     with pytest.raises(TypeError, match="float"):
         Value([1, 2], dtype=np.int32)
 

@@ -134,13 +134,13 @@ def main():
             smooth[0, 1, 2] = -30.0  # with smoothing every class counts: a -inf logit would give inf, as PyTorch
         tt = np.where(targets == -100, kw["ignore_index"], targets) if kw["ignore_index"] != -100 else targets
         rec = record(lambda a, tt=tt, kw=kw: F.cross_entropy(a.permute(0, 2, 1), torch.tensor(tt), **kw),
-                     [smooth], second=False)
+                     [smooth])
         rec.update(targets=tt.tolist(), kwargs=kw)
         rec["inputs"] = [[[[None if np.isinf(v) else v for v in row] for row in m] for m in rec["inputs"][0]]]
         out["cross_entropy"].append(rec)
     probs = rng.dirichlet(np.ones(5), size=(2, 3))
     rec = record(lambda a: F.cross_entropy(a.permute(0, 2, 1), torch.tensor(probs).permute(0, 2, 1),
-                                           label_smoothing=0.1), [rng.standard_normal((2, 3, 5))], second=False)
+                                           label_smoothing=0.1), [rng.standard_normal((2, 3, 5))])
     rec["probs"] = probs.tolist()
     out["cross_entropy_probabilities"] = rec
 

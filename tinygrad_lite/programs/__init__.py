@@ -50,9 +50,9 @@ PROGRAMS = {
     "moons": Program("Two moons: a 2-16-16-1 network draws a decision boundary", demos.moons),
     "digits": Program("Handwritten digits: an MLP, then a convolutional network", demos.digits),
     "names": Program("Names: from counting bigrams to a WaveNet-style network (makemore)", names.names,
-                     options=("steps",), short={"steps": 1000}),
+                     options=("steps",), short={"steps": 500}),
     "shakespeare": Program("A small GPT writes Shakespeare (nanoGPT's CPU configuration)", shakespeare.shakespeare,
-                           options=("iters", "save"), short={"iters": 60}),
+                           options=("iters", "save"), short={"iters": 40}),
 }
 LOSSES = {name: p.loss for name, p in PROGRAMS.items() if p.loss is not None}  # the programs with a drawn loss
 

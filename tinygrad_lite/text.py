@@ -129,15 +129,19 @@ def next_char_examples(words: Sequence[str], block_size: int,
     if isinstance(words, str) or not isinstance(words, Sequence) or not all(isinstance(w, str) for w in words):
         raise TypeError(f"next_char_examples: words must be a list of str (give [word] for one word), got "
                         f"{_checks.describe(words)}")
-    xs, ys = [], []
-    for w in words:
-        ids = np.concatenate([np.zeros(block, np.int64), tokenizer.encode(w), [0]])  # pad, the word, its end
-        windows = np.lib.stride_tricks.sliding_window_view(ids[:-1], block)  # (len(w) + 1, block)
-        xs.append(windows)
-        ys.append(ids[block:])
-    if not xs:
+    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    if not len(lengths):
         return np.zeros((0, block), np.int64), np.zeros(0, np.int64)
-    return np.concatenate(xs).astype(np.int64), np.concatenate(ys).astype(np.int64)
+    # One flat array: each word as `block` boundaries, its ids and a closing boundary; then every target's
+    # window is the `block` ids before it, which never reach into the word before (the padding is in between).
+    starts = np.cumsum(block + lengths + 1) - (block + lengths + 1) + block  # where each word's first id goes
+    flat = np.zeros(int((block + lengths + 1).sum()), np.int64)
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    flat[np.repeat(starts, lengths) + within] = tokenizer.encode("".join(words))
+    targets = np.repeat(starts, lengths + 1) + (np.arange((lengths + 1).sum())
+                                                 - np.repeat(np.cumsum(lengths + 1) - lengths - 1, lengths + 1))
+    X = np.lib.stride_tricks.sliding_window_view(flat, block)[targets - block]
+    return np.ascontiguousarray(X), flat[targets]
 
 
 def text_batch(ids: Any, batch_size: int, block_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -67,7 +67,8 @@ def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print('note: plots need matplotlib: pip install "tinygrad-lite[plot]"; writing none', file=sys.stderr)
     results = {}
     for name in names:
-        budget = PROGRAMS[name].short if args.name == "all" and PROGRAMS[name].short else options
+        short = PROGRAMS[name].short
+        budget = short if args.name == "all" and short is not None else options
         run = PROGRAMS[name](args.seed, show_progress=sys.stderr.isatty(), **budget)  # the bar goes to stderr
         results[name] = run.summary
         written = _plot(name, run, out) if plots_ok and out is not None else []

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-STEPS, WARMUP = 20, 3
+STEPS, WARMUP = 20, 3  # --quick: 2 and 1 (it runs and the engines agree; no figures)
 
 
 def _batches() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -134,13 +134,18 @@ def _time(step: Any) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["tinygrad_lite", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="two steps after one: checks, not figures")
     args = parser.parse_args()
+    if args.quick:
+        global STEPS, WARMUP
+        STEPS, WARMUP = 2, 1
     if args.engine:
         print(json.dumps({"tinygrad_lite": tinygrad_lite_steps, "torch": torch_steps}[args.engine]()))
         return
     results = {}
     for engine in ("tinygrad_lite", "torch"):
-        done = subprocess.run([sys.executable, __file__, "--engine", engine], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, __file__, "--engine", engine, *(["--quick"] if args.quick else [])],
+                              capture_output=True, text=True)
         if done.returncode != 0:
             print(f"({engine}: {done.stderr.strip().splitlines()[-1]})", file=sys.stderr)
             continue

@@ -49,7 +49,7 @@ bench: $(VENV)/.installed
 	rm -rf .venv-peers
 	$(PYTHON) -m venv .venv-peers
 	.venv-peers/bin/python -m pip install --quiet --upgrade pip
-	.venv-peers/bin/python -m pip install --quiet torch==2.13.0 autograd micrograd -e .
+	.venv-peers/bin/python -m pip install --quiet torch==2.13.0 autograd micrograd -e ".[all]"
 	touch $@
 
 bench-peers: .venv-peers/.installed

@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object with the results, nothing else")
     p.add_argument("--seed", type=_seed, help="the random seed (defaults: perceptron 1, the others 0)")
     p.add_argument("--full", action="store_true",
-                   help=f"names: makemore's budget, {FULL_STEPS:,} steps per network (about 30 minutes)")
+                   help=f"names: makemore's budget, {FULL_STEPS:,} steps per network (about 35 minutes on 2 cores)")
     p.add_argument("--iters", type=_count, help="shakespeare: training steps (default 250; nanoGPT's is 2000)")
     p.add_argument("--save", metavar="CHECKPOINT", help="shakespeare: keep the trained GPT (.npz) for `sample`")
     p.set_defaults(handler=lambda args, parser=p: demo(args, parser))

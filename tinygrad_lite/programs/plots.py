@@ -192,12 +192,13 @@ def _smoothed(losses: list[float], window: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def names(run: Run, folder: Path) -> list[Path]:
-    """Each network's training loss (the mean of every 1% of the steps), and the MLP's letter embeddings
-    projected on their two main directions (vowels cluster)."""
+    """Each network's training loss (the mean of every 1% of the steps; the bigram's descent, on the whole set,
+    is not a minibatch curve and is left out), and the MLP's letter embeddings on their two main directions."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, losses in run.curves["loss"].items():
-        ax.plot(*_smoothed(losses, max(len(losses) // 100, 1)), label=name)
+        if not name.startswith("bigram"):
+            ax.plot(*_smoothed(losses, max(len(losses) // 100, 1)), label=name)
     ax.set(xlabel="step", ylabel="training loss (nats per character)", title="Names: training loss")
     ax.grid(True, alpha=0.3)
     _legend_outside(ax, ncol=3)

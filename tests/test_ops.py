@@ -271,6 +271,19 @@ def test_erf_and_gelu_agree_with_their_closed_forms():
     assert Value(np.float32([1.0])).gelu().dtype == np.float32
 
 
+def test_gelu_gradient_is_phi_plus_x_phi_at_every_magnitude():
+    # Its rule takes Phi(x) as out / x, which underflows for tiny x (5e-324 * Phi = 0): the closed form
+    # Phi(x) + x phi(x), from math.erf, at magnitudes from the smallest subnormal to 40, of both signs.
+    import math
+    magnitudes = np.outer([1, -1], np.logspace(-320, 1.6, 400)).ravel()
+    x = np.concatenate([[0.0, 5e-324, -5e-324, 1e-310, -1e-310], magnitudes])
+    v = Value(x)
+    v.gelu().backward(np.ones_like(x))
+    expected = [0.5 * (1 + math.erf(t / math.sqrt(2))) + t * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+                for t in x]
+    np.testing.assert_allclose(v.grad, expected, rtol=1e-13, atol=1e-300)
+
+
 def test_erf_without_scipy_is_float64_accurate_and_vectorised():
     import math
 

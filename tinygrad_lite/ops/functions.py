@@ -21,9 +21,10 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 def _gelu_rule(g: Any, out: Any, x: Any) -> Any:
-    if isinstance(x, np.ndarray):  # Phi(x) = out / x, within 2 ulp, without a second erf (1/2 at 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cdf = np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
+    if isinstance(x, np.ndarray):  # Phi(x) = out / x, within 2 ulp, without a second erf
+        tiny = np.abs(x) < 1e-8  # there out = x Phi(x) may underflow; Phi(x) = 1/2 + x phi(0) to float64
+        with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
+            cdf = np.where(tiny, 0.5 + x * _INV_SQRT_2PI, out / np.where(tiny, 1, x))
     else:  # recorded (create_graph): the formula, so that it has a derivative itself
         cdf = 0.5 * (1 + erf(x * _SQRT_HALF))  # Phi(x), the standard normal's distribution function
     pdf = exp(-0.5 * x * x) * _INV_SQRT_2PI  # phi(x), its density

@@ -209,7 +209,22 @@ class Sequential(Module):
         return len(self.layers)
 
 
-class ModuleList(Module):
+class _Container(Module):
+    """What ModuleList and ModuleDict share: their modules, indexed, counted and iterated as the list or dict."""
+
+    modules: Any
+
+    def __getitem__(self, key: Any) -> Module:
+        return self.modules[key]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __iter__(self) -> Any:
+        return iter(self.modules)
+
+
+class ModuleList(_Container):
     """A list of modules whose parameters parameters() finds (a GPT's blocks): index it, loop over it, append.
     It has no forward of its own: call the modules in your model's forward."""
 
@@ -230,20 +245,11 @@ class ModuleList(Module):
             self.append(m)
         return self
 
-    def __getitem__(self, i: int) -> Module:
-        return self.modules[i]
-
-    def __len__(self) -> int:
-        return len(self.modules)
-
-    def __iter__(self) -> Any:
-        return iter(self.modules)
-
     def _members(self) -> Any:
         return ((str(i), m) for i, m in enumerate(self.modules))
 
 
-class ModuleDict(Module):
+class ModuleDict(_Container):
     """Modules by name, whose parameters parameters() finds under those names ("encoder.weight")."""
 
     def __init__(self, modules: Any = None):
@@ -259,15 +265,6 @@ class ModuleDict(Module):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict: {name!r} must be a Module, got {_checks.describe(module)}")
         self.modules[name] = module
-
-    def __getitem__(self, name: str) -> Module:
-        return self.modules[name]
-
-    def __len__(self) -> int:
-        return len(self.modules)
-
-    def __iter__(self) -> Any:
-        return iter(self.modules)
 
     def items(self) -> Any:
         return self.modules.items()

@@ -185,17 +185,7 @@ class Module:
     def save(self, path: str | Path) -> None:
         """Save the parameters and buffers to exactly `path`, as an .npz archive of plain arrays (numpy's np.load
         reads it). The file is written whole or not at all: into a temporary file beside it, then renamed."""
-        path = Path(path)
-        if path.is_dir():
-            raise ValueError(f"save: {path} is a folder; give a file name, such as {path / 'model.npz'}")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(errno.ENOENT, f"save: the folder {path.parent} does not exist (make it first, or "
-                                                  "give another path)", str(path.parent))
-        arrays = self.state_dict()
-        with atomic_file(path) as fh, zipfile.ZipFile(fh, "w") as z:
-            for name, array in arrays.items():
-                with z.open(name + ".npy", "w", force_zip64=True) as f:
-                    np.lib.format.write_array(f, array, allow_pickle=False)
+        write_arrays(path, self.state_dict())
 
     def load(self, path: str | Path) -> None:
         """Load parameters saved by save(), all or nothing. Every array's name, shape and dtype is read from
@@ -226,6 +216,22 @@ class Module:
                  for name, member in self._members() if isinstance(member, Module) or own]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Arrays by name into exactly `path` as an .npz archive (np.load reads it), written whole or not at all:
+    into a temporary file beside it, then renamed. Module.save and the GPT's checkpoints write through here."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"save: {path} is a folder; give a file name, such as {path / 'model.npz'}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"save: the folder {path.parent} does not exist (make it first, or "
+                                              "give another path)", str(path.parent))
+    with atomic_file(path) as fh, zipfile.ZipFile(fh, "w") as z:
+        for name, array in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, array, allow_pickle=False)
+    return path
 
 
 class _Refused(ValueError):

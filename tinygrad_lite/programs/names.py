@@ -35,10 +35,16 @@ def _nll(log_probs: np.ndarray, y: np.ndarray) -> float:
 
 # ---- 1. counting bigrams, and the same model by gradient descent --------------------------------------------
 
+def pair_counts(X: np.ndarray, Y: np.ndarray, vocab: int) -> np.ndarray:
+    """N[a, b]: how often b follows a in the examples (a the last character of each context)."""
+    counts = np.zeros((vocab, vocab))
+    np.add.at(counts, (X[:, -1], Y), 1)
+    return counts
+
+
 def bigram_counts(X: np.ndarray, Y: np.ndarray, vocab: int) -> np.ndarray:
     """P[a, b], the probability that b follows a: the counts of each pair plus one (smoothing), row-normalised."""
-    counts = np.ones((vocab, vocab))
-    np.add.at(counts, (X[:, -1], Y), 1)
+    counts = pair_counts(X, Y, vocab) + 1
     return counts / counts.sum(axis=1, keepdims=True)
 
 
@@ -47,9 +53,7 @@ def bigram_descent(X: np.ndarray, Y: np.ndarray, vocab: int, steps: int, seed: i
     (Adam) on the mean cross-entropy over every training example, plus a little L2 on W (which plays the part of
     the counts' +1). The mean over the n examples is summed pair by pair, each pair (a, b) once with its count
     N[a, b]: the same loss and gradient as the 182,000 rows one at a time, at the cost of a 27 x 27 table."""
-    counts = np.zeros((vocab, vocab))
-    np.add.at(counts, (X[:, -1], Y), 1)
-    weights = counts / len(Y)  # N[a, b] / n
+    weights = pair_counts(X, Y, vocab) / len(Y)  # N[a, b] / n
     W = Value(np.random.default_rng(seed).standard_normal((vocab, vocab)) * 0.01, name="W")
     opt, losses = optim.Adam([W], lr=0.1), []
     for _ in range(steps):

@@ -10,7 +10,6 @@ trains, the last 10% validates.
 
 from __future__ import annotations
 
-import errno
 import json
 import time
 import zipfile
@@ -20,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from .. import data, nn, optim
-from .._checks import atomic_file
 from ..modes import no_grad
+from ..nn.module import write_arrays
 from .gpt import GPT
 from .training import Run, progress
 
@@ -94,18 +93,10 @@ def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, sa
 
 def save_checkpoint(model: GPT, tok: data.CharTokenizer, path: str | Path) -> Path:
     """The weights, the model's sizes and the vocabulary, in one .npz written whole or not at all."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"save: the folder {path.parent} does not exist", str(path.parent))
     sizes = {"vocab_size": tok.vocab_size, "block_size": model.block_size, "n_layer": len(model.blocks),
              "n_head": model.n_head, "n_embd": model.wte.embedding_dim}
     meta = json.dumps({"format": "tinygrad-lite gpt 1", "config": sizes, "chars": tok.chars}).encode()
-    arrays = {**model.state_dict(), "__meta__": np.frombuffer(meta, dtype=np.uint8)}
-    with atomic_file(path) as fh, zipfile.ZipFile(fh, "w") as z:
-        for name, array in arrays.items():
-            with z.open(name + ".npy", "w") as f:
-                np.lib.format.write_array(f, array, allow_pickle=False)
-    return path
+    return write_arrays(path, {**model.state_dict(), "__meta__": np.frombuffer(meta, dtype=np.uint8)})
 
 
 class CheckpointError(ValueError):

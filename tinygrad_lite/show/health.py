@@ -67,11 +67,11 @@ class Health:
         self.count += 1
 
     def _measure(self) -> dict[str, Any]:
-        layers = {}
+        layers, watched = {}, dict(self.layers)
         for name, out in self._outputs.items():
             a = out.data
             g = out.grad if isinstance(out.grad, np.ndarray) else None
-            layer = dict(self.layers)[name]
+            layer = watched[name]
             stats = {"kind": type(layer).__name__, "mean": float(a.mean()), "std": float(a.std()),
                      "values": a.ravel()[:20000].copy(), "grad_std": float(g.std()) if g is not None else None,
                      "grads": g.ravel()[:20000].copy() if g is not None else None}

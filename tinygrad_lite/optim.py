@@ -283,6 +283,7 @@ class _Schedule:
         return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from what state_dict() gave: the count of steps and the initial rates; the lrs are set again."""
         if not (isinstance(state, dict) and len(state.get("base_lrs", ())) == len(self.base_lrs)):
             raise ValueError(f"{type(self).__name__}.load_state_dict: give what state_dict() returned for a schedule "
                              f"of an optimiser with {len(self.base_lrs)} groups")

@@ -235,12 +235,14 @@ class ModuleList(_Container):
         self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add one module at the end (a Module, or a TypeError)."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList: each item must be a Module, got {_checks.describe(module)}")
         self.modules.append(module)
         return self
 
     def extend(self, modules: Any) -> ModuleList:
+        """Add each of several modules at the end."""
         for m in modules:
             self.append(m)
         return self
@@ -267,6 +269,7 @@ class ModuleDict(_Container):
         self.modules[name] = module
 
     def items(self) -> Any:
+        """(name, module) pairs, in the order they were added."""
         return self.modules.items()
 
     def _members(self) -> Any:

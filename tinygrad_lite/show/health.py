@@ -1,5 +1,5 @@
 """The health of a training run: each layer's activations and their gradients, how many tanh units are
-saturated, and each weight's update-to-data ratio over the steps (makemore's third lecture, as one call).
+saturated, and each weight's update-to-data ratio over the steps (makemore's third lecture, as one call)::
 
     health = tl.health(model, every=100)   # starts recording
     for step in range(steps):

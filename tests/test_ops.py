@@ -312,7 +312,8 @@ def test_where_chooses_like_numpy_and_routes_the_gradient(case):
         summed = (g * chosen).sum(axis=tuple(range(out.ndim - v.ndim)))
         summed = summed.sum(axis=tuple(i for i, n in enumerate(v.shape) if n == 1), keepdims=True) \
             if v.ndim else summed
-        np.testing.assert_allclose(v.grad, summed.reshape(v.shape), rtol=1e-14)
+        # the sums' order differs, so their rounding is measured against the size of the terms summed
+        np.testing.assert_allclose(v.grad, summed.reshape(v.shape), rtol=1e-14, atol=1e-14 * np.abs(g).sum())
 
 
 def test_where_copies_its_condition_and_takes_values_and_lists():
@@ -365,3 +366,18 @@ def test_scatter_adds_repeats_as_numpy_add_at(case):
     expected = np.zeros(params["shape"])
     np.add.at(expected, params["index"], x.data)
     np.testing.assert_allclose(ops.TABLE["scatter"].forward(x.data, **params), expected, rtol=1e-12, atol=1e-12)
+
+
+@given(tst.matmul_values(), st.booleans())
+def test_matmul_forward_is_numpys_for_every_layout(pair, transposed):
+    """A batch of rows times one matrix is one 2-D product (the Linear layer's case); every shape, and a
+    batch that is not contiguous, must still give numpy's matmul."""
+    a, b = pair
+    if transposed and a.ndim >= 2:
+        a = Value(np.ascontiguousarray(np.swapaxes(a.data, -1, -2)).swapaxes(-1, -2))  # same numbers, F-ordered
+    got = (a @ b).data
+    expected = np.matmul(a.data, b.data)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    scale = np.abs(a.data).max(initial=0) * np.abs(b.data).max(initial=0) * b.shape[0]  # a bound on each sum
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13 * scale)
+    assert np.shares_memory(got, a.data) is False

@@ -39,6 +39,16 @@ def _mT(x: Any) -> Any:
     return x.T if x.ndim == 2 else x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.matmul; a batch of rows times one matrix ((..., m, k) @ (k, n), a Linear layer's case) as one 2-D
+    product into the result, which numpy would otherwise make one (m, k) @ (k, n) product at a time."""
+    if b.ndim == 2 and a.ndim > 2 and a.shape[-1] == b.shape[0] and a.flags.c_contiguous:
+        out = np.empty(a.shape[:-1] + b.shape[1:], np.result_type(a, b))
+        np.matmul(a.reshape((-1, b.shape[0])), b, out=out.reshape((-1, b.shape[1])))
+        return out
+    return np.matmul(a, b)
+
+
 def _matmul_da(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim == b.ndim == 2:
         return g @ b.T  # (m, n) @ (n, k) -> (m, k)
@@ -98,7 +108,7 @@ ENTRIES = [
                                (_pow_db,                                                "d(a^b)/db = a^b log(a)"),
           doc="Power: f(a, b) = a ** b", domain=("positive", "nonzero"), error=BROADCAST, cases="pow",
           special=((0.0, 1.0, 2.0, -1.0, -2.0), (0.0, 1.0, 2.0, 3.0, -1.0, 0.5)), symbol="**", infix=True),
-    entry("matmul", np.matmul, (_matmul_da,                                             "dL/dA = g @ B^T"),
+    entry("matmul", _matmul,   (_matmul_da,                                             "dL/dA = g @ B^T"),
                                (_matmul_db,                                             "dL/dB = A^T @ g"),
           doc="Matrix product: f(A, B) = A @ B (numpy semantics: 1-D, 2-D, batched)",
           error="{name}: shapes {0} and {1} do not align", cases="matmul", symbol="@", infix=True),

@@ -17,18 +17,34 @@ _SQRT_HALF, _INV_SQRT_2PI = math.sqrt(0.5), 1 / math.sqrt(2 * math.pi)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return x * (0.5 * (1 + _erf(x * _SQRT_HALF)))  # x Phi(x)
+    cdf = _erf(x * _SQRT_HALF)  # a fresh array: Phi(x) = (1 + erf(x / sqrt 2)) / 2 is made in it, then x Phi(x)
+    cdf += 1
+    cdf *= 0.5
+    cdf *= x
+    return cdf
 
 
 def _gelu_rule(g: Any, out: Any, x: Any) -> Any:
-    if isinstance(x, np.ndarray):  # Phi(x) = out / x, within 2 ulp, without a second erf
-        tiny = np.abs(x) < 1e-8  # there out = x Phi(x) may underflow; Phi(x) = 1/2 + x phi(0) to float64
-        with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
-            cdf = np.where(tiny, 0.5 + x * _INV_SQRT_2PI, out / np.where(tiny, 1, x))
-    else:  # recorded (create_graph): the formula, so that it has a derivative itself
+    if not isinstance(x, np.ndarray):  # recorded (create_graph): the formula, so that it has a derivative itself
         cdf = 0.5 * (1 + erf(x * _SQRT_HALF))  # Phi(x), the standard normal's distribution function
-    pdf = exp(-0.5 * x * x) * _INV_SQRT_2PI  # phi(x), its density
-    return g * (cdf + x * pdf)
+        return g * (cdf + x * (exp(-0.5 * x * x) * _INV_SQRT_2PI))  # phi(x), its density
+    if x.ndim == 0:  # numpy makes scalars of 0-d arrays, and the steps below work in place
+        return _gelu_rule(g, np.reshape(out, 1), x.reshape(1)).reshape(())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cdf = out / x  # Phi(x) = out / x, within 2 ulp, without a second erf
+    tiny = np.abs(x) < 1e-8  # there out = x Phi(x) may underflow (or x is 0): Phi(x) = 1/2 + x phi(0) exactly
+    if tiny.any():
+        cdf[tiny] = 0.5 + x[tiny] * _INV_SQRT_2PI
+    d = x * x  # one more array, made into the derivative Phi(x) + x phi(x) in place
+    d *= -0.5
+    np.exp(d, out=d)
+    d *= x
+    d *= _INV_SQRT_2PI
+    d += cdf
+    if type(g) is np.ndarray and g.shape == d.shape and g.dtype == d.dtype:
+        d *= g
+        return d
+    return g * d
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

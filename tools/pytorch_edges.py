@@ -156,15 +156,68 @@ LAYERS = {
 }
 
 
+class CausalSelfAttention(torch.nn.Module):
+    """nanoGPT's attention block, as tinygrad_lite's (one Linear for q, k, v; one to mix the heads)."""
+
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.h = num_heads
+        self.qkv = torch.nn.Linear(embed_dim, 3 * embed_dim, bias=False)
+        self.proj = torch.nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = (t.reshape(B, T, self.h, C // self.h).transpose(1, 2) for t in self.qkv(x).split(C, dim=2))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(C // self.h)  # SDPA's math, which has a second derivative
+        allowed = torch.ones(T, T, dtype=torch.bool).tril()
+        heads = scores.masked_fill(~allowed, -INF).softmax(dim=-1) @ v
+        return self.proj(heads.transpose(1, 2).reshape(B, T, C))
+
+
+LN = {"weight": [1.0, 2.0, -0.5], "bias": [0.0, 1.0, -1.0]}
+QKV = [[0.5 * math.sin(3 * i + j) for j in range(4)] for i in range(12)]  # (out, in), PyTorch's layout
+PROJ = [[0.5 * math.cos(2 * i - j) for j in range(4)] for i in range(4)]
+RNN = {"weight_ih": [[0.5, -1.0], [1.5, 0.25]], "weight_hh": [[0.25, 0.5], [-0.5, 1.0]],
+       "bias_ih": [0.1, -0.2], "bias_hh": [0.0, 0.3]}
+# The language-model layers: constant rows (zero spread), all-zero rows for RMSNorm, infinities, NaN, an empty
+# batch, saturated attention (one score far above the rest), identical tokens (uniform attention), one token.
+LAYERS.update({
+    "LayerNorm": [(lambda: torch.nn.LayerNorm(3), LN, [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]),
+                  (lambda: torch.nn.LayerNorm(3), LN, [[1e-9, -1e-9, 0.0], [INF, 1.0, 0.0], [NAN, 1.0, 2.0]]),
+                  (lambda: torch.nn.LayerNorm(3), LN, [[[5.0, 5.0, 5.0]], [[-1.0, 0.0, 3.0]]]),
+                  (lambda: torch.nn.LayerNorm(3), LN, ("empty", (0, 3)))],
+    "RMSNorm": [(lambda: torch.nn.RMSNorm(3, eps=1e-6), {"weight": [1.0, 2.0, -0.5]},
+                 [[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e-9, 0.0, -1e-9]]),
+                (lambda: torch.nn.RMSNorm(3, eps=1e-6), {"weight": [1.0, 2.0, -0.5]},
+                 [[INF, 1.0, 0.0], [NAN, 1.0, 2.0]]),
+                (lambda: torch.nn.RMSNorm(3, eps=1e-6), {"weight": [1.0, 2.0, -0.5]}, ("empty", (0, 3)))],
+    "CausalSelfAttention": [
+        (lambda: CausalSelfAttention(4, 2), {"qkv.weight": QKV, "proj.weight": PROJ},
+         [[[1.0, -0.5, 0.25, 2.0], [300.0, 0.0, -300.0, 100.0], [0.5, 0.5, 0.5, 0.5]]]),  # saturated scores
+        (lambda: CausalSelfAttention(4, 2), {"qkv.weight": QKV, "proj.weight": PROJ},
+         [[[0.5, -1.0, 2.0, 0.0]] * 3, [[1.0, 2.0, 3.0, 4.0]] * 3]),  # identical tokens: uniform weights
+        (lambda: CausalSelfAttention(4, 2), {"qkv.weight": QKV, "proj.weight": PROJ},
+         [[[1.0, -2.0, 0.5, 0.0]]]),  # one token attends to itself alone
+        (lambda: CausalSelfAttention(4, 2), {"qkv.weight": QKV, "proj.weight": PROJ}, ("empty", (0, 3, 4)))],
+    "RNNCell": [(lambda: torch.nn.RNNCell(2, 2), RNN, [[1e3, -1e3], [0.0, 0.0], [INF, 1.0]]),
+                (lambda: torch.nn.RNNCell(2, 2), RNN, ("empty", (0, 2)))],
+    "GRUCell": [(lambda: torch.nn.GRUCell(2, 2),
+                 {"weight_ih": [[0.5 * math.sin(i + 2 * j) for j in range(2)] for i in range(6)],
+                  "weight_hh": [[0.5 * math.cos(i - j) for j in range(2)] for i in range(6)],
+                  "bias_ih": [0.1, -0.2, 0.3, 0.0, 0.5, -0.5], "bias_hh": [0.0, 0.3, -0.1, 0.2, 0.0, 0.1]},
+                 [[1e3, -1e3], [0.0, 0.0], [-50.0, 20.0]])],
+})
+
+
 def record_layer(make, weights, x, dtype):
     layer = make().to(dtype)
+    params = [layer.get_parameter(n) for n in weights]
     with torch.no_grad():
-        for name, w in weights.items():
-            getattr(layer, name).copy_(torch.tensor(w, dtype=dtype))
+        for p, w in zip(params, weights.values()):
+            p.copy_(torch.tensor(w, dtype=dtype))
     xt = tensor(x, dtype)
     out = layer(xt)
     g, _ = directions(out.shape, dtype)
-    params = [getattr(layer, n) for n in weights]
     grads = torch.autograd.grad(out, [xt, *params], g, create_graph=True, allow_unused=True)
     _, u = directions(xt.shape, dtype)
     hvp = None

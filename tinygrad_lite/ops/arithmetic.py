@@ -39,10 +39,10 @@ def _mT(x: Any) -> Any:
     return x.T if x.ndim == 2 else x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _matmul(a: Any, b: Any) -> Any:
     """np.matmul; a batch of rows times one matrix ((..., m, k) @ (k, n), a Linear layer's case) as one 2-D
     product into the result, which numpy would otherwise make one (m, k) @ (k, n) product at a time."""
-    if b.ndim == 2 and a.ndim > 2 and a.shape[-1] == b.shape[0] and a.flags.c_contiguous:
+    if np.ndim(b) == 2 and np.ndim(a) > 2 and a.shape[-1] == b.shape[0] and a.flags.c_contiguous:
         out = np.empty(a.shape[:-1] + b.shape[1:], np.result_type(a, b))
         np.matmul(a.reshape((-1, b.shape[0])), b, out=out.reshape((-1, b.shape[1])))
         return out

@@ -82,6 +82,20 @@ def test_a_gpt_starts_at_a_uniform_guess_and_is_causal():
         model(np.zeros((1, 65), np.int64))
 
 
+def test_the_validation_loss_covers_every_window_of_the_split_once():
+    """split_loss: every character after the first of each whole window is a target, once; compared with the
+    cross-entropy computed in plain numpy from the model's logits for all the windows at once."""
+    model = gpt.GPT(11, block_size=8, n_layer=1, n_head=2, n_embd=16, seed=0)
+    ids = np.random.default_rng(1).integers(0, 11, 8 * 9 + 5)  # 9 whole windows and 5 characters left over
+    x, y = ids[:72].reshape((9, 8)), ids[1:73].reshape((9, 8))
+    with tl.no_grad():
+        logits = model(x).data
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    expected = -np.take_along_axis(logp, y[..., None], axis=-1).mean()
+    assert shakespeare.split_loss(model, ids, batch_size=4) == pytest.approx(expected, rel=1e-12)  # 4 + 4 + 1
+
+
 def test_a_checkpoint_loads_back_the_same_model_and_samples_reproducibly(tmp_path):
     tok = tl.data.CharTokenizer(tl.data.shakespeare())
     model = gpt.GPT(tok.vocab_size, n_layer=2, seed=3).to(np.float32)

@@ -37,12 +37,9 @@ docs: $(VENV)/.installed
 	$(BIN)/python docs/make_ops_table.py
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
-# glibc keeps up to 64 MB of freed heap for the next step instead of handing it back to the kernel: every
-# engine then runs without faulting its memory in again each step (benchmarks/peers.py says why).
-TOP_PAD := MALLOC_TOP_PAD_=67108864
-
+# The benchmarks run as a user runs them: no variable set (benchmarks/peers.py says what each engine gets).
 bench: $(VENV)/.installed
-	$(TOP_PAD) $(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py
 
 # The peers get a virtual environment of their own: PyTorch 2.13.0 (the CPU build), HIPS autograd, micrograd.
 .venv-peers/.installed: setup.cfg pyproject.toml
@@ -53,7 +50,7 @@ bench: $(VENV)/.installed
 	touch $@
 
 bench-peers: .venv-peers/.installed
-	$(TOP_PAD) .venv-peers/bin/python benchmarks/peers.py
+	.venv-peers/bin/python benchmarks/peers.py
 	.venv-peers/bin/python benchmarks/gpt_step.py
 
 clean:

@@ -5,8 +5,9 @@
     python benchmarks/bench.py --json out.json
 
 Each workload is first run once in both forms and the results compared (they must agree to 1e-9),
-then timed: the median, min and max over repetitions, and the ratio of medians. `make bench` sets glibc's
-top pad (MALLOC_TOP_PAD_) to 64 MB, as for the peers: see peers.py.
+then timed: the median, min and max over repetitions, and the ratio of medians. Run as a user runs it: no
+variable is set, and the hand-written numpy shares the process, so it runs with the allocator as importing
+tinygrad_lite leaves it (tinygrad_lite.memory); `TINYGRAD_LITE_MALLOC=default` measures glibc's defaults.
 
 W1 the perceptron tutorial: 10,000 full-batch steps on 4 x 3 inputs
 W2 the 2-3-1 regressor: one forward + backward (cost and gradient)
@@ -316,7 +317,9 @@ def run(quick: bool = False) -> dict[str, dict[str, object]]:
 
 def top_pad() -> str:
     """The glibc top pad this process runs with (peers.py records it too)."""
-    return os.environ.get("MALLOC_TOP_PAD_", "glibc's default")
+    if "MALLOC_TOP_PAD_" in os.environ:
+        return f"MALLOC_TOP_PAD_={os.environ['MALLOC_TOP_PAD_']}"
+    return "64 MB (set by tinygrad_lite.memory)" if tl.memory.TUNED else "glibc's default"
 
 
 def _fmt(s: float) -> str:
@@ -325,7 +328,7 @@ def _fmt(s: float) -> str:
 
 def table(results: dict[str, dict[str, object]]) -> str:
     lines = [f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-             f"tinygrad_lite {tl.__version__}, MALLOC_TOP_PAD_: {top_pad()}", "",
+             f"tinygrad_lite {tl.__version__}, glibc top pad: {top_pad()}", "",
              "| workload | numpy median (min-max) | tinygrad_lite median (min-max) | ratio |",
              "|---|---|---|---|"]
     for name, r in results.items():
@@ -344,7 +347,7 @@ def main() -> None:
     print(table(results))
     if args.json:
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "python": platform.python_version(),
-                "numpy": np.__version__, "MALLOC_TOP_PAD_": top_pad()}
+                "numpy": np.__version__, "top_pad": top_pad()}
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
 
 

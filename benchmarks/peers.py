@@ -12,19 +12,20 @@ micrograd lacks (exp, log, tanh, sigmoid) are added in its own style. autograd a
 convolution: W6 is numpy, tinygrad_lite and PyTorch. Results: a Markdown table on stdout and JSON in
 benchmarks/results/.
 
-The memory settings are the same for every engine: `make bench-peers` (and `make bench`) run with glibc's
-top pad at 64 MB (MALLOC_TOP_PAD_=67108864). With glibc's default (128 kB) the heap that a step has freed
-may be handed back to the kernel when the step ends, and the next step faults it in again, one 4 kB page at
-a time; whether that happens depends on what the process allocated before (the same PyTorch W6 step faulted
-from none to 860 pages a call from one run to the next), so the figures would compare memory histories rather
-than engines. `python benchmarks/peers.py` without the variable measures with glibc's default; the JSON
-records the setting and each workload's page faults per call.
+Each engine runs with the memory settings its own users get, and no variable is set: tinygrad_lite's process
+has glibc's top pad at 64 MB, which importing tinygrad_lite sets (tinygrad_lite.memory says why), and every
+other engine's process runs with glibc's defaults (the import of bench.py's data is told to leave them:
+TINYGRAD_LITE_MALLOC=default in those processes alone). With the defaults the heap a step has freed may be
+handed back to the kernel when the step ends and faulted in again by the next, a 4 kB page at a time; the
+JSON records each workload's page faults per call. `MALLOC_TOP_PAD_=67108864 python benchmarks/peers.py`
+gives every engine the pad, for the engines' arithmetic alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -383,7 +384,8 @@ def main() -> None:
             print(f"({engine} is not installed: skipped; `make bench-peers` installs it)", file=sys.stderr)
             continue
         cmd = [sys.executable, __file__, "--engine", engine] + (["--quick"] if args.quick else [])
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        env = {**os.environ} if engine == "tinygrad_lite" else {**os.environ, "TINYGRAD_LITE_MALLOC": "default"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise SystemExit(f"{engine} failed:\n{done.stderr}")
         results[engine] = json.loads(done.stdout)
@@ -394,9 +396,9 @@ def main() -> None:
     disagree = [f"{e} {w}" for e, r in results.items() for w, v in r.items() if isinstance(v, dict) and "error" in v]
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "processor": platform.machine(),
             "python": platform.python_version(), "versions": versions, "quick": args.quick,
-            "MALLOC_TOP_PAD_": bench.top_pad()}
+            "top_pad": os.environ.get("MALLOC_TOP_PAD_", "64 MB for tinygrad_lite, glibc's default for the rest")}
     print(f"{meta['date']}, {meta['machine']}, Python {meta['python']}; "
-          + ", ".join(f"{e} {v}" for e, v in versions.items()) + f"; MALLOC_TOP_PAD_: {meta['MALLOC_TOP_PAD_']}")
+          + ", ".join(f"{e} {v}" for e, v in versions.items()) + f"; glibc top pad: {meta['top_pad']}")
     print("Each cell: median (min-max), and the ratio of medians to numpy's.\n")
     print(table(results))
     path = Path(args.json) if args.json else HERE / "results" / f"{meta['date']}-peers.json"

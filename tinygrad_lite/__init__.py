@@ -10,7 +10,7 @@ tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' 
 tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.tutorials.
 """
 
-from . import data, methods, nn, ops, optim, page, testing, viz  # noqa: F401  (methods adds Value's methods)
+from . import data, memory, methods, nn, ops, optim, page, testing, viz  # noqa: F401  (methods adds Value's methods)
 from . import explain as _explain_module  # noqa: F401  (loaded first: the name tl.explain is then the function)
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp

@@ -1,15 +1,15 @@
 """The C allocator, tuned once at import on Linux with glibc, so that a training step's arrays are cheap.
 
-A step makes and frees many arrays of a few hundred kB to a few MB. With glibc's defaults, the memory a step
-has freed at the top of the heap goes back to the kernel when the step ends, and the next step's arrays fault
-it in again, a 4 kB page at a time (the digits CNN's step: 25 -> 11 ms once that stops). Importing tinygrad_lite
-therefore sets glibc's top pad (M_TOP_PAD, as the variable MALLOC_TOP_PAD_ would) to 64 MB: the heap grows and
-shrinks in steps of 64 MB, and keeps up to 64 MB of freed memory for the next arrays. The setting is the whole
-process's (numpy's and every other library's malloc), it costs at most 64 MB of memory held and not used,
-and it changes no number that is computed.
+A step makes and frees many arrays of a few hundred kB to a few MB. With glibc's defaults, the memory a step has
+freed at the top of the heap goes back to the kernel when the step ends, and the next step's arrays fault it in
+again, a 4 kB page at a time (the digits CNN's step: 25 -> 11 ms once that stops). Importing tinygrad_lite therefore
+sets glibc's top pad (``M_TOP_PAD``, as the variable ``MALLOC_TOP_PAD_`` would) to 64 MB: the heap grows and shrinks
+in steps of 64 MB, and keeps up to 64 MB of freed memory for the next arrays. The setting is the whole process's
+(numpy's and every other library's malloc), it costs at most 64 MB of memory held and not used, and it changes no
+number that is computed.
 
-It is left alone where the process already chose one (MALLOC_TOP_PAD_ set), and when TINYGRAD_LITE_MALLOC is
-"default" before the import (`TINYGRAD_LITE_MALLOC=default python train.py`). On other systems nothing is done.
+It is left alone where the process already chose one (``MALLOC_TOP_PAD_`` set), and when ``TINYGRAD_LITE_MALLOC`` is
+"default" before the import (``TINYGRAD_LITE_MALLOC=default python train.py``). On other systems nothing is done.
 """
 
 from __future__ import annotations

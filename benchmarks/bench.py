@@ -322,6 +322,14 @@ def top_pad() -> str:
     return "64 MB (set by tinygrad_lite.memory)" if tl.memory.TUNED else "glibc's default"
 
 
+def engine_env(engine: str) -> dict[str, str]:
+    """The environment for an engine's own process: tinygrad_lite's users get its top pad; every other engine's
+    users have glibc's defaults, which the process keeps although it imports this module for the shared data."""
+    if engine == "tinygrad_lite":
+        return dict(os.environ)
+    return {**os.environ, tl.memory.OPT_OUT: "default"}
+
+
 def _fmt(s: float) -> str:
     return f"{s * 1e6:.2f} us" if s < 1e-3 else f"{s * 1e3:.2f} ms"
 

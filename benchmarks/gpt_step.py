@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (engine_env: each engine's own memory settings)
 
 STEPS, WARMUP = 20, 3  # --quick: 2 and 1 (it runs and the engines agree; no figures)
 ROUNDS = 3
@@ -149,9 +152,8 @@ def main() -> None:
     results: dict[str, Any] = {}
     for _ in range(1 if args.quick else ROUNDS):
         for engine in ("tinygrad_lite", "torch"):
-            env = {**os.environ} if engine == "tinygrad_lite" else {**os.environ, "TINYGRAD_LITE_MALLOC": "default"}
             done = subprocess.run([sys.executable, __file__, "--engine", engine, *(["--quick"] if args.quick else [])],
-                                  capture_output=True, text=True, env=env)
+                                  capture_output=True, text=True, env=bench.engine_env(engine))
             if done.returncode != 0:
                 print(f"({engine}: {done.stderr.strip().splitlines()[-1]})", file=sys.stderr)
                 continue

@@ -384,8 +384,7 @@ def main() -> None:
             print(f"({engine} is not installed: skipped; `make bench-peers` installs it)", file=sys.stderr)
             continue
         cmd = [sys.executable, __file__, "--engine", engine] + (["--quick"] if args.quick else [])
-        env = {**os.environ} if engine == "tinygrad_lite" else {**os.environ, "TINYGRAD_LITE_MALLOC": "default"}
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=bench.engine_env(engine))
         if done.returncode != 0:
             raise SystemExit(f"{engine} failed:\n{done.stderr}")
         results[engine] = json.loads(done.stdout)

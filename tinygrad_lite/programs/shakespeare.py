@@ -36,16 +36,22 @@ def _splits() -> tuple[data.CharTokenizer, np.ndarray, np.ndarray]:
     return tok, ids[:n], ids[n:]
 
 
-def estimate_loss(model: GPT, ids: np.ndarray, batches: int, seed: int) -> float:
-    """The mean loss over `batches` random (12, 64) windows of ids, drawn with `seed` (the same ones each time)."""
-    rng, loss_fn, total = np.random.default_rng(seed), nn.CrossEntropy(), 0.0
+def _mean_loss(model: GPT, batches: Any) -> float:
+    """The mean cross-entropy over every target of the (x, y) batches, in eval mode and recording nothing."""
+    loss_fn, total, count = nn.CrossEntropy(reduction="sum"), 0.0, 0
     model.eval()
     with no_grad():
-        for _ in range(batches):
-            x, y = data.text_batch(ids, BATCH, model.block_size, rng)
+        for x, y in batches:
             total += loss_fn(model(x), y).item()
+            count += y.size
     model.train()
-    return total / batches
+    return total / count
+
+
+def estimate_loss(model: GPT, ids: np.ndarray, batches: int, seed: int) -> float:
+    """The mean loss over `batches` random (12, 64) windows of ids, drawn with `seed` (the same ones each time)."""
+    rng = np.random.default_rng(seed)
+    return _mean_loss(model, (data.text_batch(ids, BATCH, model.block_size, rng) for _ in range(batches)))
 
 
 def split_loss(model: GPT, ids: np.ndarray, batch_size: int = 64) -> float:
@@ -53,15 +59,8 @@ def split_loss(model: GPT, ids: np.ndarray, batch_size: int = 64) -> float:
     shorter, one left out): the whole split's figure, not an estimate from random windows."""
     T = model.block_size
     n = (len(ids) - 1) // T
-    x = ids[:n * T].reshape((n, T))
-    y = ids[1:n * T + 1].reshape((n, T))
-    loss_fn, total = nn.CrossEntropy(reduction="sum"), 0.0
-    model.eval()
-    with no_grad():
-        for i in range(0, n, batch_size):
-            total += loss_fn(model(x[i:i + batch_size]), y[i:i + batch_size]).item()
-    model.train()
-    return total / (n * T)
+    x, y = ids[:n * T].reshape((n, T)), ids[1:n * T + 1].reshape((n, T))
+    return _mean_loss(model, ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, n, batch_size)))
 
 
 def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, save: str | Path | None = None,

@@ -10,6 +10,7 @@ number that is computed.
 
 It is left alone where the process already chose one (``MALLOC_TOP_PAD_`` set), and when ``TINYGRAD_LITE_MALLOC`` is
 "default" before the import (``TINYGRAD_LITE_MALLOC=default python train.py``). On other systems nothing is done.
+``tinygrad_lite.memory.TUNED`` says whether this process got the top pad.
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ W4 a chain of 1,000 elementwise ops (add, mul, tanh) on a (4,) array, forward + 
 W5 a 100,000-deep chain of scalar ops, forward + backward (numpy column: the same chain by hand)
 W6 the digits CNN of `tinygrad-lite demo digits` (conv 3x3 to 32, max-pool, conv 3x3 to 64, max-pool, linear),
    batch 64 of 8x8 digits: one SGD step (numpy column: the same network by hand, with im2col)
+W1r, W3r-W6r the same steps through tl.replay (recorded on their first two calls, then run as plain numpy calls):
+   W1r records inside each timed call, as a user's loop does; the others are recorded by the check and the
+   warm-up call before timing. W4r and W5r end with a sum, as replay wants a scalar loss (the same gradient as
+   W4's and W5's seed of ones). W6r's loss takes the labels as class probabilities (one-hot): replay refuses an
+   index made from the labels inside the step.
 """
 
 from __future__ import annotations
@@ -263,6 +268,74 @@ def w6_tl() -> list[np.ndarray]:
     return [p.data - 0.1 * p.grad for p in W6_MODEL.parameters()]
 
 
+# ---- the same steps through tl.replay ---------------------------------------------------------------------
+
+def w1_replay(steps: int = 10_000) -> np.ndarray:
+    w = tl.Value(W1_INIT)
+    step = tl.replay(lambda: 0.5 * (((X1 @ w).sigmoid() - Y1) ** 2).sum())
+    for _ in range(steps):
+        w.grad = None
+        step()
+        w.data -= w.grad
+    return w.data
+
+
+def _w3_loss() -> tl.Value:
+    A, a, B, b, C, c = W3_PARAMS
+    logits = ((X3 @ A + a).tanh() @ B + b).relu() @ C + c
+    return -(logits.log_softmax(axis=1) * ONEHOT3).sum() * (1 / len(X3))
+
+
+W3_STEP = tl.replay(_w3_loss)
+
+
+def w3_replay() -> list[np.ndarray]:
+    for p in W3_PARAMS:
+        p.zero_grad()
+    W3_STEP()
+    return [p.data - 0.1 * p.grad for p in W3_PARAMS]
+
+
+X4_LEAF, X5_LEAF = tl.Value(X4), tl.Value(0.5)
+
+
+@tl.replay
+def _w4_chain() -> tl.Value:
+    x = X4_LEAF
+    for _ in range(N4 // 3):
+        x = ((x + 0.1) * 0.9).tanh()
+    return x.sum()
+
+
+def w4_replay() -> np.ndarray:
+    X4_LEAF.grad = None
+    _w4_chain()
+    return X4_LEAF.grad
+
+
+@tl.replay
+def _w5_chain() -> tl.Value:
+    x = X5_LEAF
+    for _ in range(N5 // 2):
+        x = x * 1.0 + 0.0
+    return x
+
+
+def w5_replay() -> float:
+    X5_LEAF.grad = None
+    _w5_chain()
+    return float(X5_LEAF.grad)
+
+
+W6_STEP = tl.replay(lambda: W6_LOSS(W6_MODEL(X6), ONEHOT6))  # class probabilities: an index made from labels is refused
+
+
+def w6_replay() -> list[np.ndarray]:
+    W6_MODEL.zero_grad()
+    W6_STEP()
+    return [p.data - 0.1 * p.grad for p in W6_MODEL.parameters()]
+
+
 WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]] = {
     # name: (description, numpy, tinygrad_lite, ops per call for per-op figures (0: per call))
     "W1": ("perceptron, 10,000 steps", w1_numpy, w1_tl, 0),
@@ -271,6 +344,11 @@ WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]
     "W4": ("1,000 elementwise ops on (4,), per op", w4_numpy, w4_tl, N4 // 3 * 3),
     "W5": ("100,000-deep chain, forward+backward", w5_numpy, w5_tl, 0),
     "W6": ("digits CNN, batch 64, one step", w6_numpy, w6_tl, 0),
+    "W1r": ("perceptron, 10,000 steps, tl.replay", w1_numpy, w1_replay, 0),
+    "W3r": ("MLP step, tl.replay", w3_numpy, w3_replay, 0),
+    "W4r": ("1,000 elementwise ops, per op, tl.replay", w4_numpy, w4_replay, N4 // 3 * 3),
+    "W5r": ("100,000-deep chain, tl.replay", w5_numpy, w5_replay, 0),
+    "W6r": ("digits CNN step, tl.replay", w6_numpy, w6_replay, 0),
 }
 
 
@@ -294,6 +372,7 @@ def run(quick: bool = False) -> dict[str, dict[str, object]]:
     for name, (desc, f_np, f_tl, n_ops) in WORKLOADS.items():
         if not _agree(f_np(), f_tl()):
             raise SystemExit(f"{name}: tinygrad_lite and numpy disagree")
+        f_tl()  # a warm-up call (a replayed step's second recording)
         budget = 0.5 if quick else 3.0  # seconds per engine
         t1 = time.perf_counter()
         f_np()

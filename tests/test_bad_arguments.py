@@ -60,6 +60,7 @@ CALLS = {
     "tl.value_and_grad": (lambda f, x: tl.value_and_grad(f)(x), lambda: (lambda t: (t * t).sum(), np.ones(3)), {}),
     "tl.jacobian": (lambda f, x: tl.jacobian(f)(x), lambda: (lambda t: t * t, np.ones(3)), {}),
     "tl.hessian": (lambda f, x: tl.hessian(f)(x), lambda: (lambda t: (t * t).sum(), np.ones(3)), {}),
+    "tl.replay": (tl.replay, lambda: (lambda t: (t * t).sum(),), {}),  # a replayed step's arguments are its own
     "tl.Value": (tl.Value, lambda: ([1.0, 2.0],), {"name": "x", "requires_grad": True, "dtype": np.float32}),
     # tl.nn
     "nn.Linear": (tl.nn.Linear, lambda: (3, 2), {"bias": True, "rng": 0}),

@@ -16,6 +16,7 @@ from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp
 from .methods import concatenate, maximum, minimum, stack, where
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .replay import replay
 from .show import draw, explain, health
 from .value import Value
 
@@ -23,4 +24,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "enable_grad", "explain", "grad",
            "health", "hessian", "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops", "optim",
-           "stack", "testing", "value_and_grad", "vjp", "where", "__version__"]
+           "replay", "stack", "testing", "value_and_grad", "vjp", "where", "__version__"]

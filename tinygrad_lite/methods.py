@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import _checks, ops
+from .modes import no_grad
 from .value import _NO_PARAMS, Value, _apply, _operand, _shape_error
 
 _describe, _whole = _checks.describe, _checks.whole
@@ -88,19 +89,19 @@ class _Composites:
     def softmax(self: Any, axis: int = -1) -> Value:
         """Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow).
         A -inf logit gets probability 0, as in PyTorch; a row of only -inf is NaN."""
-        e = (self - _finite_max(self.data, axis)).exp()
+        e = (self - _shift(self, axis)).exp()
         return e / e.sum(axis=axis, keepdims=True)
 
     def log_softmax(self: Any, axis: int = -1) -> Value:
         """Log-softmax: f(x) = x - log(sum(e^x)) over axis, computed stably (-inf stays -inf, as in PyTorch)."""
-        s = self - _finite_max(self.data, axis)
+        s = self - _shift(self, axis)
         return s - s.exp().sum(axis=axis, keepdims=True).log()
 
     def logsumexp(self: Any, axis: Any = None, keepdims: bool = False) -> Value:
         """Log-sum-exp: f(x) = log(sum(e^x)) over axis, shifted by the max so that it never overflows
         (as PyTorch: all -inf gives -inf, any +inf gives +inf, an empty axis gives -inf)."""
-        m = _finite_max(self.data, axis)
-        return (self - m).exp().sum(axis=axis, keepdims=keepdims).log() + (m if keepdims else np.squeeze(m, axis))
+        m = _shift(self, axis)
+        return (self - m).exp().sum(axis=axis, keepdims=keepdims).log() + (m if keepdims else m.squeeze(axis))
 
     def square(self: Any) -> Value:
         """Square: f(x) = x * x."""
@@ -178,6 +179,17 @@ def _finite_max(x: np.ndarray, axis: Any) -> np.ndarray:
     the shift never makes inf - inf (PyTorch's logsumexp does the same)."""
     m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+
+
+# The shift is a constant for the gradient (softmax does not change when every input moves by the same amount):
+# an op run without recording, so that it is a constant of the graph that a replay still computes afresh.
+SHIFT = ops.Op("finite_max", _finite_max, (), doc="The finite max over axis (keepdims), for a stable shift",
+               params={"axis": -1}, arity=1)
+
+
+def _shift(v: Value, axis: Any) -> Value:
+    with no_grad():
+        return _apply(SHIFT, (v,), {"axis": axis})
 
 
 def maximum(a: Any, b: Any) -> Value:

@@ -24,16 +24,16 @@ class PythonProtocols:
 
     def item(self: Any) -> float:
         """The single number in a one-element Value, as a Python float."""
-        return self._data.item()
+        return self.data.item()
 
     def tolist(self: Any) -> Any:
         """The numbers as (nested) Python lists, as ndarray.tolist()."""
-        return self._data.tolist()
+        return self.data.tolist()
 
     def _number(self: Any, what: str) -> float:
         if self._data.size != 1:
             raise TypeError(f"{what}: only a one-element Value converts to a Python number, got shape {self.shape}")
-        return self._data.item()
+        return self.data.item()
 
     def __float__(self: Any) -> float:
         return float(self._number("float()"))
@@ -57,12 +57,12 @@ class PythonProtocols:
     def __len__(self: Any) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d Value")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self: Any) -> Iterator[Any]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d Value")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._data)))
 
     def __bool__(self: Any) -> bool:
         return bool(self.data)

@@ -29,6 +29,7 @@ _to_array, _constant = _checks.floats, _checks.constant
 
 
 _NO_PARAMS: dict[str, Any] = {}
+_tapes = backward.tapes
 
 
 def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
@@ -74,6 +75,8 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     if _checking():
         out._site = modes.user_site()
         modes.non_finite(op.name, "forward output", out.data, datas, out._site)
+    if _tapes:
+        _tapes[-1].append((op, parents, params, out, args))
     return out
 
 
@@ -141,6 +144,8 @@ class Value(Recorded, PythonProtocols):
         """The numbers (an ndarray). Assigning to it, or changing it with `-=`, `*=` and the like, is seen:
         backward then refuses a graph that used the old numbers. Writes into it by index (`v.data[0] = 1`)
         are not seen (see the FAQ)."""
+        if _tapes:
+            backward.unreplayable(*backward.READS)
         return self._data
 
     @data.setter
@@ -167,6 +172,8 @@ class Value(Recorded, PythonProtocols):
 
     @grad.setter
     def grad(self, g: Any) -> None:
+        if _tapes:
+            backward.unreplayable(*backward.SETS_GRAD)
         self._grad = g
 
     @property

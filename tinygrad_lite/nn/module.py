@@ -296,7 +296,10 @@ def _input(owner: str, x: Any, what: str = "the input") -> Value:
     """A layer's input as a Value: a Value as it is, numbers as a constant; anything else one clear TypeError."""
     if isinstance(x, Value):
         return x
-    return Value(_checks.numeric(owner, what, x), requires_grad=False)
+    x = _checks.numeric(owner, what, x)
+    if x.dtype.kind == "f":  # used as it is, as an op uses an array it is given (and a replay reads it afresh)
+        return Value._leaf(x, requires_grad=False)
+    return Value(x, requires_grad=False)
 
 
 def _generator(owner: str, rng: Any) -> Any:

@@ -17,6 +17,8 @@ def _pow_da(g: Any, out: Any, a: Any, b: Any) -> Any:
     # b a^(b-1), and 0 wherever b = 0, for every a (PyTorch's value; 0 * a^-1 would be NaN at a = 0 and
     # overflow near it): there the exponent becomes 0, so 0 * a^0 = 0. Second derivatives through exactly
     # b = 0 are then a convention too (d2/da db gives 1 there; PyTorch gives 0 or NaN).
+    if type(b) is float and b != 0:  # a constant exponent: the same numbers in fewer passes (x ** 2: a^1 is a)
+        return g * b * a if b == 2 else g * b * a ** (b - 1)
     return g * b * a ** (b - 1 + (data(b) == 0))
 
 
@@ -42,7 +44,8 @@ def _mT(x: Any) -> Any:
 def _matmul(a: Any, b: Any) -> Any:
     """np.matmul; a batch of rows times one matrix ((..., m, k) @ (k, n), a Linear layer's case) as one 2-D
     product into the result, which numpy would otherwise make one (m, k) @ (k, n) product at a time."""
-    if np.ndim(b) == 2 and np.ndim(a) > 2 and a.shape[-1] == b.shape[0] and a.flags.c_contiguous:
+    if isinstance(a, np.ndarray) and a.ndim > 2 and np.ndim(b) == 2 and a.shape[-1] == b.shape[0] and \
+            a.flags.c_contiguous:
         out = np.empty(a.shape[:-1] + b.shape[1:], np.result_type(a, b))
         np.matmul(a.reshape((-1, b.shape[0])), b, out=out.reshape((-1, b.shape[1])))
         return out

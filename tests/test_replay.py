@@ -1,0 +1,255 @@
+"""tl.replay: a replayed step gives the eager step's numbers bit for bit, reads what changes afresh, and refuses,
+with the reason, every step it could not replay faithfully."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn, ops, optim
+
+RNG = np.random.default_rng(0)
+
+
+def _grads(params):
+    return [None if p.grad is None else p.grad.copy() for p in params]
+
+
+def _train(make, data, steps, replayed):
+    """Steps of SGD on a fresh copy of a model: eager, or through tl.replay. Returns the losses and the
+    parameters' numbers after every step."""
+    model, loss_of = make()
+    params = model.parameters() if hasattr(model, "parameters") else model
+    opt = optim.SGD(params, lr=0.1, momentum=0.9)
+    step = tl.replay(loss_of) if replayed else None
+    losses, states = [], []
+    for i in range(steps):
+        args = data(i)
+        opt.zero_grad()
+        if replayed:
+            loss = step(*args)
+        else:
+            loss = loss_of(*args)
+            loss.backward()
+        losses.append(float(loss))
+        opt.step()
+        states.append([p.data.copy() for p in params])
+    if replayed:
+        assert step.replaying and "def replayed" in step.source
+    return losses, states
+
+
+def _mlp():
+    model = nn.Sequential(nn.Linear(5, 16, rng=1), nn.Tanh(), nn.Linear(16, 8, rng=2), nn.ReLU(),
+                          nn.Linear(8, 3, rng=3))
+    return model, lambda x, onehot: nn.CrossEntropy()(model(x), onehot)
+
+
+def _cnn():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(16, 3, rng=2))
+    return model, lambda x, onehot: nn.CrossEntropy()(model(x), onehot)
+
+
+def _norm():
+    model = nn.Sequential(nn.Linear(6, 8, rng=1), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 1, rng=2))
+    return model, lambda x, y: ((model(x) - y) ** 2).mean()
+
+
+def _onehot(i, rows, classes=3):
+    return np.eye(classes)[np.random.default_rng(i).integers(0, classes, rows)]
+
+
+MODELS = {
+    "mlp": (_mlp, lambda i: (np.random.default_rng(100 + i).standard_normal((7, 5)), _onehot(i, 7))),
+    "cnn": (_cnn, lambda i: (np.random.default_rng(100 + i).standard_normal((5, 1, 4, 4)), _onehot(i, 5))),
+    "layernorm-gelu": (_norm, lambda i: (np.random.default_rng(100 + i).standard_normal((9, 6)),
+                                         np.random.default_rng(200 + i).standard_normal((9, 1)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_replayed_training_run_is_the_eager_run_bit_for_bit(name):
+    make, data = MODELS[name]
+    eager = _train(make, data, 8, replayed=False)
+    replayed = _train(make, data, 8, replayed=True)
+    assert eager[0] == replayed[0]
+    for a, b in zip(eager[1], replayed[1]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_the_perceptron_replayed_is_the_tutorial():
+    """The perceptron of the first tutorial, 10,000 steps through a replay: the seed's published output."""
+    x = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
+    y = np.array([[0, 1, 1, 0]], dtype=float).T
+    np.random.seed(1)
+    w = tl.Value(2 * np.random.random((3, 1)) - 1)
+    step = tl.replay(lambda: (0.5 * ((x @ w).sigmoid() - y) ** 2).sum())
+    for _ in range(10_000):
+        w.grad = None
+        step()
+        w.data -= w.grad
+    assert step.replaying
+    out = 1 / (1 + np.exp(-(np.array([1, 0, 0.0]) @ w.data)))
+    assert round(float(out[0]), 8) == 0.99993704  # ../shared/reference/tutorials.md
+
+
+UNARY = sorted(n for n, op in ops.TABLE.items() if op.cases == "unary")
+BINARY = sorted(n for n, op in ops.TABLE.items() if op.cases == "broadcast")
+
+
+@pytest.mark.parametrize("name", UNARY + BINARY)
+def test_every_elementwise_op_replays_the_eager_gradient(name):
+    """For each op of the table: new data at every call (an argument) and a parameter that the loop changes;
+    the replayed gradients are the eager ones, bit for bit, in float64 and float32."""
+    for dtype in (np.float64, np.float32):
+        w = tl.Value(RNG.uniform(0.2, 0.9, (3, 4)), dtype=dtype)
+        f = getattr(w, name) if name in UNARY else None
+
+        def loss(x):
+            if name in UNARY:
+                return (getattr(x * w, name)() * x).sum()
+            return (tl.Value._leaf(x, False) * getattr(tl, name, None)(x, w) if hasattr(tl, name) else
+                    ops.TABLE[name] and _binary(name, x, w)).sum()
+        del f
+        step = tl.replay(loss)
+        for i in range(5):
+            x = np.random.default_rng(i).uniform(0.2, 0.9, (3, 4)).astype(dtype)
+            w.grad = None
+            loss(x).backward()
+            eager = w.grad.copy()
+            w.grad = None
+            step(x)
+            assert w.grad.dtype == dtype
+            assert np.array_equal(w.grad, eager, equal_nan=True), (name, dtype, i)
+            w.data = w.data * 0.99 + 0.001  # the loop changes the parameter between calls
+        assert step.replaying
+
+
+def _binary(name, x, w):
+    return tl.value._apply(ops.TABLE[name], (x, w), {})
+
+
+def test_live_arrays_and_parameters_are_read_afresh():
+    data = np.ones((2, 3))
+    w = tl.Value(np.full((3, 1), 0.5))
+    step = tl.replay(lambda: (data @ w).sum())
+    for _ in range(3):
+        w.grad = None
+        step()
+    data *= 2  # a global array changed in place, and the parameter replaced by new numbers of the same shape
+    w.data = np.full((3, 1), 1.5)
+    w.grad = None
+    assert float(step()) == 2 * 2 * 3 * 1.5
+    assert np.array_equal(w.grad, np.full((3, 1), 4.0))
+
+
+def test_a_replayed_call_accumulates_into_grad_as_backward_does():
+    w = tl.Value([1.0, 2.0])
+    step = tl.replay(lambda: (w * w).sum())
+    for _ in range(3):
+        step()  # no zero_grad: the gradients add up, as three backward() calls would
+    assert np.array_equal(w.grad, 3 * np.array([2.0, 4.0]))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+def test_under_detect_anomaly_a_replayed_step_runs_eagerly():
+    w = tl.Value([1.0, -1.0])
+    step = tl.replay(lambda: (w * 2.0).log().sum())
+    step(), step()
+    with tl.detect_anomaly(), pytest.raises(FloatingPointError, match="log"):
+        step()
+
+
+# ---- what cannot be replayed: one clear error each ---------------------------------------------------------
+
+W = tl.Value(np.ones((3, 2)))
+
+
+def _twice(step, *args):
+    step(*args)
+    return step(*args)
+
+
+@pytest.mark.parametrize("case, match", [
+    ("branch", "different graph|differed"),
+    ("dropout", "a mask"),
+    ("labels", "parameter of it is an array made inside the step"),
+    ("batchnorm", "reads a Value's numbers|changes a Value's numbers"),
+    ("optimiser", "reads a Value's numbers|changes a Value's numbers"),
+    ("zero_grad", "sets a .grad"),
+    ("backward", "calls backward"),
+    ("reads data", "reads a Value's numbers"),
+    ("hook", "hook"),
+    ("not a loss", "must return the loss"),
+])
+def test_steps_that_cannot_be_replayed_are_refused(case, match):
+    calls = [0]
+    drop = nn.Dropout(0.5, rng=0)
+    bn = nn.BatchNorm1d(2)
+    opt = optim.SGD([W], lr=0.1)
+
+    def step(x):
+        calls[0] += 1
+        h = x @ W
+        if case == "branch" and calls[0] == 2:
+            h = h.tanh()
+        if case == "dropout":
+            h = drop(h)
+        if case == "labels":
+            return nn.CrossEntropy()(h, np.array([0, 1, 1, 0]))
+        if case == "batchnorm":
+            h = bn(h)
+        if case == "reads data":
+            h = h * float(h.data.max())
+        if case == "hook":
+            h.register_hook(lambda g: None)
+        loss = (h * h).sum()
+        if case == "optimiser":
+            opt.step()
+        if case == "zero_grad":
+            opt.zero_grad()
+        if case == "backward":
+            loss.backward(retain_graph=True)
+        return 3.0 if case == "not a loss" else loss
+
+    x = np.ones((4, 3))
+    W.grad = np.zeros((3, 2))
+    with pytest.raises((RuntimeError, TypeError), match=match):
+        _twice(tl.replay(step), x)
+
+
+def test_a_replay_refuses_other_shapes_and_a_reshaped_parameter():
+    w = tl.Value(np.ones((3, 2)))
+    step = tl.replay(lambda x: (x @ w).sum())
+    _twice(step, np.ones((4, 3)))
+    step(np.zeros((4, 3)))  # new numbers: fine
+    with pytest.raises(ValueError, match=r"recorded with arguments \(array of shape \(4, 3\) float64\).*"
+                                         r"\(array of shape \(5, 3\) float64\)"):
+        step(np.ones((5, 3)))
+    with pytest.raises(ValueError, match="float32"):
+        step(np.ones((4, 3), np.float32))
+    w.data = np.ones((3, 5))
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(3, 5\)"):
+        step(np.ones((4, 3)))
+
+
+def test_a_function_op_and_nested_replays_are_refused():
+    class Double(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    w = tl.Value([1.0])
+    with pytest.raises(RuntimeError, match="Function"):
+        _twice(tl.replay(lambda: Double.apply(w).sum()))
+    inner = tl.replay(lambda: (w * w).sum())
+    with pytest.raises(RuntimeError, match="another step is being recorded"):
+        tl.replay(lambda: inner())()
+    with pytest.raises(TypeError, match="replay: give the step as a function"):
+        tl.replay(3)

@@ -9,8 +9,8 @@ result is first compared with numpy's (to 1e-7) before it is timed. micrograd wo
 scalar at a time: W3 is timed on 4 rows instead of 256 (its numpy reference too); its recursive backward
 needs a raised recursion limit for W4's 1,000-deep chain and cannot go 100,000 deep (W5: n/a). The ops
 micrograd lacks (exp, log, tanh, sigmoid) are added in its own style. autograd and micrograd have no
-convolution: W6 is numpy, tinygrad_lite and PyTorch. Results: a Markdown table on stdout and JSON in
-benchmarks/results/.
+convolution: W6 is numpy, tinygrad_lite and PyTorch. The rows through tl.replay (W1r, W3r-W6r) repeat each other
+engine's eager figure of the same workload. Results: a Markdown table on stdout and JSON in benchmarks/results/.
 
 Each engine runs with the memory settings its own users get, and no variable is set: tinygrad_lite's process
 has glibc's top pad at 64 MB, which importing tinygrad_lite sets (tinygrad_lite.memory says why), and every
@@ -306,7 +306,8 @@ def run_engine(engine: str, quick: bool) -> dict[str, Any]:
             fn()
             times.append(time.perf_counter() - t0)
         faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / reps
-        scale = 1 / (bench.N4 // 3 * 3) if name == "W4" else 1.0
+        n_ops = bench.WORKLOADS[name][3]
+        scale = 1 / n_ops if n_ops else 1.0
         out[name] = {"median_s": statistics.median(times) * scale, "min_s": min(times) * scale,
                      "max_s": max(times) * scale, "repetitions": reps, "page_faults_per_call": round(faults, 1)}
     return out
@@ -341,21 +342,24 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     engines = [e for e in ENGINES if e in results]
     head = "| workload | " + " | ".join(engines) + " |"
     lines = [head, "|---" * (len(engines) + 1) + "|"]
-    notes = {"W3": {"micrograd": " (4 rows)"}, "W4": {e: "" for e in engines}}
+    notes = {"W3": {"micrograd": " (4 rows)"}, "W3r": {"micrograd": " (4 rows)"}}
     for name, (desc, *_rest) in bench.WORKLOADS.items():
         cells = []
         base = results["numpy"].get(name, {}).get("median_s")
         for e in engines:
             r = results[e].get(name)
+            eager = r is None and name.endswith("r") and e not in ("numpy", "tinygrad_lite")
+            if eager:  # a replayed row: the other engines' own step, as their users run it
+                r = results[e].get(name[:-1])
             if r is None:
                 cells.append("n/a")
             elif "error" in r:
                 cells.append(r["error"])
             else:
                 ratio = f", {r['median_s'] / base:.2f}x" if base and e != "numpy" and not (
-                    e == "micrograd" and name == "W3") else ""
+                    e == "micrograd" and name.startswith("W3")) else ""
                 cells.append(f"{_fmt(r['median_s'])} ({_fmt(r['min_s'])}-{_fmt(r['max_s'])}){ratio}"
-                             + notes.get(name, {}).get(e, ""))
+                             + notes.get(name, {}).get(e, "") + (" (eager, as above)" if eager else ""))
         lines.append(f"| {name} {desc} | " + " | ".join(cells) + " |")
     mem = {e: results[e]["memory"] for e in ("numpy", "tinygrad_lite") if "memory" in results.get(e, {})}
     if len(mem) == 2:

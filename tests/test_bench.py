@@ -15,7 +15,7 @@ def test_bench_runs_and_engines_agree(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr  # bench.py exits non-zero if any engine disagrees with numpy
-    for name in ("W1", "W2", "W3", "W4", "W5", "W6"):
+    for name in ("W1", "W2", "W3", "W4", "W5", "W6", "W1r", "W3r", "W4r", "W5r", "W6r"):
         assert f"| {name} " in done.stdout
     assert '"ratio"' in out.read_text()
 

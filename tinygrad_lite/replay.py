@@ -3,7 +3,7 @@
 Scope: recording a step's ops (the tape that `_apply` fills while a recording is on), checking that two calls
 made the same graph, and the replay: the forward calls and the backward rules of the second call, run again on
 the new numbers without making a Value, a node or a topological order. The rules are the table's own, called in
-the order `backward` calls them, so a replayed step gives the numbers the eager step gives, bit for bit.
+the order `backward` calls them, so a replayed step gives the numbers the eager step gives, bit for bit::
 
     step = tl.replay(lambda x, y: loss_of(model(x), y))   # a function of arrays that returns the loss
     for x, y in batches:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, ops, optim
+from tinygrad_lite.testing import strategies as tss
 
 RNG = np.random.default_rng(0)
 
@@ -131,6 +134,49 @@ def _binary(name, x, w):
     return tl.value._apply(ops.TABLE[name], (x, w), {})
 
 
+def _arrays_in(x):
+    if isinstance(x, np.ndarray):
+        return True
+    return isinstance(x, (tuple, list)) and any(map(_arrays_in, x))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # drawn points where an op divides by zero, as numpy says
+@pytest.mark.parametrize("name", sorted(ops.TABLE))
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_every_op_of_the_table_replays_its_eager_gradient(name, data):
+    """Inputs and parameters drawn as for the op's own tests; a random output direction; the inputs' numbers
+    changed between calls. The replayed gradients are the eager ones, bit for bit, or (only for a parameter
+    that is an array, such as an index or a mask, which a replay would keep) the step is refused."""
+    op = ops.TABLE[name]
+    inputs, params = data.draw(tss.op_cases(op))
+    leaves = [x for x in inputs if isinstance(x, tl.Value) and x.requires_grad]
+    assume(leaves)
+    direction = np.random.default_rng(0).standard_normal(tss.apply_op(op, inputs, params).shape)
+
+    def loss():
+        return (tss.apply_op(op, inputs, params) * direction).sum()
+    step = tl.replay(loss)
+    for call in range(4):
+        for x in leaves:
+            x.grad = None
+        loss().backward()
+        eager = [x.grad for x in leaves]
+        for x in leaves:
+            x.grad = None
+        try:
+            step()
+        except RuntimeError as e:
+            assert call == 1 and any(_arrays_in(v) for v in params.values()), e
+            assert "inside the step" in str(e) or "made itself" in str(e), e
+            return
+        for x, g in zip(leaves, eager):
+            assert x.grad.dtype == g.dtype and np.array_equal(x.grad, g, equal_nan=True), (name, call)
+        for x in leaves:
+            x.data = x.data * 0.5 + 0.25  # new numbers, in the op's domain, between calls
+    assert step.replaying
+
+
 def test_live_arrays_and_parameters_are_read_afresh():
     data = np.ones((2, 3))
     w = tl.Value(np.full((3, 1), 0.5))
@@ -160,6 +206,21 @@ def test_under_detect_anomaly_a_replayed_step_runs_eagerly():
     step(), step()
     with tl.detect_anomaly(), pytest.raises(FloatingPointError, match="log"):
         step()
+
+
+def test_a_hook_on_a_parameter_is_called_as_in_backward():
+    w = tl.Value([1.0, 2.0])
+    step = tl.replay(lambda: (w * w).sum())
+    step(), step()
+    w.grad = None
+    handle = w.register_hook(lambda g: g * 10)  # a later hook: the calls run eagerly while it lives
+    step()
+    assert np.array_equal(w.grad, [20.0, 40.0])
+    handle.remove()
+    del handle
+    w.grad = None
+    step()
+    assert np.array_equal(w.grad, [2.0, 4.0])
 
 
 # ---- what cannot be replayed: one clear error each ---------------------------------------------------------

@@ -15,14 +15,15 @@ The first two calls run as usual (eagerly, with backward) and record what they d
 the same graph (the same ops, parameters and shapes), the third call and every later one replay it. A replay
 reads afresh, at every call, its arguments (arrays or Values) and every array or Value the step uses that
 lives outside it (the parameters, a data set held in a global); it keeps from the recording only numbers
-(2.0, 1 / np.sqrt(d)) and parameters such as axes. It refuses, saying why: an array or Value the step makes
+(2.0, 1 / np.sqrt(d), a 0-d array) and parameters such as axes. It refuses, saying why: an array or Value the step makes
 itself and feeds to an op (a random Dropout mask, a one-hot array or an index made from the labels: make it
 outside and pass it in), a step that reads a Value's numbers (.data, float(): what it makes of them would be
 frozen), a graph that differed between the first two calls, an optimiser's step, BatchNorm's running
 statistics, a backward call, a .grad set or a hook inside the step, a Function (a user's op), and later
 calls with arguments or parameters of other shapes or dtypes. A Python branch on a number computed from an
 argument array with numpy cannot be seen: replay steps whose ops do not depend on the data. Under
-detect_anomaly() or no_grad(), a call runs eagerly. Record and call a replay in one thread.
+detect_anomaly() or no_grad(), or while any Value has a hook, a call runs eagerly. Record and call a replay in
+one thread.
 """
 
 from __future__ import annotations
@@ -64,18 +65,21 @@ class Replay:
         return self._plan.source if self._plan is not None else None
 
     def __call__(self, *args: Any) -> Value:
-        if self._plan is not None and not backward.tapes and _recording() and not _checking():
-            return _constant(self._plan.replayed(args), False)
         if backward.tapes:
             raise RuntimeError(f"replay: {self._name()} was called while another step is being recorded; "
                                "replay the outer step only")
+        if self._plan is not None:
+            if _recording() and not _checking() and not backward.hooked:
+                return _constant(self._plan.replayed(args), False)
+            root = self.fn(*args)  # under detect_anomaly or no_grad, or with a hook anywhere: as written, eagerly
+            root.backward()
+            return root
         record = _Record(self, args)
-        if self._plan is None:
-            if self._first is None:
-                self._first = record
-            else:
-                self._plan = _Plan(self, self._first, record)
-                self._first = None
+        if self._first is None:
+            self._first = record
+        else:
+            self._plan = _Plan(self, self._first, record)
+            self._first = None
         return record.root
 
     def _name(self) -> str:
@@ -176,8 +180,8 @@ class _Plan:
         def name_of(k: int, pos: int, a: Any, b: Any, given: Any, given2: Any) -> str:
             (kind, x), (kind2, y) = first.source(a), second.source(b)
             if kind == "constant" and kind2 == "constant" and x is not y and _kept(given, given2) and \
-                    not isinstance(given2, np.ndarray):
-                x = y  # a number made again each call (2, np.sqrt(d)): kept as recorded
+                    np.ndim(given2) == 0:
+                x = y  # a number made again each call (2, np.sqrt(d), a 0-d array): kept as recorded
             if kind != kind2 or (x is not y if kind in ("value", "constant") else x != y):
                 raise RuntimeError(
                     f"replay: {name} cannot be replayed: input {pos} of op {k} ({second.tape[k][0].name}) is an "

@@ -191,6 +191,18 @@ def test_live_arrays_and_parameters_are_read_afresh():
     assert np.array_equal(w.grad, np.full((3, 1), 4.0))
 
 
+def test_a_value_argument_gets_its_gradient():
+    w = tl.Value(np.linspace(-1, 1, 6).reshape(3, 2))
+    step = tl.replay(lambda x: ((x @ w).tanh() ** 2).sum())
+    for i in range(4):
+        x = tl.Value(np.random.default_rng(i).standard_normal((4, 3)))
+        ((x @ w).tanh() ** 2).sum().backward()
+        expected, x.grad = x.grad, None
+        step(x)
+        assert np.array_equal(x.grad, expected)
+    assert step.replaying
+
+
 def test_a_replayed_call_accumulates_into_grad_as_backward_does():
     w = tl.Value([1.0, 2.0])
     step = tl.replay(lambda: (w * w).sum())

@@ -68,10 +68,14 @@ x, y = rng.standard_normal((256, 64)), rng.integers(0, 10, 256)
 model = tl.nn.Sequential(tl.nn.Linear(64, 128), tl.nn.Tanh(), tl.nn.Linear(128, 64), tl.nn.ReLU(),
                          tl.nn.Linear(64, 10))
 opt, loss_fn, rss = tl.optim.SGD(model.parameters(), lr=0.01), tl.nn.CrossEntropy(), []
+onehot = np.eye(10)[y]
+replayed = tl.replay(lambda: loss_fn(model(x), onehot))
 for step in range(5000):
-    loss = loss_fn(model(x), y)
     opt.zero_grad()
-    loss.backward()
+    if REPLAY:
+        replayed()
+    else:
+        loss_fn(model(x), y).backward()
     opt.step()
     if step % 500 == 499:
         rss.append(rss_mb())
@@ -82,9 +86,19 @@ print(json.dumps({"rss": rss, "peak": peak, "tuned": tl.memory.TUNED}))
 
 @pytest.mark.slow
 def test_memory_stays_flat_over_5000_steps_and_the_peak_grows_less_than_a_tenth():
-    tuned = _run(TRAINING, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
-    plain = _run(TRAINING, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC="default")
+    eager = "REPLAY = False\n" + TRAINING
+    tuned = _run(eager, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
+    plain = _run(eager, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC="default")
     assert tuned["tuned"] and not plain["tuned"]
     first, *rest = tuned["rss"]  # resident memory after 500, 1000, ... 5000 steps
     assert max(rest) <= first * 1.02 + 1, tuned["rss"]
     assert tuned["peak"] <= plain["peak"] * 1.10, (tuned["peak"], plain["peak"])
+
+
+@pytest.mark.slow
+def test_a_replayed_training_loop_stays_flat_too_and_peaks_no_higher_than_the_eager_one():
+    eager = _run("REPLAY = False\n" + TRAINING, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
+    replayed = _run("REPLAY = True\n" + TRAINING, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
+    first, *rest = replayed["rss"]
+    assert max(rest) <= first * 1.02 + 1, replayed["rss"]
+    assert replayed["peak"] <= eager["peak"] * 1.10, (replayed["peak"], eager["peak"])

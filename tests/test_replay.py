@@ -293,6 +293,17 @@ def test_steps_that_cannot_be_replayed_are_refused(case, match):
         _twice(tl.replay(step), x)
 
 
+def test_an_array_made_inside_is_refused_even_when_the_first_two_calls_agree():
+    """Labels made into one-hot rows inside the step: equal in the first two calls, but a replay that kept them
+    would train every later batch on the second call's labels."""
+    w = tl.Value(np.ones((3, 2)))
+    step = tl.replay(lambda x, y: ((x @ w) * np.eye(2)[y]).sum())
+    x, y = np.ones((4, 3)), np.array([0, 1, 1, 0])
+    step(x, y)
+    with pytest.raises(RuntimeError, match="made itself"):
+        step(x, y)
+
+
 def test_a_replay_refuses_other_shapes_and_a_reshaped_parameter():
     w = tl.Value(np.ones((3, 2)))
     step = tl.replay(lambda x: (x @ w).sum())

@@ -259,6 +259,17 @@ def test_clear_errors(make, error, pattern):
         make()
 
 
+def test_a_grad_left_from_before_the_data_changed_shape_is_one_clear_error():
+    w = Value(np.ones((3, 2)), name="w")
+    (w * 2).sum().backward()
+    w.data = np.ones((3, 5))  # a layer resized; its old .grad is still there
+    with pytest.raises(ValueError, match=r"backward: 'w' \(shape \(3, 5\)\) holds a .grad of shape \(3, 2\)"):
+        (w * 2).sum().backward()
+    w.zero_grad()
+    (w * 2).sum().backward()
+    assert np.array_equal(w.grad, np.full((3, 5), 2.0))
+
+
 @given(_programs())
 def test_random_graphs_have_the_right_first_and_second_derivatives(program):
     inputs, steps = program

@@ -317,6 +317,13 @@ def test_a_replay_refuses_other_shapes_and_a_reshaped_parameter():
     w.data = np.ones((3, 5))
     with pytest.raises(ValueError, match=r"\(3, 2\).*\(3, 5\)"):
         step(np.ones((4, 3)))
+    w.grad = None
+    with pytest.raises(TypeError, match="argument 1 of <lambda> is a list"):
+        tl.replay(lambda x, extra: (x @ w).sum())(np.ones((4, 3)), [np.ones(2)])
+    scaled = tl.replay(lambda x, k: (x @ w).sum() * k)  # a number argument: the same at every call
+    _twice(scaled, np.ones((4, 3)), 2.0)
+    with pytest.raises(ValueError, match=r"recorded with arguments \(array of shape \(4, 3\) float64, 2.0\)"):
+        scaled(np.ones((4, 3)), 3.0)
 
 
 def test_a_function_op_and_nested_replays_are_refused():

@@ -225,6 +225,21 @@ def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Cal
                 value._saved = None
 
 
+def accumulate(value: Any, g: Any, create_graph: bool = False) -> None:
+    """Add one pass's gradient to value's .grad (backward's store, and a replay's): cast to value's dtype, owned
+    (the gradients of two inputs may be one object), 0-d kept an array."""
+    if g.dtype != value.dtype:
+        g = g.astype(value.dtype)
+    if value._grad is None:
+        value._grad = g if create_graph else np.array(g)
+    elif value._grad.shape != g.shape:
+        raise ValueError(f"backward: {_who(value)} holds a .grad of shape {value._grad.shape} from before its data "
+                         "changed shape; call zero_grad() (or set .grad = None) after changing it")
+    else:
+        total = value._grad + g
+        value._grad = np.array(total) if isinstance(total, np.generic) else total
+
+
 class HookHandle:
     """Returned by register_hook: `remove()` unregisters the hook."""
 

@@ -107,6 +107,13 @@ def _kept(a: Any, b: Any) -> bool:
     return False
 
 
+def _plain(x: Any) -> bool:
+    """Numbers, strings, None and tuples of them: arguments a replay compares with == at every call."""
+    if isinstance(x, tuple):
+        return all(map(_plain, x))
+    return isinstance(x, (int, float, complex, str, np.generic, type(None)))
+
+
 def _signature(x: Any) -> Any:
     """What must stay the same about an argument for a replay: an array's kind, shape and dtype; anything else
     itself."""
@@ -121,6 +128,10 @@ class _Record:
     """One eager call of the step: its arguments, its tape, the loss and the order backward walked."""
 
     def __init__(self, step: Replay, args: tuple[Any, ...]):
+        for i, a in enumerate(args):
+            if not isinstance(a, (Value, np.ndarray)) and not _plain(a):
+                raise TypeError(f"replay: argument {i} of {step._name()} is a {_checks.describe(a)}; a replayed step "
+                                "takes arrays, Values and numbers (and strings, None and tuples of them)")
         tape: list[Any] = []
         backward.tapes.append(tape)
         try:
@@ -172,7 +183,8 @@ class _Plan:
             raise RuntimeError(f"replay: {name} made a different graph in its first two calls (other arguments or "
                                f"another number of ops: {len(first.tape)} and {len(second.tape)}), so it cannot "
                                "be replayed")
-        ns: dict[str, Any] = {"asarray": np.asarray, "sum_to": ops.sum_to, "store": _store, "changed": self._changed}
+        ns: dict[str, Any] = {"asarray": np.asarray, "sum_to": ops.sum_to, "store": backward.accumulate,
+                              "changed": self._changed}
         names: dict[Any, str] = {}  # ("arg", i), ("value", id) or ("constant", id) -> its name in the code
         self.outside: list[tuple[Value, Any]] = []  # Values read afresh at each call, with their signature
         loads: list[str] = []
@@ -284,17 +296,6 @@ class _Plan:
     def _changed(self, v: Value, j: int) -> None:
         raise ValueError(f"replay: {self.name} was recorded with {_shown([self.outside[j][1]])} (a parameter), now "
                          f"{_shown([_signature(v)])}; make a new tl.replay(...) for it")
-
-
-def _store(v: Value, g: np.ndarray) -> None:
-    """A leaf's gradient into its .grad, as backward() stores it."""
-    if g.dtype != v.dtype:
-        g = g.astype(v.dtype)
-    if v._grad is None:
-        v._grad = np.array(g)
-    else:
-        total = v._grad + g
-        v._grad = np.array(total) if isinstance(total, np.generic) else total
 
 
 def _needed(record: _Record, root: int) -> set[int]:

@@ -351,13 +351,7 @@ class Value(Recorded, PythonProtocols):
             if value._op is not None and not getattr(value, "_retains", False):
                 return
             value._pass = this_pass
-            if g.dtype != value.dtype:
-                g = g.astype(value.dtype)
-            if value._grad is None:  # an owned, writable array: grads of two inputs may be the same object
-                value._grad = g if create_graph else np.array(g)
-            else:
-                total = value._grad + g
-                value._grad = np.array(total) if isinstance(total, np.generic) else total  # 0-d stays an array
+            backward.accumulate(value, g, create_graph)
         backward.run(self, seed, retain_graph, create_graph, store, every_value=_retaining[0])
         _passes = this_pass
         self._ran = this_pass

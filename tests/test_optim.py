@@ -309,3 +309,20 @@ def test_optimiser_state_stays_float32():
         w.zero_grad()
         assert w.dtype == np.float32
         assert all(a.dtype == np.float32 for s in opt.state.values() for a in s.values() if isinstance(a, np.ndarray))
+
+
+@pytest.mark.parametrize("make", [lambda w: optim.SGD([w], lr=0.1, momentum=0.9), lambda w: optim.Adam([w]),
+                                  lambda w: optim.AdamW([w]), lambda w: optim.RMSprop([w])])
+def test_a_parameter_that_changed_shape_is_one_clear_error_not_numpys(make):
+    """State kept for the old shape (momentum, Adam's averages) against a resized parameter: said, not broadcast."""
+    w = tl.Value(np.ones((3, 2)))
+    opt = make(w)
+    (w * 2).sum().backward()
+    opt.step()
+    w.data, w.grad = np.ones((3, 5)), None
+    (w * 2).sum().backward()
+    with pytest.raises(ValueError, match=r"step: parameter 0 has shape \(3, 5\), but its \w+ has shape \(3, 2\)"):
+        opt.step()
+    w.grad = np.ones((3, 4))
+    with pytest.raises(ValueError, match=r"its .grad has shape \(3, 4\)"):
+        opt.step()

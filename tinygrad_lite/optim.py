@@ -115,7 +115,14 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    yield group, self.state.setdefault(i, {}), p, p.grad.data if isinstance(p.grad, Value) else p.grad
+                    g, state = p.grad.data if isinstance(p.grad, Value) else p.grad, self.state.setdefault(i, {})
+                    stale = [k for k, v in state.items() if type(v) is np.ndarray and v.shape != p.shape]
+                    if g.shape != p.shape or stale:
+                        raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape {p.shape}, but "
+                                         f"{'its .grad' if g.shape != p.shape else 'its ' + stale[0]} has shape "
+                                         f"{g.shape if g.shape != p.shape else state[stale[0]].shape} (its data "
+                                         "changed shape): make a new optimiser for the new shapes")
+                    yield group, state, p, g
                 i += 1
 
     def step(self) -> None:

@@ -26,6 +26,7 @@ W1r, W3r-W6r the same steps through tl.replay (recorded on their first two calls
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -54,12 +55,13 @@ def w1_numpy(steps: int = 10_000) -> np.ndarray:
     return w
 
 
-def w1_tl(steps: int = 10_000) -> np.ndarray:
+def w1_tl(steps: int = 10_000, replayed: bool = False) -> np.ndarray:
     w = tl.Value(W1_INIT)
+    loss = lambda: 0.5 * (((X1 @ w).sigmoid() - Y1) ** 2).sum()  # noqa: E731
+    step = tl.replay(loss) if replayed else lambda: loss().backward()
     for _ in range(steps):
-        loss = 0.5 * (((X1 @ w).sigmoid() - Y1) ** 2).sum()
         w.grad = None
-        loss.backward()
+        step()
         w.data -= w.grad
     return w.data
 
@@ -121,17 +123,17 @@ def w3_numpy() -> list[np.ndarray]:
 W3_PARAMS = [tl.Value(p) for pair in W3 for p in pair]  # made once, as a training loop keeps its parameters
 
 
-def w3_tl() -> list[np.ndarray]:
-    params = W3_PARAMS
-    for p in params:
+def _w3_loss() -> tl.Value:
+    A, a, B, b, C, c = W3_PARAMS
+    logits = ((X3 @ A + a).tanh() @ B + b).relu() @ C + c
+    return -(logits.log_softmax(axis=1) * ONEHOT3).sum() * (1 / len(X3))
+
+
+def w3_tl(step: Callable[[], object] = lambda: _w3_loss().backward()) -> list[np.ndarray]:
+    for p in W3_PARAMS:
         p.zero_grad()
-    A, a, B, b, C, c = params
-    h1 = (X3 @ A + a).tanh()
-    h2 = (h1 @ B + b).relu()
-    logits = h2 @ C + c
-    loss = -(logits.log_softmax(axis=1) * ONEHOT3).sum() * (1 / len(X3))
-    loss.backward()
-    return [p.data - 0.1 * p.grad for p in params]
+    step()
+    return [p.data - 0.1 * p.grad for p in W3_PARAMS]
 
 
 # ---- W4: a chain of 1,000 elementwise ops on a (4,) array ----------------------------------------
@@ -151,12 +153,15 @@ def w4_numpy() -> np.ndarray:
     return g
 
 
-def w4_tl() -> np.ndarray:
-    x0 = tl.Value(X4)
-    x = x0
+def _w4_chain(x: tl.Value) -> tl.Value:
     for _ in range(N4 // 3):
         x = ((x + 0.1) * 0.9).tanh()
-    x.backward(np.ones(4))
+    return x
+
+
+def w4_tl() -> np.ndarray:
+    x0 = tl.Value(X4)
+    _w4_chain(x0).backward(np.ones(4))
     return x0.grad
 
 
@@ -174,12 +179,15 @@ def w5_numpy() -> float:
     return float(g)
 
 
-def w5_tl() -> float:
-    x0 = tl.Value(0.5)
-    x = x0
+def _w5_chain(x: tl.Value) -> tl.Value:
     for _ in range(N5 // 2):  # two ops per round: 100,000 nodes
         x = x * 1.0 + 0.0
-    x.backward()
+    return x
+
+
+def w5_tl() -> float:
+    x0 = tl.Value(0.5)
+    _w5_chain(x0).backward()
     return float(x0.grad)
 
 
@@ -262,78 +270,33 @@ def _w6_model() -> tl.nn.Module:
 W6_MODEL, W6_LOSS = _w6_model(), tl.nn.CrossEntropy()
 
 
-def w6_tl() -> list[np.ndarray]:
+def w6_tl(step: Callable[[], object] = lambda: W6_LOSS(W6_MODEL(X6), Y6).backward()) -> list[np.ndarray]:
     W6_MODEL.zero_grad()
-    W6_LOSS(W6_MODEL(X6), Y6).backward()
+    step()
     return [p.data - 0.1 * p.grad for p in W6_MODEL.parameters()]
 
 
 # ---- the same steps through tl.replay ---------------------------------------------------------------------
 
-def w1_replay(steps: int = 10_000) -> np.ndarray:
-    w = tl.Value(W1_INIT)
-    step = tl.replay(lambda: 0.5 * (((X1 @ w).sigmoid() - Y1) ** 2).sum())
-    for _ in range(steps):
-        w.grad = None
-        step()
-        w.data -= w.grad
-    return w.data
-
-
-def _w3_loss() -> tl.Value:
-    A, a, B, b, C, c = W3_PARAMS
-    logits = ((X3 @ A + a).tanh() @ B + b).relu() @ C + c
-    return -(logits.log_softmax(axis=1) * ONEHOT3).sum() * (1 / len(X3))
-
-
-W3_STEP = tl.replay(_w3_loss)
-
-
-def w3_replay() -> list[np.ndarray]:
-    for p in W3_PARAMS:
-        p.zero_grad()
-    W3_STEP()
-    return [p.data - 0.1 * p.grad for p in W3_PARAMS]
-
-
-X4_LEAF, X5_LEAF = tl.Value(X4), tl.Value(0.5)
-
-
-@tl.replay
-def _w4_chain() -> tl.Value:
-    x = X4_LEAF
-    for _ in range(N4 // 3):
-        x = ((x + 0.1) * 0.9).tanh()
-    return x.sum()
+W3_STEP, X4_LEAF, X5_LEAF = tl.replay(_w3_loss), tl.Value(X4), tl.Value(0.5)
+W4_STEP = tl.replay(lambda: _w4_chain(X4_LEAF).sum())
+W5_STEP = tl.replay(lambda: _w5_chain(X5_LEAF))
 
 
 def w4_replay() -> np.ndarray:
     X4_LEAF.grad = None
-    _w4_chain()
+    W4_STEP()
     return X4_LEAF.grad
-
-
-@tl.replay
-def _w5_chain() -> tl.Value:
-    x = X5_LEAF
-    for _ in range(N5 // 2):
-        x = x * 1.0 + 0.0
-    return x
 
 
 def w5_replay() -> float:
     X5_LEAF.grad = None
-    _w5_chain()
+    W5_STEP()
     return float(X5_LEAF.grad)
 
 
 W6_STEP = tl.replay(lambda: W6_LOSS(W6_MODEL(X6), ONEHOT6))  # class probabilities: an index made from labels is refused
 
-
-def w6_replay() -> list[np.ndarray]:
-    W6_MODEL.zero_grad()
-    W6_STEP()
-    return [p.data - 0.1 * p.grad for p in W6_MODEL.parameters()]
 
 
 WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]] = {
@@ -344,11 +307,11 @@ WORKLOADS: dict[str, tuple[str, Callable[[], object], Callable[[], object], int]
     "W4": ("1,000 elementwise ops on (4,), per op", w4_numpy, w4_tl, N4 // 3 * 3),
     "W5": ("100,000-deep chain, forward+backward", w5_numpy, w5_tl, 0),
     "W6": ("digits CNN, batch 64, one step", w6_numpy, w6_tl, 0),
-    "W1r": ("perceptron, 10,000 steps, tl.replay", w1_numpy, w1_replay, 0),
-    "W3r": ("MLP step, tl.replay", w3_numpy, w3_replay, 0),
+    "W1r": ("perceptron, 10,000 steps, tl.replay", w1_numpy, functools.partial(w1_tl, replayed=True), 0),
+    "W3r": ("MLP step, tl.replay", w3_numpy, functools.partial(w3_tl, W3_STEP), 0),
     "W4r": ("1,000 elementwise ops, per op, tl.replay", w4_numpy, w4_replay, N4 // 3 * 3),
     "W5r": ("100,000-deep chain, tl.replay", w5_numpy, w5_replay, 0),
-    "W6r": ("digits CNN step, tl.replay", w6_numpy, w6_replay, 0),
+    "W6r": ("digits CNN step, tl.replay", w6_numpy, functools.partial(w6_tl, W6_STEP), 0),
 }
 
 

@@ -33,19 +33,23 @@ _store_lock = threading.Lock()  # backward passes in several threads may accumul
 # Values with hooks (register_hook), by id (Values' == is elementwise): the walk looks for hooks only while one lives.
 hooked: dict[int, weakref.ref[Any]] = {}
 # While tl.replay records a step: one list per recording, of (op, operands, params, out, the operands as given)
-# for every op that ran,
-# and a sentence for everything the recording could not replay (a write to a Value's numbers, a backward call).
+# for every op that ran, and a sentence for each thing the step did that a replay would not do again.
 tapes: list[list[Any]] = []
+UNREPLAYABLE = {  # what the step did, and the fix
+    "reads": ("it reads a Value's numbers (.data, .item(), float(), numpy()), and what it makes of them would be "
+              "frozen", "read them outside the replayed function"),
+    "writes": ("it changes a Value's numbers (an optimiser's step, BatchNorm's running statistics)",
+               "do that outside the replayed function, or put BatchNorm in eval() mode"),
+    "grad": ("it sets a .grad (zero_grad() included)", "call zero_grad() outside it"),
+    "backward": ("it calls backward()", "return the loss instead: the replay runs backward itself"),
+}
 
 
-READS = ("it reads a Value's numbers (.data, .item(), float(), numpy()), and what it makes of them would be "
-         "frozen", "read them outside the replayed function")
-SETS_GRAD = ("it sets a .grad (zero_grad() included)", "call zero_grad() outside it")
-
-
-def unreplayable(what: str, fix: str) -> None:
-    """Note, in the step being recorded, something a replay would not do again (it is refused then)."""
-    tapes[-1].append(f"{what}, which a replay would not do again; {fix}")
+def unreplayable(what: str) -> None:
+    """Note, in the step being recorded, something a replay would not do again (UNREPLAYABLE's key): the
+    recording is refused with that reason."""
+    done, fix = UNREPLAYABLE[what]
+    tapes[-1].append(f"{done}, which a replay would not do again; {fix}")
 
 
 class Node(NamedTuple):
@@ -98,8 +102,7 @@ def bump(v: Any) -> None:
     """A write to v's numbers: a new stamp from the clock, in the box v shares with its aliases."""
     _clock[0] += 1
     if tapes:
-        unreplayable("it changes a Value's numbers (an optimiser's step, BatchNorm's running statistics)",
-                     "do that outside the replayed function, or put BatchNorm in eval() mode")
+        unreplayable("writes")
     if v._stamp is FRESH:
         v._stamp = [_clock[0]]
     else:
@@ -210,7 +213,7 @@ def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Cal
     Nothing is stored until the whole pass has succeeded: an exception on the way (a hook's, a Function's)
     leaves the gradients and the graph as they were, so the pass can be retried."""
     if tapes:
-        unreplayable("it calls backward()", "return the loss instead: the replay runs backward itself")
+        unreplayable("backward")
     values = order(root)
     if every_value:
         done = [(value, g) for value, g, _ in _walk(values, seed, create_graph, tell=False)]

@@ -116,14 +116,17 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     g, state = p.grad.data if isinstance(p.grad, Value) else p.grad, self.state.setdefault(i, {})
-                    stale = [k for k, v in state.items() if type(v) is np.ndarray and v.shape != p.shape]
-                    if g.shape != p.shape or stale:
-                        raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape {p.shape}, but "
-                                         f"{'its .grad' if g.shape != p.shape else 'its ' + stale[0]} has shape "
-                                         f"{g.shape if g.shape != p.shape else state[stale[0]].shape} (its data "
-                                         "changed shape): make a new optimiser for the new shapes")
+                    if g.shape != p.shape or (state and any(type(v) is np.ndarray and v.shape != p.shape
+                                                            for v in state.values())):
+                        raise self._resized(i, p.shape, {".grad": g, **state})
                     yield group, state, p, g
                 i += 1
+
+    def _resized(self, i: int, shape: tuple[int, ...], arrays: dict[str, Any]) -> ValueError:
+        """The error for parameter i, whose data changed shape since its .grad or its state was made."""
+        k, v = next((k, v) for k, v in arrays.items() if type(v) is np.ndarray and v.shape != shape)
+        return ValueError(f"{type(self).__name__}.step: parameter {i} has shape {shape}, but its {k} has shape "
+                          f"{v.shape} (its data changed shape): make a new optimiser for the new shapes")
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""

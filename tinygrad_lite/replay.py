@@ -70,7 +70,7 @@ class Replay:
                                "replay the outer step only")
         if self._plan is not None:
             if _recording() and not _checking() and not backward.hooked:
-                return _constant(self._plan.replayed(args), False)
+                return _leaf(self._plan.replayed(args), False)
             root = self.fn(*args)  # under detect_anomaly or no_grad, or with a hook anywhere: as written, eagerly
             root.backward()
             return root
@@ -87,7 +87,10 @@ class Replay:
 
 
 replay = Replay
-_recording, _checking, _constant = modes.recording, modes.checking, Value._leaf
+_recording, _checking, _leaf = modes.recording, modes.checking, Value._leaf
+
+
+_PLAIN = (int, float, complex, str, np.generic, type(None))  # numbers and the like, compared with ==
 
 
 def _kept(a: Any, b: Any) -> bool:
@@ -102,7 +105,7 @@ def _kept(a: Any, b: Any) -> bool:
         return _kept((a.start, a.stop, a.step), (b.start, b.stop, b.step))
     if isinstance(a, np.ndarray) or type(a) is not type(b):
         return False
-    if isinstance(a, (int, float, complex, str, np.generic, np.dtype, type(None), type(Ellipsis))):
+    if isinstance(a, (*_PLAIN, np.dtype, type(Ellipsis))):
         return bool(a == b) or (a != a and b != b)  # NaN parameters
     return False
 
@@ -111,7 +114,7 @@ def _plain(x: Any) -> bool:
     """Numbers, strings, None and tuples of them: arguments a replay compares with == at every call."""
     if isinstance(x, tuple):
         return all(map(_plain, x))
-    return isinstance(x, (int, float, complex, str, np.generic, type(None)))
+    return isinstance(x, _PLAIN)
 
 
 def _signature(x: Any) -> Any:
@@ -159,7 +162,7 @@ class _Record:
         """Where an operand came from: ("op", k) the k-th op of the tape, ("arg", i) the i-th argument, ("value",
         v) a Value made outside the tape (a parameter, or a Value the step made itself), ("constant", x) (a
         constant Value counts as its array)."""
-        if id(x) in self.made and self.tape[self.made[id(x)]][3] is x:
+        if id(x) in self.made:  # the tape holds its outputs, so their ids are theirs alone
             return "op", self.made[id(x)]
         if id(x) in self.arg_of:
             return "arg", self.arg_of[id(x)]
@@ -186,7 +189,7 @@ class _Plan:
         ns: dict[str, Any] = {"asarray": np.asarray, "sum_to": ops.sum_to, "store": backward.accumulate,
                               "changed": self._changed}
         names: dict[Any, str] = {}  # ("arg", i), ("value", id) or ("constant", id) -> its name in the code
-        self.outside: list[tuple[Value, Any]] = []  # Values read afresh at each call, with their signature
+        self.outside: list[Value] = []  # Values read afresh at each call
         loads: list[str] = []
 
         def name_of(k: int, pos: int, a: Any, b: Any, given: Any, given2: Any) -> str:
@@ -212,11 +215,10 @@ class _Plan:
                 elif kind2 == "value":  # read afresh each call, and refused if its shape, dtype or flag changed
                     j = len(self.outside)
                     names[key] = f"o{j}"
-                    ns[f"O{j}"], ns[f"SHAPE_o{j}"], ns[f"DTYPE_o{j}"], ns[f"GRAD_o{j}"] = y, y.shape, y.dtype, \
-                        y.requires_grad
-                    loads.append(f"    o{j} = O{j}._data\n    if o{j}.shape != SHAPE_o{j} or o{j}.dtype != DTYPE_o{j} "
-                                 f"or O{j}.requires_grad is not GRAD_o{j}:\n        changed(O{j}, {j})")
-                    self.outside.append((y, _signature(y)))
+                    ns[f"O{j}"], ns[f"SIG_o{j}"] = y, _signature(y)  # ("Value", shape, dtype, requires_grad)
+                    loads.append(f"    o{j} = O{j}._data\n    if ('Value', o{j}.shape, o{j}.dtype, O{j}.requires_grad)"
+                                 f" != SIG_o{j}:\n        changed(O{j}, SIG_o{j})")
+                    self.outside.append(y)
                 else:
                     names[key] = f"c{len(names)}"
                     ns[names[key]] = y
@@ -255,7 +257,7 @@ class _Plan:
         lines += calls
         lines.append(f"    g_x{root} = SEED")
         stores, given = [], set()
-        outside_at = {id(v): j for j, (v, _) in enumerate(self.outside)}
+        outside_at = {id(v): j for j, v in enumerate(self.outside)}
         for v in reversed(second.values):  # backward's own order
             if v._op is None:  # a leaf: an argument or an outside Value keeps its gradient, a step's own is dropped
                 if id(v) in second.arg_of:
@@ -293,8 +295,8 @@ class _Plan:
                          f"called with {_shown([_signature(a) for a in args])}; a replayed step keeps its shapes "
                          "and dtypes: make a new tl.replay(...) for these")
 
-    def _changed(self, v: Value, j: int) -> None:
-        raise ValueError(f"replay: {self.name} was recorded with {_shown([self.outside[j][1]])} (a parameter), now "
+    def _changed(self, v: Value, recorded: Any) -> None:
+        raise ValueError(f"replay: {self.name} was recorded with {_shown([recorded])} (a parameter), now "
                          f"{_shown([_signature(v)])}; make a new tl.replay(...) for it")
 
 

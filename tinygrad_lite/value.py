@@ -74,7 +74,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
         out._op = None
     if _checking():
         out._site = modes.user_site()
-        modes.non_finite(op.name, "forward output", out.data, datas, out._site)
+        modes.non_finite(op.name, "forward output", out._data, datas, out._site)
     if _tapes:
         _tapes[-1].append((op, parents, params, out, args))
     return out
@@ -145,7 +145,7 @@ class Value(Recorded, PythonProtocols):
         backward then refuses a graph that used the old numbers. Writes into it by index (`v.data[0] = 1`)
         are not seen (see the FAQ)."""
         if _tapes:
-            backward.unreplayable(*backward.READS)
+            backward.unreplayable("reads")
         return self._data
 
     @data.setter
@@ -173,7 +173,7 @@ class Value(Recorded, PythonProtocols):
     @grad.setter
     def grad(self, g: Any) -> None:
         if _tapes:
-            backward.unreplayable(*backward.SETS_GRAD)
+            backward.unreplayable("grad")
         self._grad = g
 
     @property

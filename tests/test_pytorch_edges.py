@@ -167,7 +167,7 @@ def test_bce_at_a_clamped_log_has_a_finite_loss_and_a_zero_gradient():
 LAYERS = {"Linear": lambda w: tl.nn.Linear(3, 2), "BatchNorm1d": lambda w: tl.nn.BatchNorm1d(len(w["weight"])),
           "Conv2d": lambda w: tl.nn.Conv2d(1, 2, 2), "MaxPool2d": lambda w: tl.nn.MaxPool2d(2),
           "AvgPool2d": lambda w: tl.nn.AvgPool2d(2), "LayerNorm": lambda w: tl.nn.LayerNorm(3),
-          "RMSNorm": lambda w: tl.nn.RMSNorm(3),
+          "RMSNorm": lambda w: tl.nn.RMSNorm(3, eps=1e-6),
           "CausalSelfAttention": lambda w: tl.nn.CausalSelfAttention(4, 2, bias=False),
           "RNNCell": lambda w: tl.nn.RNNCell(2, 2), "GRUCell": lambda w: tl.nn.GRUCell(2, 2)}
 

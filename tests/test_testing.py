@@ -121,8 +121,10 @@ def test_every_table_entry_is_a_documented_value_method():
         if op.variadic:  # the joining ops are module functions: tl.concatenate, tl.stack
             assert getattr(tl, name).__doc__ and not hasattr(Value, name) and len(op.domain) == 1, name
             continue
-        if name == "where":  # numpy's order, where(cond, a, b): a module function
-            assert tl.where.__doc__ and not hasattr(Value, name) and len(op.domain) == op.arity == 2
+        if name == "where":  # numpy's order, where(cond, a, b): a module function; PyTorch's x.where(cond, y) beside it
+            assert tl.where.__doc__ and len(op.domain) == op.arity == 2
+            x = Value([1.0, 2.0])
+            assert np.array_equal(x.where(np.array([True, False]), 5.0).data, [1.0, 5.0])
             continue
         method = getattr(Value, name)
         assert method.__doc__ == op.doc + "." and op.doc.split(":")[0], name

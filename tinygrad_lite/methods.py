@@ -88,13 +88,14 @@ class _Composites:
 
     def softmax(self: Any, axis: int = -1) -> Value:
         """Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow).
-        A -inf logit gets probability 0, as in PyTorch; a row of only -inf is NaN."""
-        e = (self - _shift(self, axis)).exp()
+        A -inf logit gets probability 0, as in PyTorch; a row of only -inf, or holding +inf or NaN, is NaN."""
+        e = (self - _shift(self, axis, posinf=True)).exp()
         return e / e.sum(axis=axis, keepdims=True)
 
     def log_softmax(self: Any, axis: int = -1) -> Value:
-        """Log-softmax: f(x) = x - log(sum(e^x)) over axis, computed stably (-inf stays -inf, as in PyTorch)."""
-        s = self - _shift(self, axis)
+        """Log-softmax: f(x) = x - log(sum(e^x)) over axis, computed stably (-inf stays -inf, as in PyTorch; a row
+        of only -inf, or holding +inf or NaN, is NaN)."""
+        s = self - _shift(self, axis, posinf=True)
         return s - s.exp().sum(axis=axis, keepdims=True).log()
 
     def logsumexp(self: Any, axis: Any = None, keepdims: bool = False) -> Value:
@@ -157,6 +158,10 @@ class _Composites:
                              f"{self.ndim}) for shape {self.shape}") from None
         return self.transpose(tuple(axes))
 
+    def where(self: Any, cond: Any, other: Any) -> Value:
+        """PyTorch's x.where(cond, y): self where cond is true, else other (tl.where(cond, self, other))."""
+        return where(cond, self, other)
+
     def argmax(self: Any, axis: Any = None) -> np.ndarray:
         """Where the maximum is along axis: plain integers (no gradient), as numpy.argmax."""
         return np.asarray(self.data.argmax(axis=axis))
@@ -174,22 +179,23 @@ def _shape_of(name: str, fn: Callable[..., Any], v: Value, axis: Any) -> tuple[i
         raise ValueError(f"{name}: {e} (input shape {v.shape}, axis={axis!r})") from None
 
 
-def _finite_max(x: np.ndarray, axis: Any) -> np.ndarray:
-    """The max over axis (keepdims) to shift by before exp: 0 where it is infinite or the axis is empty, so that
-    the shift never makes inf - inf (PyTorch's logsumexp does the same)."""
+def _finite_max(x: np.ndarray, axis: Any, posinf: bool = False) -> np.ndarray:
+    """The max over axis (keepdims) to shift by before exp: 0 where it is -inf, NaN or the axis is empty, so that
+    the shift never makes -inf - -inf. Where it is +inf: 0 as well for logsumexp (which is then +inf, as PyTorch's),
+    or with posinf +inf itself, so that softmax's inf - inf makes the whole row NaN, as PyTorch's."""
     m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
-    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+    return np.where(np.isfinite(m) | (posinf & (m == np.inf)), m, 0.0).astype(x.dtype, copy=False)
 
 
 # The shift is a constant for the gradient (softmax does not change when every input moves by the same amount):
 # an op run without recording, so that it is a constant of the graph that a replay still computes afresh.
 SHIFT = ops.Op("finite_max", _finite_max, (), doc="The finite max over axis (keepdims), for a stable shift",
-               params={"axis": -1}, arity=1)
+               params={"axis": -1, "posinf": False}, arity=1)
 
 
-def _shift(v: Value, axis: Any) -> Value:
+def _shift(v: Value, axis: Any, posinf: bool = False) -> Value:
     with no_grad():
-        return _apply(SHIFT, (v,), {"axis": axis})
+        return _apply(SHIFT, (v,), {"axis": axis, "posinf": posinf})
 
 
 def maximum(a: Any, b: Any) -> Value:

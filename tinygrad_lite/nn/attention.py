@@ -18,15 +18,21 @@ from .layers import Dropout, Linear, _flag
 from .module import Module, _generator, _input
 
 
-def attention(query: Any, key: Any, value: Any, causal: bool = False, mask: Any = None, scale: float | None = None,
-              dropout: Dropout | None = None) -> Value:
-    """softmax(query @ key^T * scale + mask) @ value, over inputs of shape (..., T, d) (keys and values: (..., S, d)).
+def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask: Any = None,
+              scale: float | None = None, dropout: Dropout | None = None) -> Value:
+    """softmax(query @ key^T * scale + mask) @ value, over inputs of shape (..., T, d) (keys and values: (..., S, d)),
+    as PyTorch's scaled_dot_product_attention.
 
-    scale defaults to 1 / sqrt(d). causal=True lets position t attend to positions 0..t only. mask (broadcast to
-    (..., T, S)): booleans, True where attention is allowed (PyTorch's convention), or floats added to the scores
-    (-inf to forbid). A row that may attend to nothing is NaN, as in PyTorch. dropout: a Dropout module applied
-    to the attention weights (training only)."""
-    _flag("attention", "causal", causal)
+    scale defaults to 1 / sqrt(d). causal=True lets query t attend to keys 0..t only, aligned at the top left
+    (PyTorch's is_causal: with more keys than queries, the later keys are seen by no query); causal="lower_right"
+    aligns the last query with the last key instead (PyTorch's causal_lower_right), so that query t sees keys up to
+    t + S - T: the form for queries that come after S - T cached keys. mask (broadcast to (..., T, S)): booleans,
+    True where attention is allowed (PyTorch's convention), or floats added to the scores (-inf to forbid); integers
+    are refused (say mask.astype(bool)). A query that may attend to nothing gives 0 and passes no gradient back, as
+    scaled_dot_product_attention (softmax alone would give NaN). dropout: a Dropout module applied to the attention
+    weights (training only)."""
+    if not (isinstance(causal, (bool, np.bool_)) or (isinstance(causal, str) and causal == "lower_right")):
+        raise ValueError(f"attention: causal must be True, False or 'lower_right', got {_checks.describe(causal)}")
     if scale is not None:
         scale = _checks.number("attention", "scale", scale)
     if dropout is not None and not isinstance(dropout, Dropout):
@@ -36,13 +42,17 @@ def attention(query: Any, key: Any, value: Any, causal: bool = False, mask: Any 
         raise ValueError(f"attention: expected query (..., T, d), key (..., S, d) and value (..., S, dv), got shapes "
                          f"{q.shape}, {k.shape} and {v.shape}")
     d = q.shape[-1]
-    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else scale)  # (..., T, S)
+    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else float(scale))  # (..., T, S)
     T, S = q.shape[-2], k.shape[-2]
     allowed = np.ones((T, S), dtype=bool)
     if causal:
-        allowed = np.tril(allowed, S - T)  # query t sees keys up to t (aligned at the end when S > T)
+        allowed = np.tril(allowed, S - T if isinstance(causal, str) else 0)  # query t sees keys 0..t (+ S - T)
     if mask is not None:
         m = _checks.numeric("attention", "mask", mask)
+        if m.dtype.kind in "iu":
+            raise TypeError(f"attention: the mask holds integers ({m.dtype}), which PyTorch refuses too: give "
+                            "booleans, True where attention is allowed (mask.astype(bool)), or floats to add to "
+                            "the scores (-inf to forbid)")
         try:
             np.broadcast_shapes(m.shape, scores.shape)
         except ValueError:
@@ -54,7 +64,11 @@ def attention(query: Any, key: Any, value: Any, causal: bool = False, mask: Any 
             scores = scores + m.astype(scores.dtype)
     if not allowed.all():
         scores = where(allowed, scores, -np.inf)
-    weights = scores.softmax(axis=-1)
+    empty = np.all(scores.data == -np.inf, axis=-1, keepdims=True)  # queries that may attend to nothing
+    if empty.any():  # softmax over a row of zeros instead (finite), then 0: no NaN forward or backward
+        weights = where(empty, 0.0, where(empty, 0.0, scores).softmax(axis=-1))
+    else:
+        weights = scores.softmax(axis=-1)
     if dropout is not None:
         weights = dropout(weights)
     return weights @ v  # (..., T, dv)

@@ -122,17 +122,20 @@ class LayerNorm(Module):
 
 class RMSNorm(Module):
     """Root-mean-square normalisation over the last axes: y = x / sqrt(mean(x^2) + eps) * weight, as PyTorch's
-    RMSNorm (and LLaMA's); no mean is taken out and there is no bias. weight starts at ones."""
+    RMSNorm (and LLaMA's); no mean is taken out and there is no bias. weight starts at ones. eps=None (the
+    default, as PyTorch's) is the machine epsilon of the input's dtype: about 1.2e-7 in float32, 2.2e-16 in
+    float64."""
 
-    def __init__(self, normalized_shape: Any, eps: float = 1e-6):
+    def __init__(self, normalized_shape: Any, eps: float | None = None):
         self.normalized_shape = _trailing("RMSNorm", normalized_shape)
-        self.eps = _checks.number("RMSNorm", "eps", eps, lo=0, lo_open=True)
+        self.eps = None if eps is None else _checks.number("RMSNorm", "eps", eps, lo=0, lo_open=True)
         self.weight = Value(np.ones(self.normalized_shape), name="weight")
 
     def forward(self, x: Any) -> Value:
         x = _input("RMSNorm", x)
         axes = _check_last("RMSNorm", x, self.normalized_shape)
-        return x / ((x * x).mean(axis=axes, keepdims=True) + self.eps).sqrt() * self.weight
+        eps = float(np.finfo(x.dtype).eps) if self.eps is None else self.eps
+        return x / ((x * x).mean(axis=axes, keepdims=True) + eps).sqrt() * self.weight
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import BROADCAST, data, entry, exp, log
+from .core import BROADCAST, data, entry, exp, log, select
 
 
 def _pow_da(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -72,10 +72,13 @@ def _matmul_db(g: Any, out: Any, a: Any, b: Any) -> Any:
     return db.reshape(db.shape[:-1]) if b.ndim == 1 else db
 
 
-def _wins(a: Any, b: Any) -> Any:
-    """1 where a > b, 1/2 where they tie (PyTorch's split), else 0: which input maximum's gradient goes to. Where
-    either is NaN (the result is NaN) both get the whole gradient, as in PyTorch."""
-    return (a > b) + 0.5 * (a == b) + (np.isnan(a) | np.isnan(b))
+def _share(g: Any, a: Any, b: Any) -> Any:
+    """a's share of maximum's gradient g: all of it where a > b, half where they tie (PyTorch's split), none where
+    a < b (chosen out, so that a NaN in g there stays out, as PyTorch's masked_fill). Where either is NaN (the
+    result is NaN) both get the whole gradient, as in PyTorch."""
+    tie = a == b
+    mine = (a > b) | tie | np.isnan(a) | np.isnan(b)
+    return select(mine, g * np.where(tie, 0.5, 1.0) if tie.any() else g)
 
 
 def _atan2_rule(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
@@ -118,8 +121,8 @@ ENTRIES = [
     entry("neg", np.negative,  (lambda g, out, x: -g,                                   "d(-x)/dx = -1"),
           doc="Negate: f(x) = -x", symbol="-"),
     entry("maximum", np.maximum,
-                               (lambda g, out, a, b: g * _wins(data(a), data(b)),       "1 if a > b, 1/2 if a = b"),
-                               (lambda g, out, a, b: g * _wins(data(b), data(a)),       "1 if b > a, 1/2 if a = b"),
+                               (lambda g, out, a, b: _share(g, data(a), data(b)),       "1 if a > b, 1/2 if a = b"),
+                               (lambda g, out, a, b: _share(g, data(b), data(a)),       "1 if b > a, 1/2 if a = b"),
           doc="Elementwise maximum: f(a, b) = max(a, b) (a tie shares the gradient equally)",
           domain=("distinct", "between"), error=BROADCAST, cases="broadcast", special=((0.0, 1.0), (0.0, 1.0))),
     entry("logaddexp", np.logaddexp,
@@ -130,8 +133,8 @@ ENTRIES = [
     entry("atan2", np.arctan2, joint=(_atan2_rule, ("b / (a^2 + b^2)", "-a / (a^2 + b^2)")), arity=2,
           doc="Angle of the point (b, a): f(a, b) = atan2(a, b), in [-pi, pi]", domain="nonzero", error=BROADCAST,
           cases="broadcast"),
-    entry("where", _where,     (lambda g, out, a, b, cond: g * cond.astype(g.dtype),    "1 where cond, else 0"),
-                               (lambda g, out, a, b, cond: g * (~cond).astype(g.dtype), "0 where cond, else 1"),
+    entry("where", _where,     (lambda g, out, a, b, cond: select(cond, g),             "1 where cond, else 0"),
+                               (lambda g, out, a, b, cond: select(~cond, g),            "0 where cond, else 1"),
           doc="Choose: f(a, b) = a where cond is true, else b (cond: booleans, broadcast with a and b)",
           error="{name}: shapes {0} and {1} and the condition's shape {cond.shape} cannot be broadcast together",
           cases="where", hidden=("cond",), method=False),

@@ -94,6 +94,21 @@ def expand(g: Any, shape: tuple[int, ...]) -> Any:
     return g.broadcast_to(shape)
 
 
+def select(keep: Any, g: Any) -> Any:
+    """g where `keep` (booleans, broadcast with g) is true, else 0: chosen, not multiplied by a 0/1 mask, so that a
+    NaN or inf in g where it is not kept stays out (NaN * 0 would be NaN), as PyTorch's where, relu and clamp.
+    A fresh array for arrays, the recorded where op for Values."""
+    if _is_array(g):
+        return np.where(keep, g, np.zeros((), np.result_type(g)))
+    return g.where(keep, 0.0)
+
+
+def zeros(g: Any) -> Any:
+    """A zero gradient of g's shape (the rule of a function that is flat where it is differentiable: floor, sign),
+    0 even where g is NaN or inf, as PyTorch's zeros_like(grad)."""
+    return select(np.zeros((), bool), g)
+
+
 def data(x: Any) -> Any:
     """The numbers behind x, for the parts of a rule that are constant (masks, signs)."""
     return x if _is_array(x) else x.data

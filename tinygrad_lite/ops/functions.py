@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import cos, cosh, data, entry, erf, exp, sigmoid, sin, sinh
+from .core import cos, cosh, data, entry, erf, exp, select, sigmoid, sin, sinh, zeros
 from .erf import erf as _erf  # numpy has none: scipy's, or numpy arithmetic to float64
 
 _SQRT_HALF, _INV_SQRT_2PI = math.sqrt(0.5), 1 / math.sqrt(2 * math.pi)
@@ -63,7 +63,7 @@ def _sign(x: np.ndarray) -> np.ndarray:
 
 def _clip_rule(g: Any, out: Any, x: Any, lo: Any, hi: Any) -> Any:
     inside = (data(x) >= (-np.inf if lo is None else lo)) & (data(x) <= (np.inf if hi is None else hi))
-    return g * inside
+    return select(inside, g)
 
 
 ENTRIES = [
@@ -105,7 +105,7 @@ ENTRIES = [
     entry("gelu",    _gelu,    (_gelu_rule,                                             "Phi(x) + x phi(x)"),
           doc="GELU: f(x) = x * Phi(x), Phi the standard normal's distribution function (PyTorch's exact form)"),
     entry("relu",    lambda x: np.maximum(x, 0),
-                               (lambda g, out, x: g * ~(data(x) <= 0),                  "1 where x > 0, else 0"),
+                               (lambda g, out, x: select(~(data(x) <= 0), g),           "1 where x > 0, else 0"),
           doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
     entry("leaky_relu", _leaky_relu,
                                (lambda g, out, x, slope: g * np.where(data(x) > 0, 1.0, slope),
@@ -114,17 +114,17 @@ ENTRIES = [
           special=((0.0,),)),
     entry("abs",     np.abs,   (lambda g, out, x: g * _sign(data(x)),                   "d|x|/dx = sign(x)"),
           doc="Absolute value: f(x) = |x|", domain="nonzero", special=((0.0,),)),
-    entry("sign",    _sign,    (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+    entry("sign",    _sign,    (lambda g, out, x: zeros(g),                             "0 (flat between its jumps)"),
           doc="Sign: f(x) = -1, 0 or 1 (0 at NaN, as PyTorch's); its gradient is 0", domain="off_grid",
           special=((0.0,),)),
-    entry("floor",   np.floor, (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+    entry("floor",   np.floor, (lambda g, out, x: zeros(g),                             "0 (flat between its jumps)"),
           doc="Floor: f(x) = the largest whole number <= x; its gradient is 0", domain="off_grid",
           special=((0.0, 1.0, -1.0),)),
-    entry("ceil",    np.ceil,  (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+    entry("ceil",    np.ceil,  (lambda g, out, x: zeros(g),                             "0 (flat between its jumps)"),
           doc="Ceiling: f(x) = the smallest whole number >= x; its gradient is 0", domain="off_grid",
           special=((0.0, 1.0, -1.0),)),
     entry("round",   lambda x: np.round(x),
-                               (lambda g, out, x: g * 0.0,                              "0 (flat between its jumps)"),
+                               (lambda g, out, x: zeros(g),                             "0 (flat between its jumps)"),
           doc="Round to the nearest whole number, halves to even (as numpy and PyTorch); its gradient is 0",
           domain="off_grid", special=((0.5, 1.5, -0.5),)),
     entry("clip",    lambda x, lo=None, hi=None: np.clip(x, lo, hi),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, slab
+from .core import axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, select, slab
 
 
 def _shifted(m: Any, s: int) -> Any:
@@ -62,7 +62,8 @@ def _laid_out_as(a: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    # Ties split the gradient evenly between the maxima (as PyTorch's amax does).
+    # Ties split the gradient evenly between the maxima (as PyTorch's amax does); the others get 0 even where g is
+    # NaN or inf (as PyTorch's max over a dim and its max-pool, which pick; amax multiplies by its mask).
     keep = keepdims_shape(x.shape, axis)
     winners = data(x) == data(out).reshape(keep)
     if np.isnan(data(out)).any():  # numpy's max is NaN where the group holds one: the NaN wins (PyTorch's max-pool)
@@ -71,12 +72,20 @@ def _max_rule(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
         g = _laid_out_as(g, out)
     if np.count_nonzero(winners) != data(out).size:  # ties (a relu's zeros): g shared, divided at out's size
         g = g / winners.sum(axis=axis, keepdims=keepdims)
-    return g.reshape(keep) * winners
+    return select(winners, g.reshape(keep))  # chosen: a NaN in g stays out of the others (PyTorch's max(dim), pools)
+
+
+def _running(fn: Any, x: np.ndarray, axis: Any) -> np.ndarray:
+    """numpy's cumsum or cumprod, but a 0-d x keeps its shape (PyTorch's; numpy makes it 1-D)."""
+    out = fn(x, axis=axis)
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 def _cumsum_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
     # Each x[i] reaches every out[j] with j >= i: its gradient is the sum of g from i to the end, which is the
     # cumulative sum of g reversed, reversed back. With axis None numpy flattened x first: g is 1-D.
+    if x.ndim == 0:  # a 0-d value is its own running total
+        return g
     ax = 0 if axis is None else operator.index(axis) % x.ndim
     back = g[slab(g.ndim, ax, slice(None, None, -1))]
     summed = cumsum(back, ax)
@@ -89,6 +98,8 @@ def _cumprod_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
     # product of a row that is 1 up to i and x after it. Only products, so it is exact at zeros (out / x would be
     # NaN there), at every order; n x n numbers per row along the axis.
     shape = x.shape
+    if x.ndim == 0:  # a 0-d value is its own running product
+        return g
     if axis is None:  # numpy flattened x first: g is 1-D
         x, ax = x.reshape(-1), 0
     else:
@@ -109,13 +120,15 @@ ENTRIES = [
     entry("sum",     lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
                                    (_sum_rule,                                              "every element gets g"),
         doc="Sum: f(x) = sum of x over axis", cases="reduction"),
-    entry("cumsum",  lambda x, axis=None: np.cumsum(x, axis=axis),
+    entry("cumsum",  lambda x, axis=None: _running(np.cumsum, x, axis),
                                    (_cumsum_rule,                                           "g summed from i on"),
-        doc="Cumulative sum: f(x)[i] = x[0] + ... + x[i] along axis (of the flattened x if axis is None)",
+        doc="Cumulative sum: f(x)[i] = x[0] + ... + x[i] along axis (of the flattened x if axis is None; a 0-d x "
+            "keeps its shape, as PyTorch's)",
         cases="cumulative"),
-    entry("cumprod", lambda x, axis=None: np.cumprod(x, axis=axis),
+    entry("cumprod", lambda x, axis=None: _running(np.cumprod, x, axis),
                                    (_cumprod_rule,                                          "products of the others"),
-        doc="Cumulative product: f(x)[i] = x[0] * ... * x[i] along axis (of the flattened x if axis is None)",
+        doc="Cumulative product: f(x)[i] = x[0] * ... * x[i] along axis (of the flattened x if axis is None; a 0-d "
+            "x keeps its shape, as PyTorch's)",
         cases="cumulative"),
     entry("prod",    lambda x, axis=None, keepdims=False: x.prod(axis=axis, keepdims=keepdims),
                                    (_prod_rule,                                             "product of the others"),

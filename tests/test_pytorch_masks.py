@@ -44,7 +44,8 @@ def test_causal_lower_right_is_the_top_left_mask_shifted_to_the_last_key():
     r = np.random.default_rng(1)
     q, k, v = r.standard_normal((1, 2, 3)), r.standard_normal((1, 5, 3)), r.standard_normal((1, 5, 2))
     shifted = np.tril(np.ones((2, 5), dtype=bool), 3)  # query t sees keys up to t + S - T
-    np.testing.assert_allclose(nn.attention(q, k, v, causal="lower_right").data, nn.attention(q, k, v, mask=shifted).data)
+    lower_right = nn.attention(q, k, v, causal="lower_right").data
+    np.testing.assert_allclose(lower_right, nn.attention(q, k, v, mask=shifted).data)
     # the last query sees every key, the first all but the last
     full = nn.attention(q[:, 1:], k, v).data
     np.testing.assert_allclose(nn.attention(q, k, v, causal="lower_right").data[:, 1:], full)

@@ -56,7 +56,8 @@ def _method(op: ops.Op) -> Callable[..., Value]:
         if len(rest) > len(names):
             raise TypeError(f"{op.name}() takes at most {len(names)} parameters, got {len(rest)}")
         _numpy_names(op.name, kwargs.keys() - op.params.keys())
-        params = {**op.params, **dict(zip(names, rest)), **kwargs}
+        given = {**dict(zip(names, rest)), **kwargs}
+        params = {**op.params, **{k: _weak(v) for k, v in given.items()}}
         missing = [k for k in required if params[k] is inspect.Parameter.empty]
         if missing:
             raise TypeError(f"{op.name}() missing required parameter {missing[0]!r}")
@@ -65,6 +66,14 @@ def _method(op: ops.Op) -> Callable[..., Value]:
     method.__name__ = op.name
     method.__doc__ = op.doc + "."
     return method
+
+
+def _weak(p: Any) -> Any:
+    """A parameter that is one float (a numpy float64 scalar or 0-d array) as a Python float, which numpy treats as
+    weakly typed: a float32 input stays float32, as with `x * np.float64(2)` and PyTorch's 0-d tensors."""
+    if isinstance(p, np.floating) or (type(p) is np.ndarray and p.ndim == 0 and p.dtype.kind == "f"):
+        return float(p)
+    return p
 
 
 class _Composites:

@@ -362,7 +362,7 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     params = [p for p in _parameters("clip_grad_norm", params) if p.grad is not None]
     grads = [p.grad.data if isinstance(p.grad, Value) else p.grad for p in params]
     total = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
-    scale = max_norm / (total + 1e-6)
+    scale = float(max_norm) / (total + 1e-6)  # a Python float: a float32 gradient stays float32
     if not scale >= 1:  # a NaN norm makes every gradient NaN, as in PyTorch (never a silent no-op)
         for p in params:
             p.grad = p.grad * scale

@@ -56,6 +56,12 @@ def _leaky_relu(x: np.ndarray, slope: float = 0.01) -> np.ndarray:
     return np.where(x > 0, x, x * slope)
 
 
+def _leaky_relu_rule(g: Any, out: Any, x: Any, slope: float) -> Any:
+    if slope == 0:  # relu's rule: chosen, so that a NaN upstream below 0 stays out (PyTorch's NaN * 0 lets it in)
+        return select(~(data(x) <= 0), g)
+    return g * np.where(data(x) > 0, 1.0, slope).astype(data(x).dtype, copy=False)
+
+
 def _sign(x: np.ndarray) -> np.ndarray:
     """-1, 0 or 1; 0 at NaN too (PyTorch's sgn), so abs passes no NaN back from a NaN input."""
     return np.sign(np.where(np.isnan(x), 0, x))
@@ -108,8 +114,7 @@ ENTRIES = [
                                (lambda g, out, x: select(~(data(x) <= 0), g),           "1 where x > 0, else 0"),
           doc="Rectified linear unit: f(x) = max(x, 0)", domain="nonzero", special=((0.0,),)),
     entry("leaky_relu", _leaky_relu,
-                               (lambda g, out, x, slope: g * np.where(data(x) > 0, 1.0, slope),
-                                                                                        "1 if x > 0, else slope"),
+                               (_leaky_relu_rule,                                       "1 if x > 0, else slope"),
           doc="Leaky ReLU: f(x) = x where x > 0, else slope * x", domain="nonzero", cases="leaky_relu",
           special=((0.0,),)),
     entry("abs",     np.abs,   (lambda g, out, x: g * _sign(data(x)),                   "d|x|/dx = sign(x)"),

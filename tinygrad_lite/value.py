@@ -37,7 +37,8 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
 
     The hot path of the whole library: one loop over the operands, nothing allocated that is not needed.
     """
-    parents, datas, needs_grad = [], [], False
+    given = parents = []
+    datas, needs_grad, arrays = [], False, False
     for a in args:
         if isinstance(a, Value):
             datas.append(a._data)
@@ -48,6 +49,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
                     a = _constant(a)  # validate and convert anything else
                 except TypeError as e:
                     raise TypeError(f"{op.name}: {e}") from None
+            arrays = arrays or type(a) is np.ndarray
             datas.append(a)
         parents.append(a)
     try:
@@ -64,6 +66,10 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
     out._grad = None
     out.name = None
     if needs_grad and _recording():
+        if arrays:  # the caller's arrays, copied: writing into them later changes nothing the backward reads
+            datas = [d.copy() if type(d) is np.ndarray and not isinstance(p, Value) else d
+                     for d, p in zip(datas, parents)]
+            parents = [p if isinstance(p, Value) else d for d, p in zip(datas, parents)]
         out.requires_grad = True
         out._op, out._inputs, out._saved, out._params, out._at = op, parents, datas, params, CLOCK[0]
         calls = _modules()
@@ -76,7 +82,7 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
         out._site = modes.user_site()
         modes.non_finite(op.name, "forward output", out._data, datas, out._site)
     if _tapes:
-        _tapes[-1].append((op, parents, params, out, args))
+        _tapes[-1].append((op, given, params, out, args))  # the operands as given: a replay reads them afresh
     return out
 
 

@@ -21,16 +21,22 @@ from typing import Any
 
 import numpy as np
 
-from .. import _checks
+from .. import _checks, backward
 from ..nn import GELU, Dropout, LeakyReLU, Module, ReLU, Sigmoid, Tanh
 from ..value import Value
 
 SATURATED = 0.97  # |tanh| above this: the unit's gradient, 1 - t^2, is below 6% (makemore's threshold)
 ACTIVATIONS = (Tanh, Sigmoid, ReLU, LeakyReLU, GELU)
+ACTIVATION_OPS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
 
 
 class Health:
-    """Statistics of a model's layers and weights while it trains; made by tl.health(model, every)."""
+    """Statistics of a model's layers and weights while it trains; made by tl.health(model, every).
+
+    What it watches: the model's activation layers (Tanh, ReLU, ...) if it has any; otherwise the activations its
+    own forward computes (`x.tanh()` in a Module a learner wrote, named "tanh 1", "tanh 2", ... in the order they
+    ran), and failing those its layers' outputs, or the model's output. Each recorded step keeps what the forward
+    that needs a gradient made (a validation forward under no_grad() in the same step does not replace it)."""
 
     def __init__(self, model: Module, every: int = 100):
         if not isinstance(model, Module):
@@ -40,50 +46,86 @@ class Health:
         named = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
         active: list[tuple[str, Module]] = [(n, m) for n, m in named if isinstance(m, ACTIVATIONS)]
         self.layers = active or [(n, m) for n, m in named if not isinstance(m, Dropout) and n]
-        self.weights = [(n, p) for n, p in model.named_parameters() if p.ndim >= 2]
+        params = list(model.named_parameters())
+        self.weights = [(n, p) for n, p in params if p.ndim >= 2] or params  # a scalar network's weights are 0-d
         self.history: list[dict[str, Any]] = []  # one entry per recorded step
-        self._outputs: dict[str, Value] = {}
+        self._outputs: dict[str, Value] = {}  # the watched layers' outputs on this step
+        self._found: dict[str, Value] = {}  # without activation layers: the activations the model's forward made
+        self._kinds = {name: type(layer).__name__ for name, layer in self.layers}
         self._before: dict[str, np.ndarray] = {}
         for name, layer in self.layers:
             layer.forward = self._watching(name, type(layer).forward.__get__(layer))  # type: ignore[method-assign]
+        self._graph = not active
+        if self._graph:
+            model.forward = self._watching_graph(type(model).forward.__get__(model))  # type: ignore[method-assign]
+
+    def _recording(self, out: Any, kept: dict[str, Value]) -> bool:
+        """Whether this forward's output is this step's: a recorded step, and a forward with a gradient (or the
+        first one of the step)."""
+        if self.count % self.every or not isinstance(out, Value) or (kept and not out.requires_grad):
+            return False
+        if not self._before:  # the weights before this step's update
+            self._before = {n: p.data.copy() for n, p in self.weights}
+        return True
 
     def _watching(self, name: str, forward: Any) -> Any:
         def watched(*args: Any, **kwargs: Any) -> Any:
             out = forward(*args, **kwargs)
-            if self.count % self.every == 0 and isinstance(out, Value):
-                if not self._before:  # the weights before this step's update
-                    self._before = {n: p.data.copy() for n, p in self.weights}
+            if self._recording(out, self._outputs):
                 if out.requires_grad:
                     out.retain_grad()
                 self._outputs[name] = out
             return out
         return watched
 
+    def _watching_graph(self, forward: Any) -> Any:
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            out = forward(*args, **kwargs)
+            if self._recording(out, self._found):
+                found: dict[str, Value] = {}
+                if out.requires_grad:
+                    made_here = [v for v in backward.order(out, view=True) if v._op is not None and
+                                 v._op.name in ACTIVATION_OPS and any(m is self.model for m in _made_in(v))]
+                    for i, v in enumerate(made_here, 1):
+                        name = f"{v._op.name} {i}"
+                        v.retain_grad()
+                        found[name], self._kinds[name] = v, ACTIVATION_OPS[v._op.name]
+                    if not found:
+                        out.retain_grad()
+                if not found:
+                    found["output"], self._kinds["output"] = out, type(self.model).__name__
+                self._found = found
+            return out
+        return watched
+
     def step(self) -> None:
         """Call once after each optimiser step: on a recorded step it takes the statistics."""
-        if self.count % self.every == 0 and self._outputs:
+        if self.count % self.every == 0 and (self._outputs or self._found):
             self.history.append(self._measure())
-        self._outputs, self._before = {}, {}
+        self._outputs, self._found, self._before = {}, {}, {}
         self.count += 1
 
     def _measure(self) -> dict[str, Any]:
-        layers, watched = {}, dict(self.layers)
-        for name, out in self._outputs.items():
+        outputs = self._outputs
+        if self._found and ("output" not in self._found or not outputs):  # activations the forward made come first
+            outputs = self._found
+        layers = {}
+        for name, out in outputs.items():
             a = out.data
             g = out.grad if isinstance(out.grad, np.ndarray) else None
-            layer = watched[name]
-            stats = {"kind": type(layer).__name__, "mean": float(a.mean()), "std": float(a.std()),
+            kind = self._kinds[name]
+            stats = {"kind": kind, "mean": float(a.mean()), "std": float(a.std()),
                      "values": a.ravel()[:20000].copy(), "grad_std": float(g.std()) if g is not None else None,
                      "grads": g.ravel()[:20000].copy() if g is not None else None}
-            if isinstance(layer, Tanh):
+            if kind == "Tanh":
                 stats["saturated"] = float((np.abs(a) > SATURATED).mean())
-            if isinstance(layer, ReLU) and a.ndim >= 2:
+            if kind == "ReLU" and a.ndim >= 2:
                 stats["dead"] = float((a.reshape(-1, a.shape[-1]) <= 0).all(axis=0).mean())  # never on in the batch
             layers[name] = stats
         weights = {}
         for name, p in self.weights:
             before = self._before.get(name, p.data)
-            spread = float(before.std()) or 1.0
+            spread = float(before.std()) or float(np.abs(before).mean()) or 1.0
             g = p.grad if isinstance(p.grad, np.ndarray) else None
             weights[name] = {"update_ratio": float((p.data - before).std()) / spread,
                              "grad_to_data": float(g.std()) / spread if g is not None else None,
@@ -94,6 +136,8 @@ class Health:
         """Stop recording: the layers' own forwards again."""
         for _, layer in self.layers:
             vars(layer).pop("forward", None)
+        if self._graph:
+            vars(self.model).pop("forward", None)
 
     def __enter__(self) -> Health:
         return self
@@ -182,6 +226,11 @@ class Health:
             fig.savefig(fh, format="png", dpi=100)
         plt.close(fig)
         return path
+
+
+def _made_in(v: Value) -> tuple[Any, ...]:
+    """The modules whose forward made v, outermost first (the kernel notes them while a Module's forward runs)."""
+    return getattr(v, "_module", ())
 
 
 def health(model: Module, every: int = 100) -> Health:

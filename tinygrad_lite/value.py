@@ -37,7 +37,8 @@ def _apply(op: ops.Op, args: Sequence[Any], params: dict[str, Any]) -> Value:
 
     The hot path of the whole library: one loop over the operands, nothing allocated that is not needed.
     """
-    given = parents = []
+    given: list[Any] = []
+    parents = given
     datas, needs_grad, arrays = [], False, False
     for a in args:
         if isinstance(a, Value):

@@ -323,6 +323,8 @@ def test_a_parameter_that_changed_shape_is_one_clear_error_not_numpys(make):
     (w * 2).sum().backward()
     with pytest.raises(ValueError, match=r"step: parameter 0 has shape \(3, 5\), but its \w+ has shape \(3, 2\)"):
         opt.step()
-    w.grad = np.ones((3, 4))
-    with pytest.raises(ValueError, match=r"its .grad has shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"Value.grad: an array of shape \(3, 4\) for a Value of shape \(3, 5\)"):
+        w.grad = np.ones((3, 4))  # refused where it is set
+    w.data = np.ones((3, 6))  # a .grad left from before the data changed shape: said by step
+    with pytest.raises(ValueError, match=r"its .grad has shape \(3, 5\)"):
         opt.step()

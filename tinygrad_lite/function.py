@@ -114,6 +114,13 @@ class Function:
             ctx._as_values = {id(v.data): v for v in (*inputs, out) if isinstance(v, Value)}
         try:
             grads = cls.backward(ctx, g)
+        except TypeError as e:
+            if isinstance(g, Value) and "does not support ufuncs" in str(e):
+                raise TypeError(f"{cls.__name__}.backward: with create_graph=True it is given Values (so that its own "
+                                "derivative is recorded), and numpy's functions do not take Values: write it with "
+                                "their methods and operators (x.cos(), x.exp(), x * y, tl.where) instead of np.cos, "
+                                f"np.exp, ... ({e})") from None
+            raise
         finally:
             ctx._as_values = None
         grads = grads if isinstance(grads, tuple) else (grads,)

@@ -235,6 +235,9 @@ def concatenate(values: Sequence[Any], axis: int = 0, **wrong: Any) -> Value:
     _numpy_names("concatenate", wrong)
     parts = _parts("concatenate", values)
     ndim = np.ndim(parts[0]._data if isinstance(parts[0], Value) else parts[0])
+    if any(np.ndim(p._data if isinstance(p, Value) else p) == 0 for p in parts):
+        raise ValueError("concatenate: 0-d values (single numbers) have no axis to join along; join them along a new "
+                         "axis with tl.stack([...]) instead")
     try:
         ax = np.lib.array_utils.normalize_axis_index(operator.index(axis), max(ndim, 1))
         sizes = [np.shape(p._data if isinstance(p, Value) else p)[ax] for p in parts]

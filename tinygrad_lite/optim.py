@@ -369,6 +369,9 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     return total
 
 
+MINIMIZE_METHODS = ("BFGS", "L-BFGS-B", "CG", "Newton-CG", "SLSQP")  # scipy's, with a gradient and no Hessian
+
+
 def minimize(params: Iterable[Value], loss_fn: Callable[[], Value], method: str = "BFGS", maxiter: int = 200,
              callback: Callable[[int, float], Any] | None = None, **options: Any) -> Any:
     """Minimise `loss_fn()` over `params` with scipy.optimize.minimize (BFGS by default), using the engine's
@@ -377,7 +380,13 @@ def minimize(params: Iterable[Value], loss_fn: Callable[[], Value], method: str 
     The parameters are flattened in order into one vector, and the best point is written back into them.
     `callback(iteration, cost)` is called after each iteration. Returns scipy's OptimizeResult, with
     `history`: the cost at the start and after each iteration. Extra keywords go to scipy's `options`.
+    method: one of MINIMIZE_METHODS (scipy's that use a gradient and need no Hessian).
     """
+    known = {m.lower(): m for m in MINIMIZE_METHODS}
+    if not isinstance(method, str) or method.lower() not in known:
+        raise ValueError(f"minimize: method must be one of {', '.join(MINIMIZE_METHODS)} (scipy's methods that use "
+                         f"the gradient and need no Hessian), got {method!r}")
+    method = known[method.lower()]
     try:
         import scipy.optimize
     except ImportError:

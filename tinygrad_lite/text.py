@@ -75,7 +75,7 @@ class CharTokenizer:
         ValueError naming it and where it is."""
         if not isinstance(text, str):
             raise TypeError(f"CharTokenizer.encode: give a str, got {_checks.describe(text)}")
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
         at = np.minimum(np.searchsorted(self._codes[self._sorted], codes), len(self.chars) - 1)
         ids = self._sorted[at]
         bad = np.flatnonzero(self._codes[ids] != codes)
@@ -87,7 +87,11 @@ class CharTokenizer:
 
     def decode(self, ids: Any) -> str:
         """The text of a sequence of ids (a list or an integer array)."""
-        a = np.asarray(ids)
+        try:
+            a = np.asarray(ids)
+        except ValueError:  # ragged lists
+            raise TypeError(f"CharTokenizer.decode: ids must be one sequence of whole numbers (a list or a 1-D "
+                            f"array; decode each row of a batch on its own), got {_checks.describe(ids)}") from None
         if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
             raise TypeError(f"CharTokenizer.decode: ids must be whole numbers, got {_checks.describe(ids)}")
         a = a.astype(np.int64).ravel()

@@ -179,8 +179,20 @@ class Value(Recorded, PythonProtocols):
 
     @grad.setter
     def grad(self, g: Any) -> None:
+        """None forgets the gradient; a number (micrograd's `p.grad = 0.0`) fills data's shape with it; an array
+        must have data's shape."""
         if _tapes:
             backward.unreplayable("grad")
+        if g is not None and not isinstance(g, Value):
+            try:
+                g = _to_array(g, self.dtype)
+            except TypeError:
+                raise TypeError(f"Value.grad: give None, a number or an array of shape {self.shape}, got "
+                                f"{_describe(g)}") from None
+            if g.shape != self.shape:
+                if g.size != 1:
+                    raise ValueError(f"Value.grad: an array of shape {g.shape} for a Value of shape {self.shape}")
+                g = np.full(self.shape, g.reshape(()), self.dtype)
         self._grad = g
 
     @property

@@ -5,6 +5,7 @@ train/eval mode, and saves and loads them (whole or not at all).
 from __future__ import annotations
 
 import errno
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -194,6 +195,8 @@ class Module:
         path = Path(path)
         if path.is_dir():
             raise ValueError(f"load: {path} is a folder; give the file that save() wrote")
+        if path.exists() and not path.is_file():  # a device (/dev/zero) or a pipe: reading it may never end
+            raise ValueError(f"load: {path} is not a regular file; give the file that save() wrote")
         try:
             state = _read_state(path, self._unique_state("load"))
         except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError, NotImplementedError, RuntimeError) as e:
@@ -272,7 +275,11 @@ def _read_state(path: Path, params: dict[str, Value]) -> dict[str, np.ndarray]:
                 version = np.lib.format.read_magic(f)
                 if version not in _HEADER_READERS:
                     raise _Refused(f"{name!r} is stored in .npy format {version}, which load() does not read")
-                shape, _, dtype = _HEADER_READERS[version](f)
+                try:
+                    shape, _, dtype = _HEADER_READERS[version](f)
+                except (ValueError, SyntaxError, TypeError, tokenize.TokenError, MemoryError) as e:
+                    raise _Refused(f"the header of {name!r} is damaged or cut short "
+                                   f"({type(e).__name__}: {e})") from None
                 header = f.tell()
             if dtype.kind != "f":
                 raise _Refused(f"parameter {name!r} has dtype {dtype.str if dtype.kind in 'SU' else dtype} in the "

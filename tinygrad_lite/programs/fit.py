@@ -52,7 +52,7 @@ def read_rows(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, st
         raise TableError(f"{path}: not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV") from None
     if "\x00" in text:
         raise TableError(f"{path}: not readable as CSV: it holds NUL bytes (a binary file?)")
-    first = text.split("\n", 1)[0]
+    first = next((line for line in text.splitlines() if line.strip()), "")  # the header: blank lines before it pass
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:  # (line number, fields) of every row that is not blank
@@ -259,6 +259,19 @@ def _model_file(path: str | Path) -> Path:
     return path
 
 
+def _scaler_of(X: np.ndarray, names: list[str], path: str | Path) -> data.StandardScaler:
+    """A StandardScaler of X's columns, if every column's mean and spread are finite numbers; numbers near float64's
+    limit (1e308) make them overflow, and the network would learn NaN."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = data.StandardScaler().fit(X)
+        bad = ~(np.isfinite(scale.mean_) & np.isfinite(scale.std_))  # type: ignore[arg-type]
+    if bad.any():
+        name = names[int(np.flatnonzero(bad)[0])]
+        raise TableError(f"{path}: column {name!r} holds numbers so large (near 1e308) that their mean or spread "
+                         "overflows; rescale the column (divide it by a power of ten) and fit again")
+    return scale
+
+
 def _scaler(arrays: dict[str, np.ndarray], name: str) -> data.StandardScaler:
     scaler = data.StandardScaler()
     scaler.mean_, scaler.std_ = arrays[f"{name}.mean"], arrays[f"{name}.std"]
@@ -300,7 +313,7 @@ def fit(path: str | Path, target: str, hidden: int = 16, steps: int = 1000, seed
     kind, y, classes = target_kind(cells)
     stratify = y if kind == "classification" and np.bincount(y).min() >= 2 else None
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed, stratify=stratify)
-    scale = data.StandardScaler().fit(X_train)
+    scale = _scaler_of(X_train, encoding.features(), path)
     X_train, X_test = scale.transform(X_train), scale.transform(X_test)
     rng = np.random.RandomState(seed)
     k = len(classes) if kind == "classification" else 1
@@ -312,7 +325,7 @@ def fit(path: str | Path, target: str, hidden: int = 16, steps: int = 1000, seed
              " mean and spread"]
     y_scale = None
     if kind == "regression":
-        y_scale = data.StandardScaler().fit(y_train.reshape(-1, 1))
+        y_scale = _scaler_of(y_train.reshape(-1, 1), [target], path)
         t = y_scale.transform(y_train.reshape(-1, 1))
         for model, desc in ((net, "network"), (linear, "linear model")):
             full_batch(model, nn.MSE(), X_train, t, steps, 0.01, show_progress, desc)

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_lite as tl
-from tinygrad_lite import demos, plots, tutorials
-from tinygrad_lite.programs import gpt
+from tinygrad_lite.programs import demos, gpt, plots, tutorials
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "pictures"
 

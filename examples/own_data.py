@@ -3,7 +3,7 @@
     python examples/own_data.py houses.csv --target price --save houses.npz
     python examples/own_data.py                      # a built-in example: house prices from size and city
 
-The last column is the target unless --target names another. This is `tinygrad_lite.fit` (what
+The last column is the target unless --target names another. This is `tinygrad_lite.programs.fit` (what
 `tinygrad-lite fit` and `tinygrad-lite predict` run): text columns are one-hot encoded, inputs and target
 standardised with factors fitted on the training rows only (see the FAQ: why scale), and the test error is
 reported in the target's own units beside a linear model and the simplest guess.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lite.fit import Model, TableError, fit, read_rows
+from tinygrad_lite.programs.fit import Model, TableError, fit, read_rows
 
 
 def example_houses(folder: Path) -> Path:

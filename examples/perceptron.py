@@ -3,12 +3,12 @@
 
 Prints what the original printed (the starting weights, the trained weights, the prediction for
 [1, 0, 0]) and more: the loss, the first gradient, the predictions along the way. Plots go to
-example-output/. The program itself is `perceptron()` in tinygrad_lite/tutorials.py.
+example-output/. The program itself is `perceptron()` in tinygrad_lite/programs/tutorials.py.
 """
 
 from pathlib import Path
 
-from tinygrad_lite import plots, tutorials
+from tinygrad_lite.programs import plots, tutorials
 
 run = tutorials.perceptron(show_progress=True)
 print("\n".join(run.narration))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lite import data
-from tinygrad_lite.fit import Model, TableError, fit, read_table, target_kind
+from tinygrad_lite.programs.fit import Model, TableError, fit, read_table, target_kind
 
 pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
 

@@ -4,7 +4,7 @@ and the axes say what they show in the learner's words."""
 import numpy as np
 import pytest
 
-from tinygrad_lite import demos, plots, tutorials
+from tinygrad_lite.programs import demos, plots, tutorials
 
 pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
 

@@ -4,7 +4,8 @@ re-running the original hand-derived programs), never from this code's output.""
 import numpy as np
 import pytest
 
-from tinygrad_lite import data, nn, tutorials
+from tinygrad_lite import data, nn
+from tinygrad_lite.programs import tutorials
 
 pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
 

@@ -19,7 +19,7 @@ def loss_w(loss):
 
 
 def test_explain_the_perceptron_step():
-    from tinygrad_lite.tutorials import perceptron_loss
+    from tinygrad_lite.programs.tutorials import perceptron_loss
 
     loss = perceptron_loss()
     w = loss_w(loss)

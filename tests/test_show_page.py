@@ -13,8 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 import tinygrad_lite as tl
-from tinygrad_lite import tutorials
-from tinygrad_lite.explain import steps
+from tinygrad_lite.programs import tutorials
+from tinygrad_lite.show.steps import steps
 
 pytestmark = pytest.mark.slow  # subprocesses, trained demos, a browser: `make check` leaves them out
 

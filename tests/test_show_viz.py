@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import tutorials
+from tinygrad_lite.programs import tutorials
 from tinygrad_lite.show import viz
 from tinygrad_lite.value import Value
 
@@ -87,7 +87,7 @@ def _card_of(source, name):
 
 
 def test_draw_after_a_plain_backward_shows_every_gradient():
-    from tinygrad_lite.tutorials import perceptron_loss
+    from tinygrad_lite.programs.tutorials import perceptron_loss
 
     L = perceptron_loss()
     L.backward()  # no flags, as in micrograd's lecture
@@ -305,7 +305,7 @@ def test_explain_the_drawing_and_the_page_share_one_naming():
     source = tl.draw(loss).source
     for name in ("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"):  # as named_parameters()
         assert f"{name} = input (parameter)" in told and f'label="{{{name} (parameter)|' in source
-    from tinygrad_lite.explain import steps
+    from tinygrad_lite.show.steps import steps
 
     for v in steps(loss)["values"]:  # every value's card starts with the name explain uses
         if v["value"]:

@@ -7,11 +7,10 @@
     x.grad            # array([2., 4., 6.])
 
 tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' data, scalers),
-tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.tutorials.
+tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.programs.tutorials.
 """
 
-from . import data, memory, methods, nn, ops, optim, page, testing, viz  # noqa: F401  (methods adds Value's methods)
-from . import explain as _explain_module  # noqa: F401  (loaded first: the name tl.explain is then the function)
+from . import data, memory, methods, nn, ops, optim, testing  # noqa: F401  (methods adds Value's methods)
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp
 from .methods import concatenate, maximum, minimum, stack, where

@@ -5,9 +5,9 @@
     python benchmarks/bench.py --json out.json
 
 Each workload is first run once in both forms and the results compared (they must agree to 1e-9),
-then timed: the median, min and max over repetitions, and the ratio of medians. Run as a user runs it: no
-variable is set, and the hand-written numpy shares the process, so it runs with the allocator as importing
-tinygrad_lite leaves it (tinygrad_lite.memory); `TINYGRAD_LITE_MALLOC=default` measures glibc's defaults.
+then timed: the median, min and max over repetitions, and the ratio of medians. Run as a user runs a training: no
+variable is set and the process calls tl.memory.tune() (glibc's top pad, as `tinygrad-lite demo` does); the
+hand-written numpy shares the process and its allocator. `--glibc-defaults` leaves the allocator as it is.
 
 W1 the perceptron tutorial: 10,000 full-batch steps on 4 x 3 inputs
 W2 the 2-3-1 regressor: one forward + backward (cost and gradient)
@@ -361,15 +361,7 @@ def top_pad() -> str:
     """The glibc top pad this process runs with (peers.py records it too)."""
     if "MALLOC_TOP_PAD_" in os.environ:
         return f"MALLOC_TOP_PAD_={os.environ['MALLOC_TOP_PAD_']}"
-    return "64 MB (set by tinygrad_lite.memory)" if tl.memory.TUNED else "glibc's default"
-
-
-def engine_env(engine: str) -> dict[str, str]:
-    """The environment for an engine's own process: tinygrad_lite's users get its top pad; every other engine's
-    users have glibc's defaults, which the process keeps although it imports this module for the shared data."""
-    if engine == "tinygrad_lite":
-        return dict(os.environ)
-    return {**os.environ, tl.memory.OPT_OUT: "default"}
+    return "64 MB (tl.memory.tune())" if tl.memory.tuned() else "glibc's default"
 
 
 def _fmt(s: float) -> str:
@@ -392,7 +384,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three repetitions each: checks, not figures")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--glibc-defaults", action="store_true", help="leave the allocator as it is (no tune())")
     args = parser.parse_args()
+    if not args.glibc_defaults:
+        tl.memory.tune()
     results = run(args.quick)
     print(table(results))
     if args.json:

@@ -5,10 +5,11 @@ no biases, weight tying), float32, forward + backward + gradient clipping + Adam
 
 Each engine runs in its own process with the threads it picks by default (both use every core), from the same
 weights (tinygrad_lite's GPT(65, seed=0), copied into PyTorch's modules, Linear weights transposed) and the same
-batches of tiny Shakespeare, with the memory settings its users get (tinygrad_lite's own top pad; glibc's
-defaults for PyTorch). The two losses of the first step are compared before anything is timed. The engines take
-turns, three processes each (the machine's noise moves a single run by tens of percent); reported: the lowest
-of the three medians of a step over 20 (after 3 to warm up), and the peak resident memory the steps added.
+batches of tiny Shakespeare, with the memory settings its users get (tinygrad_lite's process calls
+tl.memory.tune(), as `tinygrad-lite demo` does; glibc's defaults for PyTorch). The two losses of the first step
+are compared before anything is timed. The engines take turns, three processes each (the machine's noise moves a
+single run by tens of percent); reported: the lowest of the three medians of a step over 20 (after 3 to warm up),
+and the peak resident memory the steps added.
 """
 
 from __future__ import annotations
@@ -20,13 +21,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench  # noqa: E402  (engine_env: each engine's own memory settings)
 
 STEPS, WARMUP = 20, 3  # --quick: 2 and 1 (it runs and the engines agree; no figures)
 ROUNDS = 3
@@ -45,6 +42,7 @@ def tinygrad_lite_steps() -> dict[str, Any]:
     import tinygrad_lite as tl
     from tinygrad_lite.programs.gpt import GPT
 
+    tl.memory.tune()  # as `tinygrad-lite demo shakespeare` does
     model = GPT(65, seed=0).to(np.float32)
     opt, loss_fn, params = model.optimizer(1e-3), tl.nn.CrossEntropy(), model.parameters()
 
@@ -153,7 +151,7 @@ def main() -> None:
     for _ in range(1 if args.quick else ROUNDS):
         for engine in ("tinygrad_lite", "torch"):
             done = subprocess.run([sys.executable, __file__, "--engine", engine, *(["--quick"] if args.quick else [])],
-                                  capture_output=True, text=True, env=bench.engine_env(engine))
+                                  capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"({engine}: {done.stderr.strip().splitlines()[-1]})", file=sys.stderr)
                 continue

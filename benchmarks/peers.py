@@ -13,9 +13,8 @@ convolution: W6 is numpy, tinygrad_lite and PyTorch. The rows through tl.replay 
 engine's eager figure of the same workload. Results: a Markdown table on stdout and JSON in benchmarks/results/.
 
 Each engine runs with the memory settings its own users get, and no variable is set: tinygrad_lite's process
-has glibc's top pad at 64 MB, which importing tinygrad_lite sets (tinygrad_lite.memory says why), and every
-other engine's process runs with glibc's defaults (the import of bench.py's data is told to leave them:
-TINYGRAD_LITE_MALLOC=default in those processes alone). With the defaults the heap a step has freed may be
+calls tl.memory.tune() (glibc's top pad at 64 MB, as `tinygrad-lite demo` does; tinygrad_lite.memory says why),
+and every other engine's process runs with glibc's defaults. With the defaults the heap a step has freed may be
 handed back to the kernel when the step ends and faulted in again by the next, a 4 kB page at a time; the
 JSON records each workload's page faults per call. `MALLOC_TOP_PAD_=67108864 python benchmarks/peers.py`
 gives every engine the pad, for the engines' arithmetic alone.
@@ -288,6 +287,8 @@ def _agree(a: Any, b: Any) -> bool:
 
 def run_engine(engine: str, quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if engine == "tinygrad_lite":
+        bench.tl.memory.tune()
     if engine in ("numpy", "tinygrad_lite"):
         out["memory"] = memory(engine)  # first: the W5 chain's resident memory is a peak, measured once
     for name, fn in workloads(engine).items():
@@ -388,7 +389,7 @@ def main() -> None:
             print(f"({engine} is not installed: skipped; `make bench-peers` installs it)", file=sys.stderr)
             continue
         cmd = [sys.executable, __file__, "--engine", engine] + (["--quick"] if args.quick else [])
-        done = subprocess.run(cmd, capture_output=True, text=True, env=bench.engine_env(engine))
+        done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
         if done.returncode != 0:
             raise SystemExit(f"{engine} failed:\n{done.stderr}")
         results[engine] = json.loads(done.stdout)
@@ -399,7 +400,8 @@ def main() -> None:
     disagree = [f"{e} {w}" for e, r in results.items() for w, v in r.items() if isinstance(v, dict) and "error" in v]
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "processor": platform.machine(),
             "python": platform.python_version(), "versions": versions, "quick": args.quick,
-            "top_pad": os.environ.get("MALLOC_TOP_PAD_", "64 MB for tinygrad_lite, glibc's default for the rest")}
+            "top_pad": os.environ.get("MALLOC_TOP_PAD_", "64 MB for tinygrad_lite (tune()), glibc's default "
+                                                             "for the rest")}
     print(f"{meta['date']}, {meta['machine']}, Python {meta['python']}; "
           + ", ".join(f"{e} {v}" for e, v in versions.items()) + f"; glibc top pad: {meta['top_pad']}")
     print("Each cell: median (min-max), and the ratio of medians to numpy's.\n")

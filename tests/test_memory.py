@@ -1,6 +1,6 @@
-"""glibc's allocator as tinygrad_lite leaves it (tinygrad_lite.memory): freed arrays are kept for the next
-step instead of being faulted in again, the process's own choice and the opt-out are respected, and a
-training loop's memory stays flat. Each case runs in a fresh process: the setting is the whole process's."""
+"""glibc's allocator: importing tinygrad_lite leaves it alone; tl.memory.tune() keeps freed arrays for the next step
+instead of having them faulted in again, respects the process's own choice, and a training loop's memory stays flat.
+Each case runs in a fresh process: the setting is the whole process's."""
 
 import json
 import os
@@ -38,28 +38,32 @@ def _run(code, **env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _faults(imported, **env):
-    imports, tuned = ("import tinygrad_lite.memory", "tinygrad_lite.memory.TUNED") if imported else ("", "None")
-    return _run(FAULTS.format(imports=imports, tuned=tuned), **{"MALLOC_TOP_PAD_": None, "TINYGRAD_LITE_MALLOC": None,
-                                                               **env})
+def _faults(imports, tuned, **env):
+    return _run(FAULTS.format(imports=imports, tuned=tuned), **{"MALLOC_TOP_PAD_": None, **env})
 
 
-def test_importing_tinygrad_lite_keeps_freed_arrays_for_the_next_step():
-    plain, tuned = _faults(False), _faults(True)
+def test_importing_tinygrad_lite_leaves_the_allocator_alone():
+    plain = _faults("", "None")
+    imported = _faults("import tinygrad_lite as tl", "tl.memory.tuned()")
     assert plain["faults"] > 1000, plain  # 8192 pages a step are handed back and faulted in again
+    assert imported["tuned"] is False and imported["faults"] > 1000, imported
+
+
+def test_tune_keeps_freed_arrays_for_the_next_step():
+    tuned = _faults("import tinygrad_lite as tl; tl.memory.tune()", "tl.memory.tuned()")
     assert tuned["tuned"] is True and tuned["faults"] < 100, tuned
 
 
-def test_the_opt_out_and_the_process_own_setting_are_left_alone():
-    opted_out = _faults(True, TINYGRAD_LITE_MALLOC="default")
-    assert opted_out["tuned"] is False and opted_out["faults"] > 1000, opted_out
-    own = _faults(True, MALLOC_TOP_PAD_="0")  # the process asked for no pad: tinygrad_lite does not override it
+def test_the_process_own_setting_is_left_alone():
+    own = _faults("import tinygrad_lite as tl; assert not tl.memory.tune()", "tl.memory.tuned()", MALLOC_TOP_PAD_="0")
     assert own["tuned"] is False and own["faults"] > 1000, own
 
 
 TRAINING = """
 import json, resource, numpy as np
 import tinygrad_lite as tl
+if TUNE:
+    tl.memory.tune()
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
@@ -80,15 +84,14 @@ for step in range(5000):
     if step % 500 == 499:
         rss.append(rss_mb())
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"rss": rss, "peak": peak, "tuned": tl.memory.TUNED}))
+print(json.dumps({"rss": rss, "peak": peak, "tuned": tl.memory.tuned()}))
 """
 
 
 @pytest.mark.slow
 def test_memory_stays_flat_over_5000_steps_and_the_peak_grows_less_than_a_tenth():
-    eager = "REPLAY = False\n" + TRAINING
-    tuned = _run(eager, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
-    plain = _run(eager, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC="default")
+    tuned = _run("REPLAY = False\nTUNE = True\n" + TRAINING, MALLOC_TOP_PAD_=None)
+    plain = _run("REPLAY = False\nTUNE = False\n" + TRAINING, MALLOC_TOP_PAD_=None)
     assert tuned["tuned"] and not plain["tuned"]
     first, *rest = tuned["rss"]  # resident memory after 500, 1000, ... 5000 steps
     assert max(rest) <= first * 1.02 + 1, tuned["rss"]
@@ -97,8 +100,8 @@ def test_memory_stays_flat_over_5000_steps_and_the_peak_grows_less_than_a_tenth(
 
 @pytest.mark.slow
 def test_a_replayed_training_loop_stays_flat_too_and_peaks_no_higher_than_the_eager_one():
-    eager = _run("REPLAY = False\n" + TRAINING, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
-    replayed = _run("REPLAY = True\n" + TRAINING, MALLOC_TOP_PAD_=None, TINYGRAD_LITE_MALLOC=None)
+    eager = _run("REPLAY = False\nTUNE = True\n" + TRAINING, MALLOC_TOP_PAD_=None)
+    replayed = _run("REPLAY = True\nTUNE = True\n" + TRAINING, MALLOC_TOP_PAD_=None)
     first, *rest = replayed["rss"]
     assert max(rest) <= first * 1.02 + 1, replayed["rss"]
     assert replayed["peak"] <= eager["peak"] * 1.10, (replayed["peak"], eager["peak"])

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, memory
 from ._checks import atomic_file
 from .expr import FUNCTIONS, ExpressionError, evaluate, variables
 from .programs import LOSSES, PROGRAMS, Run
@@ -370,6 +370,8 @@ def _join_expr(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_join_expr(sys.argv[1:] if argv is None else argv))
+    if args.command in ("demo", "fit", "sample"):  # trainings and sampling: freed arrays kept for the next step
+        memory.tune()
     try:
         return int(args.handler(args))
     except OSError as e:  # a folder that cannot be written, a full disk: say so, without a traceback

@@ -6,7 +6,8 @@ import inspect
 import textwrap
 from pathlib import Path
 
-from tinygrad_lite import methods, ops
+from tinygrad_lite import ops
+from tinygrad_lite.value import Value
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +69,9 @@ def render() -> str:
 def method_names() -> tuple[list[str], list[str], list[str]]:
     """The primitives' Value methods (not the operators), the composites, and the module functions."""
     primitives = [op.name for op in ops.TABLE.values() if op.method and not op.symbol and op.name != "getitem"]
-    composites = [n for n, f in vars(methods._Composites).items() if inspect.isfunction(f)]
+    not_ops = {"item", "tolist", "numpy", "zero_grad", "detach", "register_hook", "retain_grad", "backward"}
+    composites = [n for n, f in vars(Value).items() if inspect.isfunction(getattr(f, "__wrapped__", f)) and
+                  not n.startswith("_") and n not in ops.TABLE and n not in not_ops]
     functions = [op.name for op in ops.TABLE.values() if not op.method] + ["maximum", "minimum"]
     return primitives, composites, functions
 

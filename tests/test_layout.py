@@ -60,3 +60,37 @@ def test_every_module_is_readable_in_one_sitting():
     assert not long, f"modules over about 400 lines: {long}"
     for old in ALIASES:  # no module at the package's root only points to another
         assert not (PACKAGE / f"{old}.py").exists(), old
+
+
+def _calls(path):
+    """The names of everything the module calls: `f(...)` as "f", `a.b(...)` as "a.b"."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name):
+                names.add(f.id)
+            elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                names.add(f"{f.value.id}.{f.attr}")
+    return names
+
+
+def test_the_engine_uses_no_stack_frame_tricks_and_no_generated_code_outside_the_replay():
+    for name, path in _modules().items():
+        calls = _calls(path)
+        assert not {"sys._getframe", "inspect.currentframe"} & calls, f"{name} inspects the caller's frame"
+        if name != "tinygrad_lite.replay":
+            assert not {"exec", "eval", "compile"} & calls, f"{name} runs generated code"
+
+
+def test_value_is_one_class_written_out_and_nothing_is_attached_to_it_later():
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                target = node.args[0] if node.args else None
+                assert not (isinstance(target, ast.Name) and target.id == "Value"), f"{name} attaches to Value"
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    assert not (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and
+                                t.value.id == "Value"), f"{name} assigns an attribute of Value"
+    assert "TYPE_CHECKING" not in (PACKAGE / "value.py").read_text()

@@ -1,4 +1,4 @@
-"""The composites and module functions (tinygrad_lite/methods.py) at their edges: expected values from
+"""The composites and module functions (tinygrad_lite/value.py) at their edges: expected values from
 closed forms, plain numpy or PyTorch's documented conventions."""
 
 import tracemalloc

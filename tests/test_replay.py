@@ -106,7 +106,7 @@ def test_every_elementwise_op_replays_the_eager_gradient(name):
         w = tl.Value(RNG.uniform(0.2, 0.9, (3, 4)), dtype=dtype)
 
         def loss(x):
-            out = getattr(x * w, name)() if name in UNARY else tl.value._apply(ops.TABLE[name], (x, w), {})
+            out = getattr(x * w, name)() if name in UNARY else tl.value.apply(ops.TABLE[name], x, w)
             return (out * x).sum()
         step = tl.replay(loss)
         for i in range(5):

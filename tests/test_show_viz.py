@@ -12,6 +12,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite.programs import tutorials
 from tinygrad_lite.show import viz
+from tinygrad_lite.show.graph import value_html
 from tinygrad_lite.value import Value
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -389,12 +390,28 @@ def test_saved_files_get_the_mode_a_new_file_gets_from_the_umask(tmp_path):
         os.umask(mask)
 
 
+def test_a_running_ipython_is_given_the_value_card_through_its_html_formatter(monkeypatch):
+    registered = {}
+
+    class Formatter:
+        def for_type(self, cls, fn):
+            registered[cls] = fn
+
+    class Shell:
+        display_formatter = type("Display", (), {"formatters": {"text/html": Formatter()}})()
+
+    assert not tl.show.show_values_in_jupyter() or "IPython" in sys.modules  # no IPython running: nothing to do
+    monkeypatch.setitem(sys.modules, "IPython", type("IPython", (), {"get_ipython": staticmethod(lambda: Shell())}))
+    assert tl.show.show_values_in_jupyter()
+    assert registered == {tl.Value: value_html}
+
+
 def test_jupyter_shows_a_value_and_an_explanation_as_html():
     w = tl.Value([1.0, -2.0], name="w")
     loss = (w * w).sum()
     loss.backward()
-    card = w._repr_html_()
+    card = value_html(w)
     assert "<table>" in card and "Value w" in card and "[ 1., -2.]" in card and "[ 2., -4.]" in card
-    assert "a parameter" in card and "made by" in loss._repr_html_() and "sum" in loss._repr_html_()
+    assert "a parameter" in card and "made by" in value_html(loss) and "sum" in value_html(loss)
     told = tl.explain(loss)
     assert told._repr_html_() == f"<pre>{__import__('html').escape(str(told))}</pre>"

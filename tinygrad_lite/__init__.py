@@ -10,14 +10,13 @@ tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' 
 tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.programs.tutorials.
 """
 
-from . import data, memory, methods, nn, ops, optim, testing  # noqa: F401  (methods adds Value's methods)
+from . import data, memory, nn, ops, optim, testing  # noqa: F401
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp
-from .methods import concatenate, maximum, minimum, stack, where
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .replay import replay
 from .show import draw, explain, health
-from .value import Value
+from .value import Value, concatenate, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 

@@ -28,28 +28,12 @@ import numpy as np
 from . import modes, ops
 
 FRESH = (0,)  # the stamp of a value never written since it was made: shared, replaced by a box on the first write
-_clock = [0]  # the last version stamp handed out
+CLOCK = [0]  # the last version stamp handed out
 _store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
 # Values with hooks (register_hook), by id (Values' == is elementwise): the walk looks for hooks only while one lives.
 hooked: dict[int, weakref.ref[Any]] = {}
-# While tl.replay records a step: one list per recording, of (op, operands, params, out, the operands as given)
-# for every op that ran, and a sentence for each thing the step did that a replay would not do again.
-tapes: list[list[Any]] = []
-UNREPLAYABLE = {  # what the step did, and the fix
-    "reads": ("it reads a Value's numbers (.data, .item(), float(), numpy()), and what it makes of them would be "
-              "frozen", "read them outside the replayed function"),
-    "writes": ("it changes a Value's numbers (an optimiser's step, BatchNorm's running statistics)",
-               "do that outside the replayed function, or put BatchNorm in eval() mode"),
-    "grad": ("it sets a .grad (zero_grad() included)", "call zero_grad() outside it"),
-    "backward": ("it calls backward()", "return the loss instead: the replay runs backward itself"),
-}
-
-
-def unreplayable(what: str) -> None:
-    """Note, in the step being recorded, something a replay would not do again (UNREPLAYABLE's key): the
-    recording is refused with that reason."""
-    done, fix = UNREPLAYABLE[what]
-    tapes[-1].append(f"{done}, which a replay would not do again; {fix}")
+# Computed values that called retain_grad(), by id: backward stores their gradients too (each leaves when it is freed).
+retained: dict[int, weakref.ref[Any]] = {}
 
 
 class Node(NamedTuple):
@@ -100,13 +84,13 @@ class Recorded:
 
 def bump(v: Any) -> None:
     """A write to v's numbers: a new stamp from the clock, in the box v shares with its aliases."""
-    _clock[0] += 1
-    if tapes:
-        unreplayable("writes")
+    CLOCK[0] += 1
+    if modes.observing():
+        modes.touched("write", v)
     if v._stamp is FRESH:
-        v._stamp = [_clock[0]]
+        v._stamp = [CLOCK[0]]
     else:
-        v._stamp[0] = _clock[0]
+        v._stamp[0] = CLOCK[0]
 
 
 def _who(value: Any) -> str:
@@ -173,7 +157,7 @@ def steps(root: Any, seed: Any, create_graph: bool = False, view: bool = False) 
 def _walk(values: list[Any], seed: Any, create_graph: bool, tell: bool) -> Iterator[tuple[Any, Any, list[Any]]]:
     """steps(), given the order; `tell` False (backward and vjp) skips the list of what each input received."""
     grads: dict[Any, Any] = {values[-1]: seed}  # the root comes last in its order
-    hooks, anomaly = bool(hooked), modes.checking()
+    hooks, observers = bool(hooked), modes.observing()
     for value in reversed(values):
         g = grads.pop(value)
         if hooks and getattr(value, "_hooks", None):
@@ -195,8 +179,9 @@ def _walk(values: list[Any], seed: Any, create_graph: bool, tell: bool) -> Itera
                 gp = joint[i]
             else:
                 gp = rules[i](g, out, *inputs, **params) if params else rules[i](g, out, *inputs)
-            if anomaly:
-                modes.non_finite(op.name, "backward gradient", ops.data(gp), datas, getattr(value, "_site", None))
+            if observers:
+                for observer in observers:
+                    observer.gradient(op, gp, datas, value)
             if gp.shape != p._data.shape:
                 gp = ops.sum_to(gp, p._data.shape, op.name)  # undo broadcasting: here, once, for every op
             if tell:
@@ -207,18 +192,21 @@ def _walk(values: list[Any], seed: Any, create_graph: bool, tell: bool) -> Itera
 
 def run(root: Any, seed: Any, retain_graph: bool, create_graph: bool, store: Callable[[Any, Any], None],
         every_value: bool) -> None:
-    """backward and vjp: walk the whole pass, then hand `store(value, grad)` each leaf's gradient (with
-    every_value, each value's), then release the graph unless retain_graph.
+    """backward and vjp: walk the whole pass, then hand `store(value, grad)` each leaf's gradient and each retained
+    value's (with every_value, each value's), then release the graph unless retain_graph.
 
     Nothing is stored until the whole pass has succeeded: an exception on the way (a hook's, a Function's)
     leaves the gradients and the graph as they were, so the pass can be retried."""
-    if tapes:
-        unreplayable("backward")
+    if modes.observing():
+        modes.touched("backward", root)
     values = order(root)
+    walk = _walk(values, seed, create_graph, tell=False)
     if every_value:
-        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph, tell=False)]
+        done = [(value, g) for value, g, _ in walk]
+    elif retained:
+        done = [(value, g) for value, g, _ in walk if value._op is None or id(value) in retained]
     else:
-        done = [(value, g) for value, g, _ in _walk(values, seed, create_graph, tell=False) if value._op is None]
+        done = [(value, g) for value, g, _ in walk if value._op is None]
     with _store_lock:
         for value, g in done:
             store(value, g)

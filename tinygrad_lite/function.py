@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .value import Value, _apply, _to_array
+from ._checks import floats
+from .value import Value, apply
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -97,7 +98,7 @@ class Function:
             full = list(args)
             for i, a in zip(where, arrays):
                 full[i] = a
-            return _to_array(cls.forward(ctx, *full, **kwargs), copy=False)
+            return floats(cls.forward(ctx, *full, **kwargs), copy=False)
 
         def joint(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:  # one backward call gives every gradient
             return cls._gradients(ctx, g, out, inputs, where, len(args))
@@ -105,7 +106,7 @@ class Function:
         op = ops.Op(name, forward, (), doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
                     domain=("real",) * len(where), formulas=(f"{name}.backward",), user=True, joint=joint,
                     arity=len(where))
-        return _apply(op, [args[i] for i in where], {})
+        return apply(op, *[args[i] for i in where])
 
     @classmethod
     def _gradients(cls, ctx: FunctionCtx, g: Any, out: Any, inputs: tuple[Any, ...], where: list[int],
@@ -136,7 +137,7 @@ class Function:
                 gi = np.zeros(shape)
             elif not isinstance(gi, (np.ndarray, Value)):  # a number, a list, a numpy scalar
                 try:
-                    gi = _to_array(gi, copy=False)
+                    gi = floats(gi, copy=False)
                 except TypeError:
                     raise TypeError(f"{name}.backward returned {type(gi).__name__} {gi!r:.40} for input {i}; "
                                     "it should return an array (or a number, a list, None)") from None

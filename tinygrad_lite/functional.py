@@ -16,9 +16,8 @@ import numpy as np
 
 from . import backward
 from ._checks import describe
-from .methods import stack
 from .modes import enable_grad, is_grad_enabled
-from .value import Value, _seed
+from .value import Value, _seed, stack
 
 
 def vjp(output: Value, inputs: Sequence[Value], grad: Any = None, create_graph: bool = False,

@@ -1,8 +1,10 @@
-"""The modes: `no_grad`, `enable_grad` and `detect_anomaly`, what detect_anomaly reports, and the modules
-being called.
+"""The modes: `no_grad`, `enable_grad` and `detect_anomaly`; the observers of recording, the one extension point
+through which what is optional watches the engine; and the modules being called.
 
-Scope: state kept in context variables (so threads and asyncio tasks each have their own), the `with` blocks
-and decorators that set them, and the anomaly check that names the op and the user's line.
+Scope: state kept in context variables (so threads and asyncio tasks each have their own), the `with` blocks and
+decorators that set them, and two observers: detect_anomaly's (names the op and the user's line that made the
+first NaN or Inf) and the modules' (notes on each value the modules whose forward made it, for the drawings).
+tl.replay's recording is the third, in replay.py.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextvars
 import functools
 import inspect
 import os
-import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,22 +21,81 @@ import numpy as np
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 recording = _grad_enabled.get  # whether ops are recorded now
-_anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
-checking = _anomaly.get  # whether detect_anomaly is on
-_saved_modes: contextvars.ContextVar[tuple[tuple[Any, bool], ...]] = contextvars.ContextVar("saved_modes", default=())
+_saved_modes: contextvars.ContextVar[tuple[tuple[Any, Any], ...]] = contextvars.ContextVar("saved_modes", default=())
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-# The modules whose forward is running, outermost first: each recorded value notes them (drawings box by module).
+
+
+class Observer:
+    """Something optional that watches the engine: told each op that runs (`ran`), each gradient the backward walk
+    computes (`gradient`), and each read of a Value's numbers, write to them, `.grad` assignment and backward call
+    (`touched`). Pushed for a block with `observe(observer)`; the engine pays one check per op while none is."""
+
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
+        """op ran on inputs (Values and constants, as given) with params, and made out."""
+
+    def gradient(self, op: Any, g: Any, inputs: list[Any], value: Any) -> None:
+        """The backward walk gave one input of the op that made value the gradient g."""
+
+    def touched(self, what: str, value: Any) -> None:
+        """what: "read" (.data), "write" (a change of the numbers), "grad" (.grad set) or "backward" (called)."""
+
+
+_observers: contextvars.ContextVar[tuple[Observer, ...]] = contextvars.ContextVar("observers", default=())
+observing = _observers.get  # the observers on now (an empty tuple, almost always)
+
+
+def touched(what: str, value: Any) -> None:
+    """Tell every observer that a Value was read, written, given a .grad, or ran backward."""
+    for observer in _observers.get():
+        observer.touched(what, value)
+
+
+class observe:
+    """A `with` block during which observer watches the engine (on top of those already watching)."""
+
+    def __init__(self, observer: Observer):
+        self.observer = observer
+
+    def __enter__(self) -> Observer:
+        _saved_modes.set(_saved_modes.get() + ((_observers, _observers.get()),))
+        _observers.set(_observers.get() + (self.observer,))
+        return self.observer
+
+    def __exit__(self, *exc: Any) -> None:
+        saved = _saved_modes.get()
+        flag, value = saved[-1]
+        flag.set(value)
+        _saved_modes.set(saved[:-1])
+
+
+# The modules whose forward is running, outermost first: while any is, an observer notes them on each recorded value
+# (the drawings box values by module).
 _modules: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar("modules", default=())
 modules = _modules.get
 
 
-def calling(module: Any) -> contextvars.Token[tuple[Any, ...]]:
-    """Note that module's forward starts (Module.__call__); give the token back to `returned`."""
-    return _modules.set(_modules.get() + (module,))
+class _Boxes(Observer):
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
+        if out.requires_grad:
+            out._module = _modules.get()
 
 
-def returned(token: contextvars.Token[tuple[Any, ...]]) -> None:
-    _modules.reset(token)
+_BOXES = _Boxes()
+
+
+def calling(module: Any) -> tuple[Any, ...]:
+    """Note that module's forward starts (Module.__call__); give what it returns back to `returned`."""
+    outermost = not _modules.get()
+    token = _modules.set(_modules.get() + (module,))
+    if outermost:
+        return token, _observers.set(_observers.get() + (_BOXES,))
+    return (token,)
+
+
+def returned(tokens: tuple[Any, ...]) -> None:
+    if len(tokens) > 1:
+        _observers.reset(tokens[1])
+    _modules.reset(tokens[0])
 
 
 class _Mode:
@@ -91,23 +152,44 @@ def is_grad_enabled() -> bool:
     return _grad_enabled.get()
 
 
-class detect_anomaly(_Mode):
+class _Anomalies(Observer):
+    """detect_anomaly's observer: notes where each op was made and checks every output and gradient."""
+
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
+        out._site = user_site()
+        non_finite(op.name, "forward output", out._data, [getattr(a, "_data", a) for a in inputs], out._site)
+
+    def gradient(self, op: Any, g: Any, inputs: list[Any], value: Any) -> None:
+        non_finite(op.name, "backward gradient", getattr(g, "_data", g), inputs, getattr(value, "_site", None))
+
+
+_ANOMALIES = _Anomalies()
+
+
+class detect_anomaly(observe):
     """Inside this block, the first op whose forward output or backward gradient holds NaN or Inf raises
     FloatingPointError naming the op, its input shapes, and your file and line that made it.
 
-    The file and line are recorded only in this mode, so the normal path pays nothing for them.
-    """
+    The file and line are recorded only in this mode (by an observer), so the normal path pays nothing for them.
+    Works as a `with` block or as a decorator of a plain function."""
 
     def __init__(self) -> None:
-        super().__init__(_anomaly, True)
+        super().__init__(_ANOMALIES)
+
+    __call__ = _Mode.__call__
+
+
+def checking() -> bool:
+    """Whether detect_anomaly is on."""
+    return _ANOMALIES in _observers.get()
 
 
 def user_site() -> str:
-    """The first frame outside this package: where the user's code called into it."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
+    """The innermost frame outside this package: where the user's code called into it."""
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith(PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
 
 
 def shapes(datas: Sequence[Any]) -> str:

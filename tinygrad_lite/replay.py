@@ -1,6 +1,6 @@
 """tl.replay: a step whose graph never changes, recorded once and then run as plain numpy calls.
 
-Scope: recording a step's ops (the tape that `_apply` fills while a recording is on), checking that two calls
+Scope: recording a step's ops (a tape: an observer of the engine, modes.Observer), checking that two calls
 made the same graph, and the replay: the forward calls and the backward rules of the second call, run again on
 the new numbers without making a Value, a node or a topological order. The rules are the table's own, called in
 the order `backward` calls them, so a replayed step gives the numbers the eager step gives, bit for bit::
@@ -65,7 +65,7 @@ class Replay:
         return self._plan.source if self._plan is not None else None
 
     def __call__(self, *args: Any) -> Value:
-        if backward.tapes:
+        if any(isinstance(o, _Tape) for o in modes.observing()):
             raise RuntimeError(f"replay: {self._name()} was called while another step is being recorded; "
                                "replay the outer step only")
         if self._plan is not None:
@@ -127,6 +127,32 @@ def _signature(x: Any) -> Any:
     return ("other", x)
 
 
+# What the step did that a replay would not do again, and the fix.
+UNREPLAYABLE = {
+    "read": ("it reads a Value's numbers (.data, .item(), float(), numpy()), and what it makes of them would be "
+             "frozen", "read them outside the replayed function"),
+    "write": ("it changes a Value's numbers (an optimiser's step, BatchNorm's running statistics)",
+              "do that outside the replayed function, or put BatchNorm in eval() mode"),
+    "grad": ("it sets a .grad (zero_grad() included)", "call zero_grad() outside it"),
+    "backward": ("it calls backward()", "return the loss instead: the replay runs backward itself"),
+}
+
+
+class _Tape(modes.Observer):
+    """The observer that records a step: (op, its inputs, its parameters, its output, its inputs) for every op
+    that ran, and a sentence for each thing the step did that a replay would not do again."""
+
+    def __init__(self) -> None:
+        self.tape: list[Any] = []
+
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
+        self.tape.append((op, inputs, params, out, inputs))
+
+    def touched(self, what: str, value: Any) -> None:
+        done, fix = UNREPLAYABLE[what]
+        self.tape.append(f"{done}, which a replay would not do again; {fix}")
+
+
 class _Record:
     """One eager call of the step: its arguments, its tape, the loss and the order backward walked."""
 
@@ -135,12 +161,10 @@ class _Record:
             if not isinstance(a, (Value, np.ndarray)) and not _plain(a):
                 raise TypeError(f"replay: argument {i} of {step._name()} is a {_checks.describe(a)}; a replayed step "
                                 "takes arrays, Values and numbers (and strings, None and tuples of them)")
-        tape: list[Any] = []
-        backward.tapes.append(tape)
-        try:
+        observer = _Tape()
+        with modes.observe(observer):
             root = step.fn(*args)
-        finally:
-            backward.tapes.pop()
+        tape = observer.tape
         name = step._name()
         refused = [e for e in tape if isinstance(e, str)]
         if refused:
@@ -151,7 +175,7 @@ class _Record:
                             f"{_checks.describe(root)}")
         self.values = backward.order(root)  # what the backward walks, in its order (raises as backward would)
         for v in self.values:
-            if getattr(v, "_hooks", None) or getattr(v, "_retains", False):
+            if getattr(v, "_hooks", None) or id(v) in backward.retained:
                 raise RuntimeError(f"replay: {name} cannot be replayed: a value of its graph has a hook "
                                    "(register_hook) or keeps its gradient (retain_grad), which a replay does not run")
         root.backward()

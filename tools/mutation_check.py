@@ -163,8 +163,9 @@ def _var_ddof_unclamped() -> None:  # -0.0 where numpy and PyTorch give NaN
 
 
 def _shift_by_plain_max() -> None:  # inf - inf = NaN at masked or infinite logits
-    from tinygrad_lite import methods
-    methods._finite_max = lambda x, axis: np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    from tinygrad_lite import ops
+    plain = lambda x, axis, posinf=False: np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # noqa: E731
+    object.__setattr__(ops.SHIFT, "forward", plain)
 
 
 def _cross_entropy_one_hot() -> None:  # -inf * 0 = NaN at a masked logit

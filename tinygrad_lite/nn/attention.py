@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..methods import where
-from ..value import Value, _whole
+from ..value import Value, _whole, where
 from .layers import Dropout, Linear, _flag
 from .module import Module, _generator, _input
 

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks, ops
-from ..methods import where
-from ..value import Value, _whole
+from ..value import Value, _whole, where
 from .module import Module, _generator, _input
 
 

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..methods import where
-from ..value import Value
+from ..value import Value, where
 from .module import Module
 
 

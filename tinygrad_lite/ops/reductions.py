@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, select, slab
+from .core import Op, axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, select, slab
 
 
 def _shifted(m: Any, s: int) -> Any:
@@ -114,6 +114,19 @@ def _cumprod_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
     before = _shifted(cumprod(xm, -1), 1)  # x[0] ... x[i-1]
     return (before * reached.sum(axis=-1)).swapaxes(-1, ax).reshape(shape)
 
+
+def _finite_max(x: np.ndarray, axis: Any, posinf: bool = False) -> np.ndarray:
+    """The max over axis (keepdims) to shift by before exp: 0 where it is -inf, NaN or the axis is empty, so that
+    the shift never makes -inf - -inf. Where it is +inf: 0 as well for logsumexp (which is then +inf, as PyTorch's),
+    or with posinf +inf itself, so that softmax's inf - inf makes the whole row NaN, as PyTorch's."""
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m) | (posinf & (m == np.inf)), m, 0.0).astype(x.dtype, copy=False)
+
+
+# Not in the table: softmax's shift is a constant of the graph (softmax does not change when every input moves by
+# the same amount), run by an op without recording so that it is part of the graph a replay recomputes.
+SHIFT = Op("finite_max", _finite_max, (), doc="The finite max over axis (keepdims), for a stable shift",
+           params={"axis": -1, "posinf": False}, arity=1)
 
 ENTRIES = [
     # name     forward                                               (backward rule, its formula)

@@ -341,4 +341,8 @@ def apply_op(op: ops.Op, inputs: tuple[Any, ...], params: dict[str, Any]) -> Val
         return getattr(tinygrad_lite, op.name)(list(inputs), **params)
     if op.name == "where":
         return tinygrad_lite.where(params["cond"], *inputs)
+    if op.name == "getitem":
+        return inputs[0][params["index"]]
+    if op.name in ("reshape", "transpose"):  # numpy's spelling: v.reshape(shape), v.transpose(axes)
+        return getattr(inputs[0], op.name)(*params.values())
     return getattr(inputs[0], op.name)(*inputs[1:], **params)

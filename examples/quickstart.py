@@ -33,11 +33,11 @@ def tensor_expression() -> None:
 
 
 def second_derivative() -> None:
-    print("3. A second derivative: f(x) = x^3 at x = 2")
+    print("3. A second derivative: f(x) = x^3 at x = 3")
     f = lambda x: x ** 3
-    print(f"   f'(2)  = {tl.grad(f)(2.0).item():g}   (3x^2 = 12)")
-    print(f"   f''(2) = {tl.grad(tl.grad(f))(2.0).item():g}   (6x = 12)")
-    x = tl.Value(2.0)
+    print(f"   f'(3)  = {tl.grad(f)(3.0).item():g}   (3x^2 = 27)")
+    print(f"   f''(3) = {tl.grad(tl.grad(f))(3.0).item():g}   (6x = 18)")
+    x = tl.Value(3.0)
     (x ** 3).backward(create_graph=True)  # x.grad is now a Value, itself differentiable
     dfdx = x.grad
     x.zero_grad()

@@ -224,14 +224,14 @@ def test_float32_stays_float32_through_backward():
 
 
 def test_second_derivative_through_create_graph():
-    x = Value(2.0)
+    x = Value(3.0)  # where 3x^2 and 6x differ, so that neither can stand in for the other
     y = x ** 3
     y.backward(create_graph=True)
-    assert isinstance(x.grad, Value) and x.grad.item() == 12.0  # 3x^2
+    assert isinstance(x.grad, Value) and x.grad.item() == 27.0  # 3x^2
     g = x.grad
     x.zero_grad()
     g.backward()
-    assert x.grad == 12.0  # 6x
+    assert x.grad == 18.0  # 6x
 
 
 @pytest.mark.parametrize("make, error, pattern", [

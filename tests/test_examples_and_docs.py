@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_quickstart_runs_and_prints_hand_derived_values():
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    for line in ("dL/da = 6", "dL/db = -4", "dL/dc = -2", "dL/df = 4", "f'(2)  = 12", "f''(2) = 12",
+    for line in ("dL/da = 6", "dL/db = -4", "dL/dc = -2", "dL/df = 4", "f'(3)  = 27", "f''(3) = 18",
                  "gradcheck of tanh(A @ B): True"):
         assert line in done.stdout
 
@@ -149,3 +149,11 @@ def test_no_built_page_scrolls_sideways(site, browser, width):
     content = browser.run("return document.querySelector('article').getBoundingClientRect().width")
     assert content > (340 if width == 390 else 740)  # Furo's content column, wider than the old 610 px
     assert browser.errors() == []
+
+
+@pytest.mark.parametrize("module", ["tinygrad_lite.value", "tinygrad_lite.functional"])
+def test_the_examples_in_docstrings_print_what_they_show(module):
+    import doctest
+    import importlib
+    failed, attempted = doctest.testmod(importlib.import_module(module))
+    assert attempted and not failed

@@ -120,10 +120,10 @@ def _value_and_grad(name: str, f: Callable[..., Any], nums: tuple[int, ...], arg
 def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """Return a function computing the gradient of scalar-valued `f` with respect to args[argnums].
 
-    >>> grad(lambda x: x ** 3)(2.0)
-    array(12.)
-    >>> grad(grad(lambda x: x ** 3))(2.0)
-    array(12.)
+    >>> grad(lambda x: x ** 3)(3.0)  # 3x^2
+    np.float64(27.0)
+    >>> grad(grad(lambda x: x ** 3))(3.0)  # 6x
+    np.float64(18.0)
     """
     vg = value_and_grad(f, argnums, _name="grad")
 

@@ -4,10 +4,6 @@ train/eval mode, and saves and loads them (whole or not at all).
 
 from __future__ import annotations
 
-import errno
-import tokenize
-import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
@@ -15,9 +11,9 @@ from typing import Any, Self
 import numpy as np
 
 from .. import _checks, modes
-from .._checks import atomic_file
 from ..backward import bump
 from ..value import Value, _write
+from .archive import read_arrays, write_arrays
 
 
 def _walk(obj: Any, name: str) -> Iterator[tuple[str, Any]]:
@@ -192,18 +188,7 @@ class Module:
         """Load parameters saved by save(), all or nothing. Every array's name, shape and dtype is read from
         its header and checked against the model before any array is read; anything else is one ValueError
         naming the file and what is wrong."""
-        path = Path(path)
-        if path.is_dir():
-            raise ValueError(f"load: {path} is a folder; give the file that save() wrote")
-        if path.exists() and not path.is_file():  # a device (/dev/zero) or a pipe: reading it may never end
-            raise ValueError(f"load: {path} is not a regular file; give the file that save() wrote")
-        try:
-            state = _read_state(path, self._unique_state("load"))
-        except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError, NotImplementedError, RuntimeError) as e:
-            if isinstance(e, (FileNotFoundError, PermissionError)):
-                raise  # no such file, no permission: Python's own message says it
-            raise ValueError(f"load: {path}: {_damage(path, e)}") from None
-        self.load_state_dict(state)
+        self.load_state_dict(read_arrays(path, self._unique_state("load")))
 
     def extra_repr(self) -> str:
         """What repr() shows inside the parentheses, such as a layer's sizes."""
@@ -221,84 +206,6 @@ class Module:
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
 
 
-def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Arrays by name into exactly `path` as an .npz archive (np.load reads it), written whole or not at all:
-    into a temporary file beside it, then renamed. Module.save and the GPT's checkpoints write through here."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"save: {path} is a folder; give a file name, such as {path / 'model.npz'}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"save: the folder {path.parent} does not exist (make it first, or "
-                                              "give another path)", str(path.parent))
-    with atomic_file(path) as fh, zipfile.ZipFile(fh, "w") as z:
-        for name, array in arrays.items():
-            with z.open(name + ".npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, array, allow_pickle=False)
-    return path
-
-
-class _Refused(ValueError):
-    """What load() found wrong with a file, already said in words."""
-
-
-def _damage(path: Path, e: Exception) -> str:
-    if isinstance(e, _Refused):
-        return str(e)
-    with open(path, "rb") as fh:
-        head = fh.read(6)
-    if not head:
-        return "the file is empty"
-    if head == b"\x93NUMPY":
-        return "this is a single .npy array; load() reads the .npz archive of named arrays that save() writes"
-    if head.startswith(b"PK"):
-        if isinstance(e, NotImplementedError):
-            return f"an entry is compressed with a method that load() does not read ({e}); save() writes plain entries"
-        if isinstance(e, RuntimeError):
-            return f"an entry is encrypted or unreadable ({e}); save() writes plain entries"
-        return f"the archive is damaged or truncated (not a complete zip file: {e})"
-    return "not a file written by save() (an .npz archive of named arrays)"
-
-
-_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-
-
-def _read_state(path: Path, params: dict[str, Value]) -> dict[str, np.ndarray]:
-    """The arrays of an .npz archive for these parameters, each checked from its header before it is read."""
-    with zipfile.ZipFile(path) as z:
-        members = {}
-        for info in z.infolist():
-            name = info.filename.removesuffix(".npy")
-            if name not in params:
-                raise _Refused(f"it holds {name!r}, which the model does not have (it has {', '.join(params)})")
-            p = params[name]
-            with z.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                if version not in _HEADER_READERS:
-                    raise _Refused(f"{name!r} is stored in .npy format {version}, which load() does not read")
-                try:
-                    shape, _, dtype = _HEADER_READERS[version](f)
-                except (ValueError, SyntaxError, TypeError, tokenize.TokenError, MemoryError) as e:
-                    raise _Refused(f"the header of {name!r} is damaged or cut short "
-                                   f"({type(e).__name__}: {e})") from None
-                header = f.tell()
-            if dtype.kind != "f":
-                raise _Refused(f"parameter {name!r} has dtype {dtype.str if dtype.kind in 'SU' else dtype} in the "
-                               "file; parameters are real floats")
-            if shape != p.shape:
-                raise _Refused(f"parameter {name!r} has shape {shape} in the file, the model's has shape {p.shape}")
-            if info.file_size > header + p.size * dtype.itemsize:
-                raise _Refused(f"parameter {name!r} holds more bytes than its header declares")
-            members[name] = info
-        missing = params.keys() - members.keys()
-        if missing:
-            raise _Refused(f"it has no {', '.join(repr(m) for m in sorted(missing))}")
-        state = {}
-        for name, info in members.items():
-            with z.open(info) as f:
-                state[name] = np.lib.format.read_array(f, allow_pickle=False)
-    return state
-
-
 def _input(owner: str, x: Any, what: str = "the input") -> Value:
     """A layer's input as a Value: a Value as it is, numbers as a constant; anything else one clear TypeError."""
     if isinstance(x, Value):
@@ -313,7 +220,7 @@ def _generator(owner: str, rng: Any) -> Any:
     """numpy's global generator (np.random.seed controls it), a RandomState for an int (the tutorials'
     generator, so rng=1 draws what np.random.seed(1) would), or the Generator/RandomState given."""
     if rng is None:
-        return np.random.mtrand._rand
+        return np.random  # its functions draw from numpy's global generator, as RandomState's methods do
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         if not 0 <= rng < 2 ** 32:
             raise ValueError(f"{owner}: rng as a seed must be a whole number in [0, 2**32), got {rng}")

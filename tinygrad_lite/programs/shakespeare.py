@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import data, nn, optim
 from ..modes import no_grad
-from ..nn.module import write_arrays
+from ..nn.archive import write_arrays
 from .gpt import GPT
 from .training import Run, progress
 

@@ -6,14 +6,15 @@ was changed since. `steps` walks that order backwards and yields, for each value
 what each of its inputs receives; everything that reads gradients off a graph consumes it: `backward`
 and `vjp` through `run`, the drawing's gradients and `tl.explain`'s steps directly.
 
-Versions: every write to a Value's `.data` (`v.data -= ...`, `v.data = ...`, the optimisers, loading a
-state) stamps it with a new number from one clock (`bump`); each Node keeps the clock's reading at its
-forward. The walk refuses a graph holding a value stamped after the op that used it, since its gradient
+Versions (PyTorch's version counters): every write to a Value's `.data` (`v.data -= ...`, `v.data = ...`, the
+optimisers, loading a state) gives it a new version from one clock (`bump_version`); each Node keeps the clock's
+reading at its forward (`_version_at`). The walk refuses a graph holding a value written after the op that used it,
+since its gradient
 would mix old and new numbers (PyTorch does the same with its version counters).
 
 A graph's values are Values (Recorded); an op's other inputs are constants (arrays and numbers). This module
-reads a Value's node fields (`_op`, `_inputs`, `_saved`, `_params`, `_at`), `_data`, `_stamp`, `requires_grad`
-and, where hooks exist, `_hooked_grad`.
+reads a Value's node fields (`_op`, `_inputs`, `_saved`, `_params`, `_version_at`), `_data`, `_version_box`,
+`requires_grad` and, where hooks exist, `_hooked_grad`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import numpy as np
 
 from . import modes, ops
 
-FRESH = (0,)  # the stamp of a value never written since it was made: shared, replaced by a box on the first write
-CLOCK = [0]  # the last version stamp handed out
+NEVER_WRITTEN = (0,)  # the version box of a value never written since it was made: shared, replaced on a first write
+VERSION_CLOCK = [0]  # the last version handed out
 _store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
 # Values with hooks (register_hook), by id (Values' == is elementwise): the walk looks for hooks only while one lives.
 hooked: dict[int, weakref.ref[Any]] = {}
@@ -39,9 +40,9 @@ retained: dict[int, weakref.ref[Any]] = {}
 class Node(NamedTuple):
     """What a recorded op keeps for backward, by name: the op, its inputs (Values and constants), the arrays its
     forward used (`saved`; None once a backward without retain_graph has released them), its parameters, and the
-    clock's reading at the forward (`stamp`). `value._node` gives it (None for a leaf).
+    clock's reading at the forward (`version_at`). `value._node` gives it (None for a leaf).
 
-    The fields live on the value the op made (`_op`, `_inputs`, `_saved`, `_params`, `_at`), so recording an op
+    The fields live on the value the op made (`_op`, `_inputs`, `_saved`, `_params`, `_version_at`), so recording an op
     allocates nothing beyond its output: this record is made when someone reads it (a drawing, an explanation),
     never in the engine's own loops."""
 
@@ -49,7 +50,7 @@ class Node(NamedTuple):
     inputs: list[Any]
     saved: list[Any] | None
     params: dict[str, Any]
-    stamp: int
+    version_at: int
 
 
 def forward_inputs(value: Any) -> list[Any]:
@@ -69,9 +70,9 @@ class Recorded:
     _inputs: list[Any]
     _saved: list[Any] | None
     _params: dict[str, Any]
-    _at: int
+    _version_at: int
     _data: np.ndarray
-    _stamp: Any
+    _version_box: Any
     requires_grad: bool
 
     @property
@@ -79,18 +80,18 @@ class Recorded:
         """The record of the op that made this value (None for a leaf)."""
         if self._op is None:
             return None
-        return Node(self._op, self._inputs, self._saved, self._params, self._at)
+        return Node(self._op, self._inputs, self._saved, self._params, self._version_at)
 
 
-def bump(v: Any) -> None:
-    """A write to v's numbers: a new stamp from the clock, in the box v shares with its aliases."""
-    CLOCK[0] += 1
+def bump_version(v: Any) -> None:
+    """A write to v's numbers: a new version from the clock, in the box v shares with its aliases."""
+    VERSION_CLOCK[0] += 1
     if modes.observing():
         modes.touched("write", v)
-    if v._stamp is FRESH:
-        v._stamp = [CLOCK[0]]
+    if v._version_box is NEVER_WRITTEN:
+        v._version_box = [VERSION_CLOCK[0]]
     else:
-        v._stamp[0] = CLOCK[0]
+        v._version_box[0] = VERSION_CLOCK[0]
 
 
 def _who(value: Any) -> str:
@@ -130,14 +131,14 @@ def order(root: Any, view: bool = False) -> list[Any]:
         if value._saved is None and not view:
             raise RuntimeError("backward: this graph was already released by an earlier backward(); "
                                "call backward(retain_graph=True) the first time to run backward through it again")
-        stamp = value._at
-        if value._stamp[0] > stamp:
+        version_at = value._version_at
+        if value._version_box[0] > version_at:
             raise _changed(value, op, made_it=True)
         push(value)
         push(None)
         for p in value._inputs:
             if isinstance(p, Recorded):
-                if p._stamp[0] > stamp:
+                if p._version_box[0] > version_at:
                     raise _changed(p, op, made_it=False)
                 if p.requires_grad and p not in visited:
                     push(p)

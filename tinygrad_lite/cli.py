@@ -145,11 +145,11 @@ def explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .show.explain import explain as explain_text
 
     page = _check_html(args.html, parser)
-    told = explain_text(LOSSES[args.name]())
+    explanation = explain_text(LOSSES[args.name]())
     if page is None:
-        print(told)
+        print(explanation)
     else:
-        print(f"page: {told.save_html(page, title=f'Backward pass of the {args.name} loss, step by step')}")
+        print(f"page: {explanation.save_html(page, title=f'Backward pass of the {args.name} loss, step by step')}")
     return 0
 
 

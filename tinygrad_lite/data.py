@@ -20,7 +20,6 @@ import numpy as np
 
 from . import _checks
 from .text import CharTokenizer, names, next_char_examples, shakespeare, split_words, text_batch
-from .value import _whole
 
 __all__ = ["perceptron", "sleep_study", "sleep_study_overfitting", "xor3", "moons", "circles", "spiral", "blobs",
            "digits", "train_test_split", "DataLoader", "accuracy", "confusion_matrix", "MaxScaler", "StandardScaler",
@@ -163,7 +162,7 @@ def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[n
 def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: class 0 on the upper one (centre (0, 0), radius 1), class 1 on the lower
     one (centre (1, 0.5)), with Gaussian noise of standard deviation `noise`. No straight line separates them."""
-    n, noise = _whole("moons", "n", n, 2), _checks.number("moons", "noise", noise, lo=0)
+    n, noise = _checks.whole("moons", "n", n, 2), _checks.number("moons", "noise", noise, lo=0)
     rng = _rng("moons", seed)
     upper, lower = np.linspace(0, np.pi, n // 2), np.linspace(0, np.pi, n - n // 2)
     X = np.concatenate([np.stack([np.cos(upper), np.sin(upper)], 1),
@@ -176,7 +175,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
             seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two circles around (0, 0): class 0 on radius 1, class 1 on radius `factor` (0 < factor < 1), with
     Gaussian noise. Separable only by a curve."""
-    n, noise = _whole("circles", "n", n, 2), _checks.number("circles", "noise", noise, lo=0)
+    n, noise = _checks.whole("circles", "n", n, 2), _checks.number("circles", "noise", noise, lo=0)
     _checks.number("circles", "factor (the inner radius)", factor, lo=0, hi=1, lo_open=True, hi_open=True)
     rng = _rng("circles", seed)
     outer = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
@@ -191,7 +190,8 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
            seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """`classes` arms of a spiral from (0, 0) outwards, `n_per_class` points each: radius r from 0 to 1, angle
     4 r + (2 pi k / classes) for arm k, plus Gaussian noise of `noise` on the angle (as in Stanford's CS231n)."""
-    n_per_class, classes = _whole("spiral", "n_per_class", n_per_class), _whole("spiral", "classes", classes, 2)
+    n_per_class = _checks.whole("spiral", "n_per_class", n_per_class)
+    classes = _checks.whole("spiral", "classes", classes, 2)
     noise = _checks.number("spiral", "noise", noise, lo=0)
     rng = _rng("spiral", seed)
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
@@ -203,10 +203,10 @@ def spiral(n_per_class: int = 100, classes: int = 3, noise: float = 0.2,
 def blobs(n: int = 200, centers: Any = 3, std: float = 1.0, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs: `centers` is how many (placed uniformly in [-10, 10] x [-10, 10]) or their (k, 2)
     coordinates; n points shared out as evenly as can be, each with standard deviation `std` around its centre."""
-    n, std = _whole("blobs", "n", n), _checks.number("blobs", "std", std, lo=0)
+    n, std = _checks.whole("blobs", "n", n), _checks.number("blobs", "std", std, lo=0)
     rng = _rng("blobs", seed)
     if isinstance(centers, (int, np.integer)):
-        centres = rng.uniform(-10, 10, size=(_whole("blobs", "centers", centers), 2))
+        centres = rng.uniform(-10, 10, size=(_checks.whole("blobs", "centers", centers), 2))
     else:
         centres = _checks.numeric("blobs", "centers", centers).astype(np.float64)
         if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
@@ -290,7 +290,7 @@ class DataLoader:
     def __init__(self, *arrays: Any, batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
                  drop_last: bool = False):
         self.arrays = _same_length("DataLoader", arrays)
-        self.batch_size = _whole("DataLoader", "batch_size", batch_size)
+        self.batch_size = _checks.whole("DataLoader", "batch_size", batch_size)
         for what, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"DataLoader: {what} must be True or False, got {_checks.describe(flag)}")
@@ -390,7 +390,7 @@ def confusion_matrix(scores: Any, labels: Any, classes: int | None = None,
     predicted = _predicted("confusion_matrix", scores, threshold)
     k = int(max(predicted.max(initial=0), true.max(initial=0))) + 1
     if classes is not None:
-        classes = _whole("confusion_matrix", "classes", classes)
+        classes = _checks.whole("confusion_matrix", "classes", classes)
         if k > classes:
             raise ValueError(f"confusion_matrix: classes={classes}, but a label or prediction is {k - 1}; give "
                              f"classes={k} or more")

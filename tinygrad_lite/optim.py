@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _checks
-from .value import Value, _whole, _write
+from .value import Value, _write
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "WarmupCosineLR", "clip_grad_norm",
            "minimize"]
@@ -308,7 +308,7 @@ class StepLR(_Schedule):
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
-        self.step_size = _whole("StepLR", "step_size", step_size)
+        self.step_size = _checks.whole("StepLR", "step_size", step_size)
         self.gamma = _checks.number("StepLR", "gamma", gamma, lo=0)
 
     def rate(self, epoch: int, base: float) -> float:
@@ -322,7 +322,7 @@ class CosineLR(_Schedule):
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
-        self.T_max = _whole("CosineLR", "T_max", T_max)
+        self.T_max = _checks.whole("CosineLR", "T_max", T_max)
         self.eta_min = _checks.number("CosineLR", "eta_min", eta_min, lo=0)
 
     def rate(self, epoch: int, base: float) -> float:
@@ -337,8 +337,8 @@ class WarmupCosineLR(_Schedule):
 
     def __init__(self, optimizer: Any, warmup: int, total: int, min_lr: float = 0.0):
         super().__init__(optimizer)
-        self.warmup = _whole("WarmupCosineLR", "warmup", warmup, least=0)
-        self.total = _whole("WarmupCosineLR", "total", total)
+        self.warmup = _checks.whole("WarmupCosineLR", "warmup", warmup, least=0)
+        self.total = _checks.whole("WarmupCosineLR", "total", total)
         if self.total <= self.warmup:
             raise ValueError(f"WarmupCosineLR: total ({total}) must be more than warmup ({warmup})")
         self.min_lr = _checks.number("WarmupCosineLR", "min_lr", min_lr, lo=0)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _checks, backward, modes, ops
-from .backward import CLOCK, FRESH, Recorded, bump
+from .backward import NEVER_WRITTEN, VERSION_CLOCK, Recorded, bump_version
 
 _observing = modes.observing  # the observers of recording (a tuple, empty unless something optional is on)
 _recording = modes.recording  # False inside no_grad()
@@ -65,7 +65,7 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
             datas = [d.copy() if type(d) is np.ndarray and not isinstance(a, Value) else d for d, a in zip(datas, args)]
             inputs = [a if isinstance(a, Value) else d for d, a in zip(datas, args)]
         out.requires_grad = True
-        out._op, out._inputs, out._saved, out._params, out._at = op, inputs, datas, params, CLOCK[0]
+        out._op, out._inputs, out._saved, out._params, out._version_at = op, inputs, datas, params, VERSION_CLOCK[0]
     observers = _observing()
     if observers:
         for observer in observers:
@@ -87,7 +87,7 @@ def _share_version(out: Value, args: Sequence[Any]) -> None:
     """A view shares its input's version: a write through either is seen by a backward through the other."""
     for a in args:
         if isinstance(a, Value) and np.may_share_memory(out._data, a._data):
-            out._stamp = a._box()
+            out._version_box = a._shared_version()
             return
 
 
@@ -134,17 +134,17 @@ class Value(Recorded):
     float32 stays float32 (`dtype=` overrides). Non-numeric data is a TypeError.
     """
 
-    __slots__ = ("_data", "_stamp", "_grad", "name", "requires_grad", "_op", "_inputs", "_saved", "_params",
-                 "_at", "_hooks", "_site", "_module", "_pass", "_ran", "__weakref__")
+    __slots__ = ("_data", "_version_box", "_grad", "name", "requires_grad", "_op", "_inputs", "_saved", "_params",
+                 "_version_at", "_hooks", "_site", "_module", "_pass", "_ran", "__weakref__")
     __array_ufunc__ = None  # numpy hands `array op Value` to our reflected operators
     __hash__ = object.__hash__  # == compares elements; identity stays the hash
 
     _data: np.ndarray
-    _stamp: Any  # [the clock's reading at the last write to data], one box shared by aliases of the numbers
+    _version_box: Any  # [the clock's reading at the last write to data], one box shared by aliases of the numbers
     _grad: Any  # None, an ndarray, or a Value after backward(create_graph=True)
     name: str | None
     requires_grad: bool
-    # _op, _inputs, _saved, _params, _at: what backward needs of the op that made this value (backward.Node);
+    # _op, _inputs, _saved, _params, _version_at: what backward needs of the op that made this value (backward.Node);
     # _op is None for a leaf.
     _site: str  # where the user's code made it (set by detect_anomaly's observer)
     _module: tuple[Any, ...]  # the modules whose forward made it, outermost first (set while a Module runs)
@@ -163,13 +163,15 @@ class Value(Recorded):
             raise TypeError("Value: got a list holding Values; a new Value made from their numbers would cut the graph "
                             "(no gradient would reach them): join them with tl.stack([...]) or tl.concatenate([...])")
         self._data = _checks.floats(data, dtype)
-        self._stamp, self._grad, self.name, self.requires_grad, self._op = FRESH, None, name, bool(requires_grad), None
+        self._version_box, self._grad, self._op = NEVER_WRITTEN, None, None
+        self.name, self.requires_grad = name, bool(requires_grad)
 
     @staticmethod
     def _leaf(data: np.ndarray, requires_grad: bool) -> Value:
         """A Value around an array that is already a float ndarray (no checks, no copy)."""
         v = Value.__new__(Value)
-        v._data, v._stamp, v._grad, v.name, v.requires_grad, v._op = data, FRESH, None, None, requires_grad, None
+        v._data, v._version_box, v._grad, v._op = data, NEVER_WRITTEN, None, None
+        v.name, v.requires_grad = None, requires_grad
         return v
 
     # ---- the numbers, the gradient, the version ----
@@ -186,7 +188,7 @@ class Value(Recorded):
         if not (type(value) is np.ndarray and value.dtype.kind == "f"):
             value = _checks.floats(value, copy=False)  # ints and bools become float64, as in the constructor
         self._data = value
-        bump(self)
+        bump_version(self)
 
     @property
     def grad(self) -> Any:
@@ -221,14 +223,14 @@ class Value(Recorded):
     def _version(self) -> int:
         """The clock's reading at the last write to these numbers, through this Value or an alias of it (PyTorch's
         version counter): backward compares it with the reading at each op that used them."""
-        return int(self._stamp[0])
+        return int(self._version_box[0])
 
-    def _box(self) -> list[int]:
+    def _shared_version(self) -> list[int]:
         """This value's version as a box that aliases share (a detached copy, a view): a write through any of them
         is then seen by all."""
-        if self._stamp is FRESH:
-            self._stamp = [0]
-        return self._stamp
+        if self._version_box is NEVER_WRITTEN:
+            self._version_box = [0]
+        return self._version_box
 
     shape = property(lambda self: self._data.shape, doc="The shape of data.")
     ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
@@ -244,7 +246,7 @@ class Value(Recorded):
         and their version with self (as PyTorch's detach), so an in-place change of either is seen by a backward
         through the other."""
         v = Value._leaf(self._data, requires_grad=False)
-        v._stamp = self._box()
+        v._version_box = self._shared_version()
         return v
 
     # ---- conversions: Python numbers, numpy, printing ----
@@ -888,11 +890,7 @@ def _holds_values(items: Any) -> bool:
 def _write(v: Value, array: Any) -> None:
     """Copy `array` into v's data in place, as a change that backward sees (loading a state, minimize)."""
     v._data[...] = array
-    bump(v)
-
-
-def _whole(owner: str, what: str, n: Any, least: int = 1) -> int:
-    return _checks.whole(owner, what, n, least)
+    bump_version(v)
 
 
 # ---- 4. the module functions that join or choose -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..value import Value, _whole, where
+from ..value import Value, where
 from .layers import Dropout, Linear, _flag
 from .module import Module, _generator, _input
 
@@ -80,8 +80,8 @@ class CausalSelfAttention(Module):
     Its Linear weights are (in, out), the transposes of PyTorch's."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True, rng: Any = None):
-        self.embed_dim = _whole("CausalSelfAttention", "embed_dim", embed_dim)
-        self.num_heads = _whole("CausalSelfAttention", "num_heads", num_heads)
+        self.embed_dim = _checks.whole("CausalSelfAttention", "embed_dim", embed_dim)
+        self.num_heads = _checks.whole("CausalSelfAttention", "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
             raise ValueError(f"CausalSelfAttention: embed_dim {embed_dim} is not a multiple of num_heads {num_heads}")
         dropout = _checks.number("CausalSelfAttention", "dropout (a probability)", dropout, lo=0, hi=1)

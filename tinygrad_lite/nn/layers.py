@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks, ops
-from ..value import Value, _whole, where
+from ..value import Value, where
 from .module import Module, _generator, _input
 
 
@@ -34,8 +34,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "fan_in",
                  rng: Any = None):
-        in_features, out_features = _whole("Linear", "in_features", in_features), \
-            _whole("Linear", "out_features", out_features)
+        in_features, out_features = _checks.whole("Linear", "in_features", in_features), \
+            _checks.whole("Linear", "out_features", out_features)
         shape = (in_features, out_features)
         _flag("Linear", "bias", bias)
         gen = _generator("Linear", rng)
@@ -72,8 +72,8 @@ class Embedding(Module):
     The gradient of a row picked several times is the sum of its picks' gradients."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, rng: Any = None):
-        self.num_embeddings = _whole("Embedding", "num_embeddings", num_embeddings)
-        self.embedding_dim = _whole("Embedding", "embedding_dim", embedding_dim)
+        self.num_embeddings = _checks.whole("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = _checks.whole("Embedding", "embedding_dim", embedding_dim)
         gen = _generator("Embedding", rng)
         self.weight = Value(gen.standard_normal((self.num_embeddings, self.embedding_dim)), name="weight")
 
@@ -297,8 +297,8 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  bias: bool = True, rng: Any = None):
-        self.in_channels = _whole("Conv2d", "in_channels", in_channels)
-        self.out_channels = _whole("Conv2d", "out_channels", out_channels)
+        self.in_channels = _checks.whole("Conv2d", "in_channels", in_channels)
+        self.out_channels = _checks.whole("Conv2d", "out_channels", out_channels)
         try:
             self.kernel_size = ops._pair("kernel_size", kernel_size, 1)
             self.stride, self.padding = ops._pair("stride", stride, 1), ops._pair("padding", padding, 0)

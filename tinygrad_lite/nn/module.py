@@ -11,7 +11,7 @@ from typing import Any, Self
 import numpy as np
 
 from .. import _checks, modes
-from ..backward import bump
+from ..backward import bump_version
 from ..value import Value, _write
 from .archive import read_arrays, write_arrays
 
@@ -148,7 +148,7 @@ class Module:
                 v._data = v._data.astype(target)
                 if isinstance(v._grad, np.ndarray):
                     v._grad = v._grad.astype(target)
-                bump(v)
+                bump_version(v)
         return self
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -219,7 +219,7 @@ def _input(owner: str, x: Any, what: str = "the input") -> Value:
 def _generator(owner: str, rng: Any) -> Any:
     """numpy's global generator (np.random.seed controls it), a RandomState for an int (the tutorials'
     generator, so rng=1 draws what np.random.seed(1) would), or the Generator/RandomState given."""
-    if rng is None:
+    if rng is None or rng is np.random:
         return np.random  # its functions draw from numpy's global generator, as RandomState's methods do
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         if not 0 <= rng < 2 ** 32:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..value import Value, _whole, _write
+from ..value import Value, _write
 from .layers import _flag
 from .module import Module, _input
 
@@ -29,7 +29,7 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  features_last: bool | None = None):
-        self.num_features = _whole("BatchNorm1d", "num_features", num_features)
+        self.num_features = _checks.whole("BatchNorm1d", "num_features", num_features)
         self.eps = _checks.number("BatchNorm1d", "eps", eps, lo=0, lo_open=True)
         self.momentum = _checks.number("BatchNorm1d", "momentum", momentum, lo=0, hi=1)
         if features_last is not None and not isinstance(features_last, (bool, np.bool_)):
@@ -85,7 +85,7 @@ def _trailing(layer: str, shape: Any) -> tuple[int, ...]:
     dims = (shape,) if not isinstance(shape, (tuple, list)) else tuple(shape)
     if not dims:
         raise ValueError(f"{layer}: normalized_shape must name at least one axis, got {shape!r}")
-    return tuple(_whole(layer, "normalized_shape", n) for n in dims)
+    return tuple(_checks.whole(layer, "normalized_shape", n) for n in dims)
 
 
 def _check_last(layer: str, x: Value, dims: tuple[int, ...]) -> tuple[int, ...]:

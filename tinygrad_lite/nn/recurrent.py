@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..value import Value, _whole
+from .. import _checks
+from ..value import Value
 from .layers import _flag
 from .module import Module, _generator, _input
 
@@ -22,8 +23,8 @@ class _Cell(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, rng: Any = None):
         name = type(self).__name__
-        self.input_size = _whole(name, "input_size", input_size)
-        self.hidden_size = _whole(name, "hidden_size", hidden_size)
+        self.input_size = _checks.whole(name, "input_size", input_size)
+        self.hidden_size = _checks.whole(name, "hidden_size", hidden_size)
         _flag(name, "bias", bias)
         gen = _generator(name, rng)
         bound, width = 1 / math.sqrt(self.hidden_size), self.gates * self.hidden_size

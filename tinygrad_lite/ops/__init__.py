@@ -32,7 +32,7 @@ from __future__ import annotations
 import inspect
 
 from . import arithmetic, functions, reductions, shapes, windows
-from .core import TABLE, Op, Rule, axes_of, data, entry, exp, expand, keepdims_shape, log, sum_to, two_way  # noqa: F401
+from .core import TABLE, Op, Rule, axes_of, data, entry, exp, expand, keepdims_shape, log, numpy_or_recorded, sum_to  # noqa: F401
 from .reductions import SHIFT  # noqa: F401  (softmax's shift: an op outside the table)
 from .windows import _pair, _windows  # noqa: F401  (the layers check their sizes with these)
 

@@ -70,7 +70,7 @@ def _is_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, np.generic, float, int))
 
 
-def two_way(name: str) -> Callable[..., Any]:
+def numpy_or_recorded(name: str) -> Callable[..., Any]:
     """A function for rules: the table's numpy forward on arrays, the recorded op on Values."""
     def helper(x: Any, *args: Any, **kwargs: Any) -> Any:
         if _is_array(x):
@@ -81,8 +81,8 @@ def two_way(name: str) -> Callable[..., Any]:
 
 
 exp, log, sigmoid, sin, cos, sinh, cosh, erf, cumsum, cumprod, scatter, im2col, col2im = (
-    two_way(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "sinh", "cosh", "erf", "cumsum", "cumprod", "scatter",
-                         "im2col", "col2im"))
+    numpy_or_recorded(n) for n in ("exp", "log", "sigmoid", "sin", "cos", "sinh", "cosh", "erf", "cumsum", "cumprod",
+                                   "scatter", "im2col", "col2im"))
 
 
 def expand(g: Any, shape: tuple[int, ...]) -> Any:
@@ -143,7 +143,7 @@ def keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def slab(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
+def along(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
     """The index that picks `index` (an int or a slice) along `axis` and everything along the other axes."""
     return (slice(None),) * (operator.index(axis) % ndim) + (index,)
 

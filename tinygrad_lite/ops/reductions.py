@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Op, axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, select, slab
+from .core import Op, along, axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, select
 
 
 def _shifted(m: Any, s: int) -> Any:
@@ -87,9 +87,9 @@ def _cumsum_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
     if x.ndim == 0:  # a 0-d value is its own running total
         return g
     ax = 0 if axis is None else operator.index(axis) % x.ndim
-    back = g[slab(g.ndim, ax, slice(None, None, -1))]
+    back = g[along(g.ndim, ax, slice(None, None, -1))]
     summed = cumsum(back, ax)
-    return summed[slab(g.ndim, ax, slice(None, None, -1))].reshape(x.shape)
+    return summed[along(g.ndim, ax, slice(None, None, -1))].reshape(x.shape)
 
 
 def _cumprod_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:

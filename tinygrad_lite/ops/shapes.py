@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import axes_of, entry, scatter, slab
+from .core import along, axes_of, entry, scatter
 
 
 def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
@@ -79,12 +79,12 @@ ENTRIES = [
     entry("astype",  _astype,        (lambda g, out, x, dtype: g.astype(x.dtype),             "g, in x's dtype"),
         doc="Cast: f(x) = x as another float dtype", cases="astype"),
     entry("concatenate", _concatenate,
-          joint=(lambda g, out, *parts, axis, bounds: [g[slab(out.ndim, axis, slice(bounds[i], bounds[i + 1]))]
+          joint=(lambda g, out, *parts, axis, bounds: [g[along(out.ndim, axis, slice(bounds[i], bounds[i + 1]))]
                                                        for i in range(len(parts))],  "g, the part's slice"),
           doc="Concatenate: join the inputs along an existing axis", cases="concatenate", variadic=True,
           hidden=("bounds",), method=False),
     entry("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
-          joint=(lambda g, out, *parts, axis: [g[slab(out.ndim, axis, i)] for i in range(len(parts))],
+          joint=(lambda g, out, *parts, axis: [g[along(out.ndim, axis, i)] for i in range(len(parts))],
                                                                                         "g, the part's slice"),
           doc="Stack: join same-shape inputs along a new axis", cases="stack", variadic=True, method=False),
 ]

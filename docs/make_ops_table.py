@@ -68,11 +68,11 @@ def render() -> str:
 
 def method_names() -> tuple[list[str], list[str], list[str]]:
     """The primitives' Value methods (not the operators), the composites, and the module functions."""
-    primitives = [op.name for op in ops.TABLE.values() if op.method and not op.symbol and op.name != "getitem"]
+    primitives = [name for name, about in ops.ABOUT.items() if about.method and not about.symbol and name != "getitem"]
     not_ops = {"item", "tolist", "numpy", "zero_grad", "detach", "register_hook", "retain_grad", "backward"}
     composites = [n for n, f in vars(Value).items() if inspect.isfunction(getattr(f, "__wrapped__", f)) and
                   not n.startswith("_") and n not in ops.TABLE and n not in not_ops]
-    functions = [op.name for op in ops.TABLE.values() if not op.method] + ["maximum", "minimum"]
+    functions = [op.name for op in ops.TABLE.values() if not ops.about(op).method] + ["maximum", "minimum"]
     return primitives, composites, functions
 
 

@@ -133,7 +133,7 @@ METHODS = {
     "register_hook": ((lambda g: None,), {}), "__getitem__": (((0, slice(1, 3)),), {}),
 }
 METHODS.update({op.name: ((), {"axis": 1}) for op in ops.TABLE.values()  # a table entry along an axis: found here
-                if op.cases in ("reduction", "cumulative") and op.name not in METHODS})
+                if ops.about(op).cases in ("reduction", "cumulative") and op.name not in METHODS})
 
 
 def _ours(e: BaseException) -> bool:
@@ -205,7 +205,7 @@ def test_every_public_name_has_a_case():
     methods = {n for n, f in inspect.getmembers(Value, callable) if not n.startswith("_")}
     covered = set(CALLS) | NO_ARGUMENTS
     assert not sorted(names - covered), f"public names with no bad-argument case: {sorted(names - covered)}"
-    no_params = {n for n, op in ops.TABLE.items() if not op.params}  # nothing to get wrong but the operands
+    no_params = {n for n, op in ops.TABLE.items() if not ops.about(op).params}  # nothing to get wrong but the operands
     assert not sorted(methods - set(METHODS) - no_params - NO_PARAMETERS), \
         f"Value methods with no bad-argument case: {sorted(methods - set(METHODS) - no_params - NO_PARAMETERS)}"
 

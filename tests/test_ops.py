@@ -28,9 +28,9 @@ PYTORCH = json.loads((Path(__file__).parent / "data" / "pytorch_conventions.json
 
 def test_every_primitive_draws_its_parameters():
     for op in ops.TABLE.values():
-        assert op.cases in tst.OP_CASES, f"{op.name}: add a strategy family for {op.cases!r}"
-        if op.params and op.cases in ("unary", "broadcast"):
-            pytest.fail(f"{op.name} has parameters {list(op.params)} but its family draws none")
+        assert ops.about(op).cases in tst.OP_CASES, f"{op.name}: add a strategy family for {ops.about(op).cases!r}"
+        if ops.about(op).params and ops.about(op).cases in ("unary", "broadcast"):
+            pytest.fail(f"{op.name} has parameters {list(ops.about(op).params)} but its family draws none")
 
 
 def _one_axis(ndim):
@@ -123,15 +123,17 @@ def test_primitive_gradients(name):
 
 # ---- special points: where a convention decides the gradient, PyTorch's ----
 
-ELEMENTWISE_SPECIAL = sorted(op.name for op in ops.TABLE.values() if op.special and op.cases != "reduction")
+ELEMENTWISE_SPECIAL = sorted(name for name, about in ops.ABOUT.items() if about.special and about.cases != "reduction")
 
 
 def test_every_special_point_has_pytorch_s_gradient_recorded():
     for name in ELEMENTWISE_SPECIAL:
         op = ops.TABLE[name]
         recorded = {tuple(r["point"]) for r in PYTORCH.get(name, ())}
-        points = set(itertools.product(*op.special))
-        assert points <= recorded, f"{name}: run tools/pytorch_conventions.py (see its docstring)"
+        points = set(itertools.product(*ops.about(op).special))
+        assert points <= recorded, (f"{name}: its special points are not all recorded; make .venv-peers/.installed, "
+                                    "then .venv-peers/bin/python tools/pytorch_conventions.py > "
+                                    "tests/data/pytorch_conventions.json")
 
 
 @st.composite
@@ -142,11 +144,11 @@ def _special_case(draw, op):
     shape = draw(tst.shapes(max_dims=2))
     mask = draw(hnp.arrays(bool, shape))
     inputs = []
-    for k, domain in enumerate(op.domain):
+    for k, domain in enumerate(ops.about(op).domain):
         smooth = draw(tst.arrays(shape, domain))
-        special = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from(op.special[k])))
+        special = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from(ops.about(op).special[k])))
         inputs.append(np.where(mask, special, smooth))
-    params = draw(tst.op_cases(op))[1] if op.params else {}
+    params = draw(tst.op_cases(op))[1] if ops.about(op).params else {}
     return inputs, params, mask
 
 
@@ -194,7 +196,7 @@ def test_reductions_at_ties_and_zeros_match_pytorch(name, case):
 
 @given(st.data())
 def test_max_over_ties_with_drawn_axes_matches_the_even_split(data):
-    x = data.draw(hnp.arrays(np.float64, tst.shapes(), elements=st.sampled_from(ops.TABLE["max"].special[0])))
+    x = data.draw(hnp.arrays(np.float64, tst.shapes(), elements=st.sampled_from(ops.ABOUT["max"].special[0])))
     axis = data.draw(tst.axes(x.ndim))
     keepdims = data.draw(st.booleans())
     v = Value(x)

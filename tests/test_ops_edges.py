@@ -88,7 +88,7 @@ def test_an_index_array_changed_after_the_forward_does_not_move_the_gradient():
     np.testing.assert_array_equal(x.grad, [10.0, 20.0, 0.0, 0.0])
 
 
-@pytest.mark.parametrize("name", sorted(n for n, op in ops.TABLE.items() if op.arity != 1))
+@pytest.mark.parametrize("name", sorted(n for n, op in ops.TABLE.items() if ops.about(op).arity != 1))
 def test_an_array_constant_written_after_the_forward_does_not_move_the_gradient(name):
     """Each op with two or more inputs, one of them given as a plain array (drawn as in the op's own tests): the
     op keeps its own copy, so writing into the caller's array before backward changes nothing."""
@@ -100,7 +100,7 @@ def test_an_array_constant_written_after_the_forward_does_not_move_the_gradient(
         values = [i for i, x in enumerate(inputs) if isinstance(x, Value)]
         assume(len(values) >= 2)
         # this one given as an array (a method's first input is its Value: `X @ w` is checked below)
-        choices = values if op.variadic or name == "where" else values[1:]
+        choices = values if ops.about(op).variadic or name == "where" else values[1:]
         k = choices[which % len(choices)]
         arrays = [x.data.copy() for x in inputs if isinstance(x, Value)]
 
@@ -165,7 +165,7 @@ def test_float32_stays_float32_and_passes_a_float32_gradcheck(name):
     rng = np.random.default_rng(0)
     shape, params = REQUIRED.get(name, ((3,), {}))
     inputs = []
-    for domain in op.domain:
+    for domain in ops.about(op).domain:
         base = {"positive": rng.uniform(0.5, 2, shape), "nonzero": rng.choice([-1, 1], 3) * rng.uniform(0.5, 2, 3),
                 "distinct": np.array([0.3, -1.2, 2.1]), "off_grid": np.array([0.3, -1.8, 1.2])}.get(domain,
                                                                                                     rng.normal(size=shape))

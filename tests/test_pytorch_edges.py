@@ -68,12 +68,14 @@ def test_every_public_composite_and_loss_has_recorded_pytorch_cases():
 
 # The primitives whose numbers at +-inf, NaN and extreme inputs are recorded here (the others: in
 # pytorch_conventions.py at their special points, or they only move numbers about: reshape, transpose, ...).
-ELEMENTWISE = {n for n, op in ops.TABLE.items() if op.cases in ("unary", "leaky_relu", "broadcast", "cumulative")}
+ELEMENTWISE = {n for n, about in ops.ABOUT.items() if about.cases in ("unary", "leaky_relu", "broadcast", "cumulative")}
 
 
 def test_every_elementwise_primitive_has_recorded_cases_at_the_infinities():
     missing = sorted(ELEMENTWISE - set(RECORDED["composites"]))
-    assert not missing, f"no recorded PyTorch cases at +-inf and NaN for {missing}: add them to tools/pytorch_edges.py"
+    assert not missing, (f"no recorded PyTorch cases at +-inf and NaN for {missing}: add them to "
+                         "tools/pytorch_edges.py and record again: make .venv-peers/.installed, then .venv-peers/bin/python "
+                         "tools/pytorch_edges.py > tests/data/pytorch_edges.json")
 
 
 def _array(x, dtype):
@@ -134,7 +136,7 @@ def _compare(fn, row, target=None, different=None):
 
 
 def _composite(name, params):
-    if name == "minimum" or (name in ops.TABLE and ops.TABLE[name].cases == "broadcast"):
+    if name == "minimum" or (name in ops.TABLE and ops.about(ops.TABLE[name]).cases == "broadcast"):
         return lambda x: getattr(x[0], name)(x[1])
     return lambda x: getattr(x, name)(**params)
 

@@ -94,8 +94,8 @@ def test_the_perceptron_replayed_is_the_tutorial():
     assert round(float(out[0]), 8) == 0.99993704  # ../shared/reference/tutorials.md
 
 
-UNARY = sorted(n for n, op in ops.TABLE.items() if op.cases == "unary")
-BINARY = sorted(n for n, op in ops.TABLE.items() if op.cases == "broadcast")
+UNARY = sorted(n for n, op in ops.TABLE.items() if ops.about(op).cases == "unary")
+BINARY = sorted(n for n, op in ops.TABLE.items() if ops.about(op).cases == "broadcast")
 
 
 @pytest.mark.parametrize("name", UNARY + BINARY)

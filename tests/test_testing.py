@@ -120,8 +120,8 @@ def test_hypothesis_is_imported_only_with_the_strategies():
 def test_every_table_entry_is_a_documented_value_method_written_in_value_py():
     source = inspect.getsource(tl.value)
     for name, op in ops.TABLE.items():
-        assert len(op.domain) == max(op.arity, 1), name
-        if op.variadic:  # the joining ops are module functions: tl.concatenate, tl.stack
+        assert len(ops.about(op).domain) == max(ops.about(op).arity, 1), name
+        if ops.about(op).variadic:  # the joining ops are module functions: tl.concatenate, tl.stack
             assert getattr(tl, name).__doc__ and not hasattr(Value, name), name
             continue
         if name == "where":  # numpy's order, where(cond, a, b): a module function; PyTorch's x.where(cond, y) beside it
@@ -133,7 +133,8 @@ def test_every_table_entry_is_a_documented_value_method_written_in_value_py():
         assert method.__qualname__ == f"Value.{method.__name__}", name  # defined in the class, not attached later
         assert f"apply({name.upper()}, self" in source, f"{name}: its method calls apply({name.upper()}, self, ...)"
         if name != "getitem":
-            assert method.__doc__ and method.__doc__.split(":")[0].rstrip(".") == op.doc.split(":")[0].rstrip("."), name
+            first = ops.about(op).doc.split(":")[0].rstrip(".")
+            assert method.__doc__ and method.__doc__.split(":")[0].rstrip(".") == first, name
 
 
 def test_every_public_value_method_is_defined_in_value_py():

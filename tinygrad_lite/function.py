@@ -103,9 +103,7 @@ class Function:
         def joint(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:  # one backward call gives every gradient
             return cls._gradients(ctx, g, out, inputs, where, len(args))
 
-        op = ops.Op(name, forward, (), doc=(cls.__doc__ or f"{name}: a user-defined op").strip().splitlines()[0],
-                    domain=("real",) * len(where), formulas=(f"{name}.backward",), user=True, joint=joint,
-                    arity=len(where))
+        op = ops.Op(name, forward, (), joint=joint, user=True)
         return apply(op, *[args[i] for i in where])
 
     @classmethod

@@ -261,7 +261,7 @@ def all_mutations() -> list[str]:
     from tinygrad_lite import ops
     names = []
     for op in ops.TABLE.values():
-        for i in range(1 if op.variadic else op.arity):
+        for i in range(1 if ops.about(op).variadic else ops.about(op).arity):
             names += [f"{op.name}:{i}:scale", f"{op.name}:{i}:permute"]
     return names + list(HISTORICAL)
 

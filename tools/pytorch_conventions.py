@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinygrad_lite import ops  # noqa: E402
 
-CLIP_BOUNDS = (None, *ops.TABLE["clip"].special[0])  # as tinygrad_lite.testing.strategies draws them
+CLIP_BOUNDS = (None, *ops.about(ops.TABLE["clip"]).special[0])  # as tinygrad_lite.testing.strategies draws them
 LEAKY_SLOPES = (0.01, 0.2, 0.0)  # as tinygrad_lite.testing.strategies draws them
 
 # Elementwise ops: the PyTorch function, and the parameter sets to record (bounds drawn as the tests draw them).
@@ -56,7 +56,7 @@ def main():
         op = ops.TABLE[name]
         rows = []
         for params in param_sets:
-            for point in itertools.product(*op.special):
+            for point in itertools.product(*ops.about(op).special):
                 rows.append({"point": list(point), "params": params, "grads": _grads(fn, point, params)})
         records[name] = rows
     rows = []
@@ -81,10 +81,10 @@ def main():
         rows.append({"x": data, "axis": axis, "g": g.tolist(), "grad": x.grad.tolist()})
     records["prod"] = rows
     for op in ops.TABLE.values():  # the others: torch's function of the same name, no parameters
-        if op.special and op.name not in records:
+        if ops.about(op).special and op.name not in records:
             fn = getattr(torch, op.name)
             records[op.name] = [{"point": list(point), "params": {}, "grads": _grads(fn, point, {})}
-                                for point in itertools.product(*op.special)]
+                                for point in itertools.product(*ops.about(op).special)]
     json.dump({"torch": torch.__version__, "ops": records}, sys.stdout, indent=1)
     print()
 

@@ -112,8 +112,8 @@ FAMILY_CASES = {
                               ([[0.5, 2.0], [0.0, 3.0]], {"axis": 0})]),
 }
 for _op in ops.TABLE.values():
-    if _op.name not in COMPOSITES and _op.cases in FAMILY_CASES:
-        COMPOSITES[_op.name] = FAMILY_CASES[_op.cases](getattr(torch, _op.name))
+    if _op.name not in COMPOSITES and ops.about(_op).cases in FAMILY_CASES:
+        COMPOSITES[_op.name] = FAMILY_CASES[ops.about(_op).cases](getattr(torch, _op.name))
 
 # Losses: (prediction, target, params). CrossEntropy's integer targets are lists of ints.
 LOSSES = {

@@ -2,7 +2,8 @@
 
 Scope: numpy only. Nothing here knows about the graph; `tinygrad_lite.backward` runs the rules.
 
-How to read an entry (`core.entry` makes an `Op` of it)
+How to read an entry (`core.entry` makes of it an `Op`, what the engine needs: the name, the forward and the rules;
+and an `About`, what the docs, drawings, messages and tests read, kept in ABOUT by the op's name)
     entry(name, forward, (rule, formula) for each input, doc=..., ...)
     - `forward(*inputs, **params)` is a numpy call on arrays; its arguments after the inputs are the op's
       parameters, with their defaults.
@@ -24,7 +25,9 @@ How to read an entry (`core.entry` makes an `Op` of it)
     - `symbol` and `infix` say how drawings write it (`a + b`, `-x`); `hidden` names parameters they leave
       out; `method=False` makes it a module function (`tl.where`) instead of a Value method.
 
-Adding a primitive means adding one entry to a family's ENTRIES: the Value method, the docs and the tests follow.
+Adding a primitive means one entry in a family's ENTRIES and its one-line method in value.py; the docs table and
+the gradient tests follow from the entry, and the test of PyTorch's recorded answers says which recorder script
+in tools/ to run again.
 """
 
 from __future__ import annotations
@@ -32,7 +35,23 @@ from __future__ import annotations
 import inspect
 
 from . import arithmetic, functions, reductions, shapes, windows
-from .core import TABLE, Op, Rule, axes_of, data, entry, exp, expand, keepdims_shape, log, numpy_or_recorded, sum_to  # noqa: F401
+from .core import (  # noqa: F401
+    ABOUT,
+    TABLE,
+    About,
+    Op,
+    Rule,
+    about,
+    axes_of,
+    data,
+    entry,
+    exp,
+    expand,
+    keepdims_shape,
+    log,
+    numpy_or_recorded,
+    sum_to,
+)
 from .reductions import SHIFT  # noqa: F401  (softmax's shift: an op outside the table)
 from .windows import _pair, _windows  # noqa: F401  (the layers check their sizes with these)
 
@@ -47,8 +66,8 @@ def markdown_table() -> str:
     rows = ["| primitive | what it computes | parameters | inputs' safe domain in the tests | points where "
             "PyTorch's convention decides |", "|---|---|---|---|---|"]
     for op in TABLE.values():
-        params = ", ".join(f"{k}={v!r}" if v is not inspect.Parameter.empty else k for k, v in op.params.items()
-                           if k not in op.hidden)
-        special = "; ".join(", ".join(f"{p:g}" for p in points) for points in op.special) or "-"
-        rows.append(f"| `{op.name}` | {op.doc} | {params or '-'} | {', '.join(op.domain)} | {special} |")
+        params = ", ".join(f"{k}={v!r}" if v is not inspect.Parameter.empty else k for k, v in about(op).params.items()
+                           if k not in about(op).hidden)
+        special = "; ".join(", ".join(f"{p:g}" for p in points) for points in about(op).special) or "-"
+        rows.append(f"| `{op.name}` | {about(op).doc} | {params or '-'} | {', '.join(about(op).domain)} | {special} |")
     return "\n".join(rows)

@@ -19,11 +19,20 @@ TABLE: dict[str, Op] = {}  # filled by the package's __init__ from the families,
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One primitive: its forward, its backward rules and what the tests, the docs and the drawings need."""
+    """What the engine needs of a primitive: its name, its forward (a numpy call), and its backward: one rule per
+    input, or one joint rule giving them all. What the docs, drawings and tests read of it is beside it, in ABOUT."""
 
     name: str
     forward: Callable[..., Any]
     rules: tuple[Rule, ...]  # one per input: rule(g, out, *inputs, **params); empty when `joint` gives them all
+    joint: Rule | None = None  # one rule giving every input's gradient at once (a tuple), as PyTorch's atan2_backward
+    user: bool = False  # a user's Function: exceptions from its forward are the user's own and pass unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class About:
+    """What the docs, the drawings, the messages and the tests read of a primitive (ABOUT[op.name], or about(op))."""
+
     doc: str
     domain: tuple[str, ...] = ()  # per input: "real", "positive", "nonzero" (away from a kink), "distinct", ...
     error: str = ""  # message for a shape error, formatted with the input shapes {0}, {1} and the params
@@ -32,8 +41,6 @@ class Op:
     cases: str = "unary"  # how the tests draw inputs and parameters: a family in testing.strategies.OP_CASES
     special: tuple[tuple[float, ...], ...] = ()  # per input: points where a convention decides the gradient
     variadic: bool = False  # any number of inputs (concatenate, stack)
-    user: bool = False  # a user's Function: exceptions from its forward are the user's own and pass unchanged
-    joint: Rule | None = None  # one rule giving every input's gradient at once (a tuple), as PyTorch's atan2_backward
     arity: int = 0  # the number of inputs (0 for a variadic op)
     symbol: str = ""  # how drawings and explanations write it: "+" for add, "-" for neg; "" writes the name
     infix: bool = False  # written between its inputs (a + b); otherwise a symbol goes in front (-x)
@@ -45,11 +52,23 @@ class Op:
         return self.formulas[min(i, len(self.formulas) - 1)] if self.formulas else ""
 
 
+ABOUT: dict[str, About] = {}  # by op name, filled by entry() as the families are read
+
+
+def about(op: Op) -> About:
+    """What is said of op: its table row's, or for an op outside the table (a user's Function, softmax's shift)
+    its name, and a Function's backward as its formula."""
+    if op.name in ABOUT and TABLE.get(op.name, op) is op:
+        return ABOUT[op.name]
+    return About(op.name, formulas=(f"{op.name}.backward",) if op.user else ())
+
+
 def entry(name: str, forward: Callable[..., Any], *rules: tuple[Rule, str], doc: str,
           domain: str | tuple[str, ...] = "real", joint: tuple[Rule, str | tuple[str, ...]] | None = None,
           arity: int = 0, **fields: Any) -> Op:
-    """An Op from a table row: the per-input rules with their formulas (or one joint rule and its formulas).
-    The parameters are the forward's arguments after its inputs (keyword-only ones for a variadic forward)."""
+    """An Op from a table row, and what is said of it (its About, into ABOUT): the per-input rules with their
+    formulas (or one joint rule and its formulas). The parameters are the forward's arguments after its inputs
+    (keyword-only ones for a variadic forward)."""
     variadic = fields.get("variadic", False)
     n = 0 if variadic else (arity or len(rules))
     signature = [] if isinstance(forward, np.ufunc) else list(inspect.signature(forward).parameters.values())
@@ -58,10 +77,13 @@ def entry(name: str, forward: Callable[..., Any], *rules: tuple[Rule, str], doc:
     doms = (domain,) * max(n, 1) if isinstance(domain, str) else domain
     if joint is not None:
         rule, formulas = joint
+        op = Op(name, forward, (), joint=rule)
         formulas = (formulas,) if isinstance(formulas, str) else formulas
-        return Op(name, forward, (), doc, doms, params=params, formulas=formulas, joint=rule, arity=n, **fields)
-    return Op(name, forward, tuple(r for r, _ in rules), doc, doms, params=params,
-              formulas=tuple(f for _, f in rules), arity=n, **fields)
+    else:
+        op = Op(name, forward, tuple(r for r, _ in rules))
+        formulas = tuple(f for _, f in rules)
+    ABOUT[name] = About(doc, doms, params=params, formulas=formulas, arity=n, **fields)
+    return op
 
 
 # ---- two-way helpers: numpy on arrays, a recorded primitive on Values ------------------------------

@@ -125,8 +125,7 @@ def _finite_max(x: np.ndarray, axis: Any, posinf: bool = False) -> np.ndarray:
 
 # Not in the table: softmax's shift is a constant of the graph (softmax does not change when every input moves by
 # the same amount), run by an op without recording so that it is part of the graph a replay recomputes.
-SHIFT = Op("finite_max", _finite_max, (), doc="The finite max over axis (keepdims), for a stable shift",
-           params={"axis": -1, "posinf": False}, arity=1)
+SHIFT = Op("finite_max", _finite_max, ())
 
 ENTRIES = [
     # name     forward                                               (backward rule, its formula)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backward
+from .. import backward, ops
 from ..value import Value, _seed
 
 
@@ -132,11 +132,13 @@ def _shown(v: Any, default: Any) -> bool:
 
 def written(op: Any, parents: list[str], params: dict[str, Any]) -> str:
     """An op as the learner wrote it: "out - y", "X @ w", "-v3", "sigmoid(v1)", "sum(v4, axis=1)"."""
-    if op.infix and len(parents) == 2:
-        return f"{parents[0]} {op.symbol} {parents[1]}"
-    if op.symbol:
-        return f"{op.symbol}{parents[0]}"
-    shown = {k: v for k, v in params.items() if k not in op.hidden and (k not in op.params or _shown(v, op.params[k]))}
+    about = ops.about(op)
+    if about.infix and len(parents) == 2:
+        return f"{parents[0]} {about.symbol} {parents[1]}"
+    if about.symbol:
+        return f"{about.symbol}{parents[0]}"
+    shown = {k: v for k, v in params.items()
+             if k not in about.hidden and (k not in about.params or _shown(v, about.params[k]))}
     return f"{op.name}({', '.join(parents + [f'{k}={v}' for k, v in shown.items()])})"
 
 

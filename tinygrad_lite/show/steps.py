@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backward
+from .. import backward, ops
 from ..value import Value, _seed
 from .graph import names, numbers, role, walk, written
 
@@ -76,7 +76,7 @@ def steps(root: Value) -> dict[str, Any]:
                           for p in node.inputs]
         for i, p, gp in given:
             received.setdefault(id(p), []).append((name[id(v)], gp))
-            part = {"to": index[id(p)], "name": name[id(p)], "rule": node.op.formula(i),
+            part = {"to": index[id(p)], "name": name[id(p)], "rule": ops.about(node.op).formula(i),
                     "gives": numbers(gp)}
             if len(received[id(p)]) > 1:
                 part["total"] = numbers(sum(c for _, c in received[id(p)]))

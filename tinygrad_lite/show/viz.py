@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from .._checks import atomic_file
 from ..value import Value
 from .graph import bad, gradients, inputs_of, module_label, modules_of, names, numbers, walk
@@ -213,9 +214,9 @@ def draw(root: Value, *, rankdir: str | None = None, max_nodes: int = 200, show_
         card = [_card(node, f"v{i}", name.get(id(node), ""), node is root, truth.get(id(node)), stacked)]
         rec = getattr(node, "_node", None)
         if rec is not None:
-            op = rec.op
-            card.append(f'  o{i} [id="o{i}", label="{_field(op.symbol or op.name)}", shape=ellipse, style=filled, '
-                        f'fillcolor="#e5e7eb", fontsize={18 if op.symbol else 12}, height=0.35, margin="0.06,0.02"];')
+            op, symbol = rec.op, ops.about(rec.op).symbol
+            card.append(f'  o{i} [id="o{i}", label="{_field(symbol or op.name)}", shape=ellipse, style=filled, '
+                        f'fillcolor="#e5e7eb", fontsize={18 if symbol else 12}, height=0.35, margin="0.06,0.02"];')
             card.append(f"  o{i} -> v{i};")
             for p in rec.inputs:
                 edges.add((_target(p, index, keep, boxes), f"o{i}"))

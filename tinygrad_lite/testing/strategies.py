@@ -18,7 +18,7 @@ Domains keep inputs where an op is smooth, so that finite differences are meanin
     between   odd multiples of 0.05 in [-3, 3]: never equal to a `distinct` number   (maximum's b)
 
 `op_cases(op)` draws the inputs *and the parameters* of any op in the table (`tl.ops.TABLE`), by the
-family its entry names (`op.cases`, a key of OP_CASES): axes as None, ints, negative ints, tuples and
+family its entry names (`ops.about(op).cases`, a key of OP_CASES): axes as None, ints, negative ints, tuples and
 numpy integers; transpose permutations with negative entries; reshape targets with -1; indices with
 negative steps, repeats and masks; clip bounds with None. `apply_op(op, inputs, params)` calls the op
 the way a user would (`x.sum(axis=...)`, `tl.concatenate([...], axis=...)`).
@@ -57,7 +57,7 @@ DOMAINS: dict[str, st.SearchStrategy[float]] = {
     "distinct": st.integers(-30, 30).map(lambda k: k / 10),
     "between": st.integers(-30, 29).map(lambda k: (k + 0.5) / 10),
 }
-CLIP_BOUNDS = (None, *ops.TABLE["clip"].special[0])  # clip's drawn bounds: its special points, or no bound
+CLIP_BOUNDS = (None, *ops.about(ops.TABLE["clip"]).special[0])  # clip's drawn bounds: its special points, or no bound
 LEAKY_SLOPES = (0.01, 0.2, 0.0)  # leaky_relu's drawn slopes (PyTorch's gradients at 0 are recorded for these)
 
 
@@ -131,16 +131,16 @@ def axes(draw: Any, ndim: int) -> Any:
 
 
 def _unary(op: ops.Op) -> st.SearchStrategy[Any]:
-    return values(domain=op.domain[0]).map(lambda x: ((x,), {}))
+    return values(domain=ops.about(op).domain[0]).map(lambda x: ((x,), {}))
 
 
 def _broadcast(op: ops.Op) -> st.SearchStrategy[Any]:
-    return broadcastable_values(domains=op.domain).map(lambda xs: (xs, {}))
+    return broadcastable_values(domains=ops.about(op).domain).map(lambda xs: (xs, {}))
 
 
 @st.composite
 def _leaky_relu(draw: Any, op: ops.Op) -> Any:
-    return (draw(values(domain=op.domain[0])),), {"slope": draw(st.sampled_from(LEAKY_SLOPES))}
+    return (draw(values(domain=ops.about(op).domain[0])),), {"slope": draw(st.sampled_from(LEAKY_SLOPES))}
 
 
 @st.composite
@@ -160,14 +160,14 @@ def _matmul(op: ops.Op) -> st.SearchStrategy[Any]:
 
 @st.composite
 def _reduction(draw: Any, op: ops.Op) -> Any:
-    x = draw(values(domain=op.domain[0]))
+    x = draw(values(domain=ops.about(op).domain[0]))
     return (x,), {"axis": draw(axes(x.ndim)), "keepdims": draw(st.booleans())}
 
 
 @st.composite
 def _cumulative(draw: Any, op: ops.Op) -> Any:
     """One axis (maybe negative, maybe a numpy integer) or None (numpy then works on the flattened array)."""
-    x = draw(values(domain=op.domain[0]))
+    x = draw(values(domain=ops.about(op).domain[0]))
     return (x,), {"axis": None if x.ndim == 0 or draw(st.booleans()) else _an_axis(draw, x.ndim)}
 
 
@@ -244,7 +244,7 @@ def _scatter(draw: Any, op: ops.Op) -> Any:
 def _clip(draw: Any, op: ops.Op) -> Any:
     lo, hi = sorted(draw(st.lists(st.sampled_from(CLIP_BOUNDS[1:]), min_size=2, max_size=2)))
     lo, hi = draw(st.sampled_from([(lo, hi), (None, hi), (lo, None)]))
-    return (draw(values(domain=op.domain[0])),), {"lo": lo, "hi": hi}
+    return (draw(values(domain=ops.about(op).domain[0])),), {"lo": lo, "hi": hi}
 
 
 def _astype(op: ops.Op) -> st.SearchStrategy[Any]:
@@ -327,17 +327,17 @@ OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
 
 
 def op_cases(op: ops.Op) -> st.SearchStrategy[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """(inputs, params) for an op of the table, drawn by its family (`op.cases`)."""
-    if op.cases not in OP_CASES:
-        raise ValueError(f"{op.name}: no strategy family {op.cases!r} in OP_CASES ({', '.join(OP_CASES)})")
-    return OP_CASES[op.cases](op)
+    """(inputs, params) for an op of the table, drawn by its family (`ops.about(op).cases`)."""
+    if ops.about(op).cases not in OP_CASES:
+        raise ValueError(f"{op.name}: no strategy family {ops.about(op).cases!r} in OP_CASES ({', '.join(OP_CASES)})")
+    return OP_CASES[ops.about(op).cases](op)
 
 
 def apply_op(op: ops.Op, inputs: tuple[Any, ...], params: dict[str, Any]) -> Value:
     """Call an op of the table as a user would: a Value method, or for the joining ops and `where` the
     module's function."""
     import tinygrad_lite
-    if op.variadic:
+    if ops.about(op).variadic:
         return getattr(tinygrad_lite, op.name)(list(inputs), **params)
     if op.name == "where":
         return tinygrad_lite.where(params["cond"], *inputs)

@@ -74,8 +74,8 @@ ELEMENTWISE = {n for n, about in ops.ABOUT.items() if about.cases in ("unary", "
 def test_every_elementwise_primitive_has_recorded_cases_at_the_infinities():
     missing = sorted(ELEMENTWISE - set(RECORDED["composites"]))
     assert not missing, (f"no recorded PyTorch cases at +-inf and NaN for {missing}: add them to "
-                         "tools/pytorch_edges.py and record again: make .venv-peers/.installed, then .venv-peers/bin/python "
-                         "tools/pytorch_edges.py > tests/data/pytorch_edges.json")
+                         "tools/pytorch_edges.py and record again: make .venv-peers/.installed, then "
+                         ".venv-peers/bin/python tools/pytorch_edges.py > tests/data/pytorch_edges.json")
 
 
 def _array(x, dtype):

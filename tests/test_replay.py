@@ -336,3 +336,152 @@ def test_a_function_op_and_nested_replays_are_refused():
         tl.replay(lambda: inner())()
     with pytest.raises(TypeError, match="replay: give the step as a function"):
         tl.replay(3)
+
+
+# ---- what a replay relies on: each change replays the eager numbers, is recorded again, or is refused --------------
+
+def _eager_grads(fn, params, *args):
+    for p in params:
+        p.grad = None
+    loss = fn(*args)
+    loss.backward()
+    return float(loss.item()), [p.grad.copy() for p in params]
+
+
+def _replayed_grads(step, params, *args):
+    for p in params:
+        p.grad = None
+    loss = step(*args)
+    return float(loss.item()), [p.grad.copy() for p in params]
+
+
+def _same(a, b):
+    assert a[0] == b[0] and all(np.array_equal(x, y) for x, y in zip(a[1], b[1]))
+
+
+def test_one_array_for_two_arguments_is_read_by_position():
+    w = tl.Value(np.linspace(-1, 1, 6).reshape(3, 2))
+    fn = lambda x, y: ((x @ w) * (y @ w)).sum() + (y @ w).sum()  # noqa: E731
+    step = tl.replay(fn)
+    a, b = np.ones((4, 3)), np.arange(12.0).reshape(4, 3)
+    for _ in range(3):
+        step(a, a)  # the same array for both while recording: not recorded
+    step(a, b), step(a, b)
+    assert step.replaying
+    _same(_replayed_grads(step, [w], b, a), _eager_grads(fn, [w], b, a))
+
+
+def test_a_0d_array_argument_is_read_afresh():
+    w = tl.Value([1.0, 2.0])
+    fn = lambda k: (w * k).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(np.array(2.0)), step(np.array(3.0))
+    assert step.replaying
+    _same(_replayed_grads(step, [w], np.array(5.0)), _eager_grads(fn, [w], np.array(5.0)))
+
+
+def test_an_outside_array_rebound_to_a_new_one_is_named_at_recording():
+    holder = {"X": np.ones((2, 3))}
+    w = tl.Value(np.ones(3))
+    step = tl.replay(lambda: (holder["X"] @ w).sum())
+    step()
+    with pytest.warns(UserWarning, match=r"reads an array of shape \(2, 3\) that is neither an argument nor a "
+                                         r"module's attribute.*pass it as an argument"):
+        step()
+
+
+def test_a_constant_values_new_numbers_are_read_afresh():
+    c = tl.Value([1.0, 1.0], requires_grad=False)
+    w = tl.Value([1.0, 2.0])
+    fn = lambda: (w * c).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(), step()
+    c.data = np.array([3.0, 4.0])
+    _same(_replayed_grads(step, [w], ), _eager_grads(fn, [w]))
+    assert np.array_equal(w.grad, [3.0, 4.0])
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1))
+
+
+X3 = np.linspace(-1, 1, 12).reshape(4, 3)
+
+
+def test_a_replaced_weight_gets_its_gradient():
+    model = _mlp()
+    fn = lambda x: (model(x) ** 2).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(X3), step(X3), step(X3)
+    assert step.replaying
+    model[0].weight = tl.Value(np.full((3, 4), 0.5))
+    _same(_replayed_grads(step, model.parameters(), X3), _eager_grads(fn, model.parameters(), X3))
+    assert model[0].weight.grad is not None
+
+
+def test_an_unfrozen_parameter_gets_its_gradient():
+    model = _mlp()
+    model[0].weight.requires_grad = False
+    fn = lambda x: (model(x) ** 2).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(X3), step(X3), step(X3)
+    model[0].weight.requires_grad = True
+    _same(_replayed_grads(step, model.parameters(), X3), _eager_grads(fn, model.parameters(), X3))
+
+
+def test_a_module_appended_to_a_list_after_recording_is_run():
+    class Stack(nn.Module):
+        def __init__(self):
+            self.blocks = nn.ModuleList([nn.Linear(3, 3, rng=0)])
+
+        def forward(self, x):
+            for b in self.blocks:
+                x = b(x).tanh()
+            return x
+
+    model = Stack()
+    fn = lambda x: (model(x) ** 2).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(X3), step(X3), step(X3)
+    model.blocks.append(nn.Linear(3, 3, rng=1))
+    _same(_replayed_grads(step, model.parameters(), X3), _eager_grads(fn, model.parameters(), X3))
+
+
+def test_a_module_dict_entry_replaced_after_recording_is_run():
+    class Heads(nn.Module):
+        def __init__(self):
+            self.heads = nn.ModuleDict({"a": nn.Linear(3, 2, rng=0)})
+
+        def forward(self, x):
+            return self.heads["a"](x)
+
+    model = Heads()
+    fn = lambda x: (model(x) ** 2).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(X3), step(X3), step(X3)
+    model.heads.modules["a"] = nn.Linear(3, 2, rng=5)
+    _same(_replayed_grads(step, model.parameters(), X3), _eager_grads(fn, model.parameters(), X3))
+
+
+def test_eval_then_train_runs_dropout_again():
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Dropout(0.5, rng=0))
+    step = tl.replay(lambda x: (model(x) ** 2).sum())
+    model.eval()
+    step(X3), step(X3), step(X3)
+    assert step.replaying
+    model.train()
+    with pytest.raises(RuntimeError, match="a mask"):  # recorded again: a mask made inside the step, refused
+        step(X3), step(X3)
+
+
+def test_batchnorm_in_eval_mode_replays_and_reads_its_running_statistics_afresh():
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4), nn.Tanh())
+    with tl.no_grad():
+        model(X3)  # training mode: the running statistics move
+    model.eval()
+    fn = lambda x: (model(x) ** 2).sum()  # noqa: E731
+    step = tl.replay(fn)
+    step(X3), step(X3), step(X3)
+    assert step.replaying
+    model[1].running_mean.data = model[1].running_mean.data + 1.0
+    _same(_replayed_grads(step, model.parameters(), X3), _eager_grads(fn, model.parameters(), X3))

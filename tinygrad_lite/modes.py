@@ -30,8 +30,9 @@ class Observer:
     computes (`gradient`), and each read of a Value's numbers, write to them, `.grad` assignment and backward call
     (`touched`). Pushed for a block with `observe(observer)`; the engine pays one check per op while none is."""
 
-    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
-        """op ran on inputs (Values and constants, as given) with params, and made out."""
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any, given: tuple[Any, ...]) -> None:
+        """op ran on inputs (Values, and constants as the op took them) with params, and made out; `given` holds
+        the operands as the caller passed them (a 0-d array, a list)."""
 
     def gradient(self, op: Any, g: Any, inputs: list[Any], value: Any) -> None:
         """The backward walk gave one input of the op that made value the gradient g."""
@@ -75,7 +76,7 @@ modules = _modules.get
 
 
 class _Boxes(Observer):
-    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any, given: tuple[Any, ...]) -> None:
         if out.requires_grad:
             out._module = _modules.get()
 
@@ -155,7 +156,7 @@ def is_grad_enabled() -> bool:
 class _Anomalies(Observer):
     """detect_anomaly's observer: notes where each op was made and checks every output and gradient."""
 
-    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any, given: tuple[Any, ...]) -> None:
         out._site = user_site()
         non_finite(op.name, "forward output", out._data, [getattr(a, "_data", a) for a in inputs], out._site)
 

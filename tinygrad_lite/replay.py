@@ -29,6 +29,7 @@ one thread.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -68,12 +69,14 @@ class Replay:
         if any(isinstance(o, _Tape) for o in modes.observing()):
             raise RuntimeError(f"replay: {self._name()} was called while another step is being recorded; "
                                "replay the outer step only")
+        if self._plan is not None and _fingerprint(self._plan.modules) != self._plan.fingerprint:
+            self._plan = None  # a module the step ran was changed (a weight replaced, a flag, a list): record again
         if self._plan is not None:
             if _recording() and not _checking() and not backward.hooked:
                 return _leaf(self._plan.replayed(args), False)
-            root = self.fn(*args)  # under detect_anomaly or no_grad, or with a hook anywhere: as written, eagerly
-            root.backward()
-            return root
+            return self._eager(args)  # under detect_anomaly or no_grad, or with a hook anywhere: as written
+        if _aliased(args):  # one array for two arguments: which one an op read cannot be told, so not recorded
+            return self._eager(args)
         record = _Record(self, args)
         if self._first is None:
             self._first = record
@@ -81,6 +84,11 @@ class Replay:
             self._plan = _Plan(self, self._first, record)
             self._first = None
         return record.root
+
+    def _eager(self, args: tuple[Any, ...]) -> Value:
+        root = self.fn(*args)
+        root.backward()
+        return root
 
     def _name(self) -> str:
         return getattr(self.fn, "__name__", "the step")
@@ -144,9 +152,13 @@ class _Tape(modes.Observer):
 
     def __init__(self) -> None:
         self.tape: list[Any] = []
+        self.modules: dict[int, Any] = {}  # the outermost modules whose forward ran, by id
 
-    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any) -> None:
-        self.tape.append((op, inputs, params, out, inputs))
+    def ran(self, op: Any, inputs: list[Any], params: dict[str, Any], out: Any, given: tuple[Any, ...]) -> None:
+        self.tape.append((op, inputs, params, out, given))
+        running = modes.modules()
+        if running:
+            self.modules.setdefault(id(running[0]), running[0])
 
     def touched(self, what: str, value: Any) -> None:
         done, fix = UNREPLAYABLE[what]
@@ -164,7 +176,7 @@ class _Record:
         observer = _Tape()
         with modes.observe(observer):
             root = step.fn(*args)
-        tape = observer.tape
+        tape, self.modules = observer.tape, list(observer.modules.values())
         name = step._name()
         refused = [e for e in tape if isinstance(e, str)]
         if refused:
@@ -190,11 +202,9 @@ class _Record:
             return "op", self.made[id(x)]
         if id(x) in self.arg_of:
             return "arg", self.arg_of[id(x)]
-        if isinstance(x, Value) and x._op is None and not x.requires_grad:  # a layer's input wrapped as a Value:
-            if id(x._data) in self.arg_of:  # its array is what counts
-                return "arg", self.arg_of[id(x._data)]
-            return "constant", x._data
-        return ("value", x) if isinstance(x, Value) else ("constant", x)
+        if isinstance(x, Value) and x._op is None and not x.requires_grad and id(x._data) in self.arg_of:
+            return "arg", self.arg_of[id(x._data)]  # a layer's input wrapped as a Value: its array is what counts
+        return ("value", x) if isinstance(x, Value) else ("constant", x)  # a Value read afresh, a constant kept
 
 
 class _Plan:
@@ -211,13 +221,25 @@ class _Plan:
                                f"another number of ops: {len(first.tape)} and {len(second.tape)}), so it cannot "
                                "be replayed")
         ns: dict[str, Any] = {"asarray": np.asarray, "sum_to": ops.sum_to, "store": backward.accumulate,
-                              "changed": self._changed}
+                              "changed": self._changed, "constant": _checks.constant}
+        self.modules = second.modules  # the modules whose forward ran, and what the recording relied on of them
+        self.fingerprint = _fingerprint(self.modules)
+        module_arrays = {id(v) for m in self.modules for _, sub in m.named_modules() for v in vars(sub).values()
+                         if isinstance(v, np.ndarray)}
         names: dict[Any, str] = {}  # ("arg", i), ("value", id) or ("constant", id) -> its name in the code
         self.outside: list[Value] = []  # Values read afresh at each call
         loads: list[str] = []
 
-        def name_of(k: int, pos: int, a: Any, b: Any, given: Any, given2: Any) -> str:
-            (kind, x), (kind2, y) = first.source(a), second.source(b)
+        frozen: list[str] = []  # outside arrays that are neither arguments nor a module's attributes
+
+        def operand_name(k: int, pos: int, a: Any, b: Any, given: Any, given2: Any) -> str:
+            """The name in the code of input `pos` of op k: a as the first call's op took it, b the second's,
+            given and given2 as the step passed them (an argument is found by what was passed)."""
+            (kind, x), (kind2, y) = first.source(given), second.source(given2)
+            if kind == "constant":
+                x = a
+            if kind2 == "constant":
+                y = b
             if kind == "constant" and kind2 == "constant" and x is not y and _kept(given, given2) and \
                     np.ndim(given2) == 0:
                 x = y  # a number made again each call (2, np.sqrt(d), a 0-d array): kept as recorded
@@ -235,7 +257,8 @@ class _Plan:
             if key not in names:
                 if kind2 == "arg":
                     names[key] = f"a{y}"
-                    loads.append(f"    a{y} = args[{y}]" + ("._data" if isinstance(second.args[y], Value) else ""))
+                    loads.append(f"    a{y} = args[{y}]._data" if isinstance(second.args[y], Value) else
+                                 f"    a{y} = constant(args[{y}])")  # as the op took it (a 0-d array as a number)
                 elif kind2 == "value":  # read afresh each call, and refused if its shape, dtype or flag changed
                     j = len(self.outside)
                     names[key] = f"o{j}"
@@ -246,6 +269,8 @@ class _Plan:
                 else:
                     names[key] = f"c{len(names)}"
                     ns[names[key]] = y
+                    if isinstance(y, np.ndarray) and y.ndim and id(y) not in module_arrays:
+                        frozen.append(f"op {k} ({second.tape[k][0].name}) reads an array of shape {y.shape}")
             return names[key]
 
         if first.made[id(first.root)] != second.made[id(second.root)]:
@@ -265,7 +290,7 @@ class _Plan:
                                    "first two calls (another op or shape), or a parameter of it is an array made "
                                    "inside the step (an index made from the labels, a mask): a replay would keep "
                                    "it. Make such arrays outside the step, or call the step without replay")
-            inputs_of[k] = [name_of(k, i, *operands) for i, operands in enumerate(zip(xs, ys, given, given2))]
+            inputs_of[k] = [operand_name(k, i, *operands) for i, operands in enumerate(zip(xs, ys, given, given2))]
             ns[f"F_{op2.name}"] = op2.forward
             for p, v in params2.items():
                 ns[f"P{k}_{p}"] = v
@@ -311,6 +336,10 @@ class _Plan:
             lines.append(f"    del g_x{k}")  # let go of each gradient once passed on, as backward() does
         lines += stores + [f"    return x{root}"]
         self.source = "\n".join(lines) + "\n"
+        if frozen:
+            warnings.warn(f"replay: {name}: {'; '.join(frozen)} that is neither an argument nor a module's attribute: "
+                          "the replay keeps that array (numbers written into it are seen, a name bound to a new array "
+                          "is not); pass it as an argument to have it read at every call", stacklevel=4)
         exec(compile(self.source, f"<replay of {name}>", "exec"), ns)  # noqa: S102  (code written above, no input)
         self.replayed = ns["replayed"]
 
@@ -322,6 +351,31 @@ class _Plan:
     def _changed(self, v: Value, recorded: Any) -> None:
         raise ValueError(f"replay: {self.name} was recorded with {_shown([recorded])} (a parameter), now "
                          f"{_shown([_signature(v)])}; make a new tl.replay(...) for it")
+
+
+def _aliased(args: tuple[Any, ...]) -> bool:
+    """Whether one array or Value is passed for two arguments."""
+    ids = [id(a) for a in args if isinstance(a, (Value, np.ndarray))]
+    return len(ids) != len(set(ids))
+
+
+def _mark(v: Any) -> Any:
+    """What a replay relies on of a module's attribute: which object it is (a Value with its flag), the items of a
+    list or dict of them, or the value of a flag or number."""
+    if isinstance(v, Value):
+        return "Value", id(v), v.requires_grad
+    if isinstance(v, (list, tuple)):
+        return "list", tuple(_mark(x) for x in v)
+    if isinstance(v, dict):
+        return "dict", tuple((k, _mark(x)) for k, x in v.items())
+    if isinstance(v, (bool, int, float, str, type(None))):
+        return v
+    return "object", id(v)
+
+
+def _fingerprint(modules: list[Any]) -> list[Any]:
+    """Every module under the ones whose forward ran, with what each holds: compared before each replay."""
+    return [(id(sub), [(k, _mark(v)) for k, v in vars(sub).items()]) for m in modules for _, sub in m.named_modules()]
 
 
 def _needed(record: _Record, root: int) -> set[int]:

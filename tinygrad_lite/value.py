@@ -69,7 +69,7 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
     observers = _observing()
     if observers:
         for observer in observers:
-            observer.ran(op, given, params, out)
+            observer.ran(op, given, params, out, args)
     return out
 
 

@@ -73,8 +73,8 @@ class BatchNorm1d(Module):
             _write(self.running_var, (1 - m) * self.running_var.data + m * var.data.reshape(-1) * n / (n - 1))
             normed = (x - mean) / (var + self.eps).sqrt()
         else:
-            normed = (x - self.running_mean.data.reshape(along)) / np.sqrt(self.running_var.data.reshape(along)
-                                                                             + self.eps)
+            # the running statistics as constants of the graph (buffers, no gradient), read afresh by a replay
+            normed = (x - self.running_mean.reshape(along)) / (self.running_var.reshape(along) + self.eps).sqrt()
         return normed * self.weight.reshape(along) + self.bias.reshape(along)
 
     def extra_repr(self) -> str:

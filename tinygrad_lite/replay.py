@@ -20,7 +20,11 @@ itself and feeds to an op (a random Dropout mask, a one-hot array or an index ma
 outside and pass it in), a step that reads a Value's numbers (.data, float(): what it makes of them would be
 frozen), a graph that differed between the first two calls, an optimiser's step, BatchNorm's running
 statistics, a backward call, a .grad set or a hook inside the step, a Function (a user's op), and later
-calls with arguments or parameters of other shapes or dtypes. A Python branch on a number computed from an
+calls with arguments or parameters of other shapes or dtypes. Arguments are read by position (a call passing one
+array for two arguments runs eagerly, unrecorded); before each replay, what the recording relied on of the
+modules whose forward ran (their weights' identity and requires_grad, their lists and dicts of modules, their
+flags) is compared, and a change records the step again. An outside array that is neither an argument nor a
+module's attribute is named in one warning at recording: the replay keeps that object. A Python branch on a number computed from an
 argument array with numpy cannot be seen: replay steps whose ops do not depend on the data. Under
 detect_anomaly() or no_grad(), or while any Value has a hook, a call runs eagerly. Record and call a replay in
 one thread.

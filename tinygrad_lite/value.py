@@ -38,34 +38,40 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
 
     Inputs are Values or constants (numbers, arrays); a constant array is copied when the op is recorded, so that
     writing into it later changes nothing backward reads."""
-    given, datas, needs_grad = list(args), [], False
-    for i, a in enumerate(args):
+    inputs, datas, needs_grad, arrays = [], [], False, False
+    for a in args:
         if isinstance(a, Value):
             datas.append(a._data)
             needs_grad = needs_grad or a.requires_grad
         else:
             if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f" and a.ndim)):
                 try:
-                    given[i] = a = _checks.constant(a)  # a number, a list, an int array: made a float constant
+                    a = _checks.constant(a)  # a number, a list, an int array: made a float constant
                 except TypeError as e:
                     raise TypeError(f"{op.name}: {e}") from None
+            arrays = arrays or type(a) is np.ndarray
             datas.append(a)
+        inputs.append(a)
     try:
         data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError, TypeError, OverflowError) as e:
         if op.user:
             raise  # the user's own forward (a Function): their exception, as it was
         raise _shape_error(op, datas, params, e) from None
-    out = Value._leaf(data if type(data) is np.ndarray else np.asarray(data), False)
+    out = Value.__new__(Value)
+    out._data = data if type(data) is np.ndarray else np.asarray(data)
+    out._version_box, out._grad, out.name, out._op = NEVER_WRITTEN, None, None, None
     if type(data) is np.ndarray and data.base is not None:  # a view (reshape, slice): it shares its input's version
         _share_version(out, args)
+    given = inputs
     if needs_grad and _recording():
-        inputs = given
-        if any(type(d) is np.ndarray and not isinstance(a, Value) for d, a in zip(datas, args)):
-            datas = [d.copy() if type(d) is np.ndarray and not isinstance(a, Value) else d for d, a in zip(datas, args)]
-            inputs = [a if isinstance(a, Value) else d for d, a in zip(datas, args)]
+        if arrays:  # the caller's arrays, copied: writing into them later changes nothing backward reads
+            datas = [d.copy() if type(d) is np.ndarray and d is a else d for d, a in zip(datas, inputs)]
+            inputs = [a if isinstance(a, Value) else d for d, a in zip(datas, inputs)]
         out.requires_grad = True
         out._op, out._inputs, out._saved, out._params, out._version_at = op, inputs, datas, params, VERSION_CLOCK[0]
+    else:
+        out.requires_grad = False
     observers = _observing()
     if observers:
         for observer in observers:

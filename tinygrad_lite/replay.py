@@ -24,10 +24,10 @@ calls with arguments or parameters of other shapes or dtypes. Arguments are read
 array for two arguments runs eagerly, unrecorded); before each replay, what the recording relied on of the
 modules whose forward ran (their weights' identity and requires_grad, their lists and dicts of modules, their
 flags) is compared, and a change records the step again. An outside array that is neither an argument nor a
-module's attribute is named in one warning at recording: the replay keeps that object. A Python branch on a number computed from an
-argument array with numpy cannot be seen: replay steps whose ops do not depend on the data. Under
-detect_anomaly() or no_grad(), or while any Value has a hook, a call runs eagerly. Record and call a replay in
-one thread.
+module's attribute is named in one warning at recording: the replay keeps that object. A Python branch on a
+number computed from an argument array with numpy cannot be seen: replay steps whose ops do not depend on the
+data. Under detect_anomaly() or no_grad(), or while any Value has a hook, a call runs eagerly. Record and call a
+replay in one thread.
 """
 
 from __future__ import annotations

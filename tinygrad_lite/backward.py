@@ -29,7 +29,9 @@ import numpy as np
 from . import modes, ops
 
 NEVER_WRITTEN = (0,)  # the version box of a value never written since it was made: shared, replaced on a first write
+# State of the whole process, here in one place (the modes and the observers, in modes.py, are per thread and task):
 VERSION_CLOCK = [0]  # the last version handed out
+PASSES = [0]  # backward() calls so far: a value's _pass says which one gave it its .grad (drawings tell stale ones)
 _store_lock = threading.Lock()  # backward passes in several threads may accumulate into one leaf
 # Values with hooks (register_hook), by id (Values' == is elementwise): the walk looks for hooks only while one lives.
 hooked: dict[int, weakref.ref[Any]] = {}

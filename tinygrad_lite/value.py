@@ -787,17 +787,14 @@ class Value(Recorded):
         if retain_graph is None:
             retain_graph = create_graph
         seed = _seed(self, grad, create_graph)
-        global _passes
-        this_pass = _passes = _passes + 1
+        backward.PASSES[0] += 1
+        this_pass = backward.PASSES[0]
 
         def store(value: Value, g: Any) -> None:
             value._pass = this_pass
             backward.accumulate(value, g, create_graph)
         backward.run(self, seed, retain_graph, create_graph, store, every_value=False)
         self._ran = this_pass
-
-
-_passes = 0  # backward() calls so far: a value's _pass says which one gave it its .grad (drawings tell stale ones)
 
 
 # ---- helpers of the methods ------------------------------------------------------------------------------------

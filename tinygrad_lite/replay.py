@@ -77,7 +77,7 @@ class Replay:
             self._plan = None  # a module the step ran was changed (a weight replaced, a flag, a list): record again
         if self._plan is not None:
             if _recording() and not _checking() and not backward.hooked:
-                return _leaf(self._plan.replayed(args), False)
+                return Value(self._plan.replayed(args), requires_grad=False)
             return self._eager(args)  # under detect_anomaly or no_grad, or with a hook anywhere: as written
         if _aliased(args):  # one array for two arguments: which one an op read cannot be told, so not recorded
             return self._eager(args)
@@ -99,7 +99,7 @@ class Replay:
 
 
 replay = Replay
-_recording, _checking, _leaf = modes.recording, modes.checking, Value._leaf
+_recording, _checking = modes.recording, modes.checking
 
 
 _PLAIN = (int, float, complex, str, np.generic, type(None))  # numbers and the like, compared with ==
@@ -206,8 +206,8 @@ class _Record:
             return "op", self.made[id(x)]
         if id(x) in self.arg_of:
             return "arg", self.arg_of[id(x)]
-        if isinstance(x, Value) and x._op is None and not x.requires_grad and id(x._data) in self.arg_of:
-            return "arg", self.arg_of[id(x._data)]  # a layer's input wrapped as a Value: its array is what counts
+        if isinstance(x, Value) and x._node is None and not x.requires_grad and id(x.data) in self.arg_of:
+            return "arg", self.arg_of[id(x.data)]  # a layer's input wrapped as a Value: its array is what counts
         return ("value", x) if isinstance(x, Value) else ("constant", x)  # a Value read afresh, a constant kept
 
 
@@ -261,13 +261,13 @@ class _Plan:
             if key not in names:
                 if kind2 == "arg":
                     names[key] = f"a{y}"
-                    loads.append(f"    a{y} = args[{y}]._data" if isinstance(second.args[y], Value) else
+                    loads.append(f"    a{y} = args[{y}].data" if isinstance(second.args[y], Value) else
                                  f"    a{y} = constant(args[{y}])")  # as the op took it (a 0-d array as a number)
                 elif kind2 == "value":  # read afresh each call, and refused if its shape, dtype or flag changed
                     j = len(self.outside)
                     names[key] = f"o{j}"
                     ns[f"O{j}"], ns[f"SIG_o{j}"] = y, _signature(y)  # ("Value", shape, dtype, requires_grad)
-                    loads.append(f"    o{j} = O{j}._data\n    if ('Value', o{j}.shape, o{j}.dtype, O{j}.requires_grad)"
+                    loads.append(f"    o{j} = O{j}.data\n    if ('Value', o{j}.shape, o{j}.dtype, O{j}.requires_grad)"
                                  f" != SIG_o{j}:\n        changed(O{j}, SIG_o{j})")
                     self.outside.append(y)
                 else:
@@ -312,26 +312,27 @@ class _Plan:
         stores, given = [], set()
         outside_at = {id(v): j for j, v in enumerate(self.outside)}
         for v in reversed(second.values):  # backward's own order
-            if v._op is None:  # a leaf: an argument or an outside Value keeps its gradient, a step's own is dropped
+            node = v._node
+            if node is None:  # a leaf: an argument or an outside Value keeps its gradient, a step's own is dropped
                 if id(v) in second.arg_of:
                     stores.append(f"    store(args[{second.arg_of[id(v)]}], g_a{second.arg_of[id(v)]})")
                 elif id(v) in outside_at:
                     stores.append(f"    store(O{outside_at[id(v)]}, g_o{outside_at[id(v)]})")
                 continue
-            k, op = second.made[id(v)], v._op
-            ins = ", ".join([f"g_x{k}", f"x{k}", *inputs_of[k]] + [f"{p}=P{k}_{p}" for p in v._params])
+            k, op = second.made[id(v)], node.op
+            ins = ", ".join([f"g_x{k}", f"x{k}", *inputs_of[k]] + [f"{p}=P{k}_{p}" for p in node.params])
             if op.joint is not None:
                 ns[f"J_{op.name}"] = op.joint
                 lines.append(f"    j = J_{op.name}({ins})")
-            for i, p in enumerate(v._inputs):
-                if not (isinstance(p, backward.Recorded) and p.requires_grad):
+            for i, p in enumerate(node.inputs):
+                if not (isinstance(p, Value) and p.requires_grad):
                     continue
                 target = f"g_{inputs_of[k][i]}"
                 gp = f"j[{i}]"
                 if op.joint is None:
                     ns[f"R_{op.name}_{i}"], gp = op.rules[i], f"R_{op.name}_{i}({ins})"
-                if p._data.shape != v.shape:  # broadcast in the forward: summed back as backward() does (else the
-                    ns[f"S{k}_{i}"] = p._data.shape  # shapes are those of the recording, which needed no sum)
+                if p.shape != v.shape:  # broadcast in the forward: summed back as backward() does (else the
+                    ns[f"S{k}_{i}"] = p.shape  # shapes are those of the recording, which needed no sum)
                     lines.append(f"    t = {gp}\n    t = t if t.shape == S{k}_{i} else sum_to(t, S{k}_{i}, "
                                  f"{op.name!r})")
                     gp = "t"

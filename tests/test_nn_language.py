@@ -310,3 +310,55 @@ def test_layers_refuse_wrong_shapes_with_the_expected_one():
         nn.GRUCell(3, 4)(np.ones((2, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="attention: mask of shape"):
         nn.attention(np.ones((3, 2)), np.ones((3, 2)), np.ones((3, 2)), mask=np.ones((4, 4), bool))
+
+
+# ---- attention you can see, and sampling from Python ------------------------------------------------------------
+
+def test_attention_gives_its_weights_as_plain_numpy_computes_them():
+    r = _rng()
+    q, k, v = r.standard_normal((2, 3, 4)), r.standard_normal((2, 5, 4)), r.standard_normal((2, 5, 2))
+    mask = np.ones((3, 5), dtype=bool)
+    mask[2] = False  # query 2 may attend to nothing
+    out, weights = nn.attention(q, k, v, causal="lower_right", mask=mask, need_weights=True)
+    scores = q @ k.swapaxes(1, 2) / 2.0 + np.where(np.tril(np.ones((3, 5), bool), 2) & mask, 0.0, -np.inf)
+    with np.errstate(invalid="ignore"):
+        expected = np.exp(scores - scores.max(-1, keepdims=True))
+        expected = np.nan_to_num(expected / expected.sum(-1, keepdims=True))
+    np.testing.assert_allclose(weights.data, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out.data, expected @ v, rtol=1e-12, atol=1e-15)
+    assert np.array_equal(out.data, nn.attention(q, k, v, causal="lower_right", mask=mask).data)
+
+
+def test_causal_self_attention_gives_each_heads_attention_map():
+    layer = nn.CausalSelfAttention(8, 2, rng=0)
+    x = _rng().standard_normal((3, 5, 8))
+    y, weights = layer(x, need_weights=True)
+    assert weights.shape == (3, 2, 5, 5) and np.array_equal(y.data, layer(x).data)
+    np.testing.assert_allclose(weights.data.sum(-1), np.ones((3, 2, 5)), rtol=1e-12)
+    assert np.all(np.triu(weights.data, 1) == 0)  # no position attends to a later one
+    with pytest.raises(TypeError, match="need_weights must be True or False"):
+        layer(x, need_weights="yes")
+
+
+def test_generate_takes_one_sequence_a_prompt_and_nanogpts_names():
+    from tinygrad_lite.programs.gpt import GPT
+    tok = tl.data.CharTokenizer("abcdef")
+    model = GPT(tok.vocab_size, block_size=8, n_layer=1, n_head=2, n_embd=8, seed=0)
+    prompt = tok.encode("abc")
+    out = model.generate(prompt, max_new_tokens=6, temperature=0.8, rng=np.random.default_rng(3))
+    assert out.shape == (9,) and np.array_equal(out[:3], prompt)
+    again = model.generate(prompt, 6, temperature=0.8, rng=np.random.default_rng(3))
+    assert np.array_equal(out, again) and len(tok.decode(out)) == 9
+    batch = model.generate(np.stack([prompt, prompt]), 4, top_k=1, rng=np.random.default_rng(0))
+    assert batch.shape == (2, 7) and np.array_equal(batch[0], batch[1])  # top_k=1: the most likely, each time
+    with tl.no_grad():
+        first = int(np.argmax(model(prompt[None]).data[0, -1]))
+    assert batch[0, 3] == first
+    with pytest.raises(TypeError, match=r"encode the prompt first"):
+        model.generate("abc", 5)
+    with pytest.raises(ValueError, match=r"temperature must be in \(0, inf\]"):
+        model.generate(prompt, 5, temperature=0.0)
+    with pytest.raises(ValueError, match=r"ids must be whole numbers of shape \(T,\) or \(batch, T\)"):
+        model.generate(np.zeros((1, 1, 2), np.int64), 5)
+    with pytest.raises(ValueError, match=r"token ids must be in \[0, 6\)"):
+        model.generate([9], 5)

@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..value import Value, where
+from ..value import where
 from .layers import Dropout, Linear, _flag
 from .module import Module, _generator, _input
 
 
 def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask: Any = None,
-              scale: float | None = None, dropout: Dropout | None = None) -> Value:
+              scale: float | None = None, dropout: Dropout | None = None, need_weights: bool = False) -> Any:
     """softmax(query @ key^T * scale + mask) @ value, over inputs of shape (..., T, d) (keys and values: (..., S, d)),
     as PyTorch's scaled_dot_product_attention.
 
@@ -29,9 +29,11 @@ def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask
     True where attention is allowed (PyTorch's convention), or floats added to the scores (-inf to forbid); integers
     are refused (say mask.astype(bool)). A query that may attend to nothing gives 0 and passes no gradient back, as
     scaled_dot_product_attention (softmax alone would give NaN). dropout: a Dropout module applied to the attention
-    weights (training only)."""
+    weights (training only). need_weights=True returns (output, weights), the weights of shape (..., T, S) before
+    dropout, each row summing to 1 (0 for a query that may attend to nothing), as PyTorch's MultiheadAttention."""
     if not (isinstance(causal, (bool, np.bool_)) or (isinstance(causal, str) and causal == "lower_right")):
         raise ValueError(f"attention: causal must be True, False or 'lower_right', got {_checks.describe(causal)}")
+    _flag("attention", "need_weights", need_weights)
     if scale is not None:
         scale = _checks.number("attention", "scale", scale)
     if dropout is not None and not isinstance(dropout, Dropout):
@@ -68,9 +70,8 @@ def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask
         weights = where(empty, 0.0, where(empty, 0.0, scores).softmax(axis=-1))
     else:
         weights = scores.softmax(axis=-1)
-    if dropout is not None:
-        weights = dropout(weights)
-    return weights @ v  # (..., T, dv)
+    out = (weights if dropout is None else dropout(weights)) @ v  # (..., T, dv)
+    return (out, weights) if need_weights else out
 
 
 class CausalSelfAttention(Module):
@@ -91,7 +92,9 @@ class CausalSelfAttention(Module):
         self.proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
         self.attn_dropout, self.resid_dropout = Dropout(dropout, rng=gen), Dropout(dropout, rng=gen)
 
-    def forward(self, x: Any) -> Value:
+    def forward(self, x: Any, need_weights: bool = False) -> Any:
+        """(B, T, C) -> (B, T, C); with need_weights=True, (output, weights), the weights (B, heads, T, T): how much
+        each position of each head attends to each earlier one (an attention map)."""
         x = _input("CausalSelfAttention", x)
         C, h = self.embed_dim, self.num_heads
         if x.ndim != 3 or x.shape[2] != C:
@@ -100,8 +103,10 @@ class CausalSelfAttention(Module):
         qkv = self.qkv(x)  # (B, T, 3C)
         q, k, v = (qkv[..., i * C:(i + 1) * C].reshape((B, T, h, C // h)).swapaxes(1, 2)  # (B, h, T, C/h)
                    for i in range(3))
-        heads = attention(q, k, v, causal=True, dropout=self.attn_dropout)  # (B, h, T, C/h)
-        return self.resid_dropout(self.proj(heads.swapaxes(1, 2).reshape((B, T, C))))
+        _flag("CausalSelfAttention", "need_weights", need_weights)
+        heads, weights = attention(q, k, v, causal=True, dropout=self.attn_dropout, need_weights=True)  # (B, h, T, C/h)
+        out = self.resid_dropout(self.proj(heads.swapaxes(1, 2).reshape((B, T, C))))
+        return (out, weights) if need_weights else out
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -5,7 +5,7 @@ the residual stream scaled by 1 / sqrt(2 n_layer); no biases.
 
     model = GPT(vocab_size=65)                 # nanoGPT's CPU configuration: 4 layers, 4 heads, 128-d, context 64
     logits = model(ids)                        # ids (B, T) -> logits (B, T, vocab)
-    text_ids = model.generate(prompt, 200, temperature=0.8, rng=np.random.default_rng(1))
+    text_ids = model.generate(tok.encode("ROMEO:"), 200, temperature=0.8, rng=np.random.default_rng(1))
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, optim
+from .. import _checks, nn, optim
 from ..modes import no_grad
 from ..value import Value
 
@@ -70,25 +70,41 @@ class GPT(nn.Module):
         return optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
                            lr=lr, betas=betas)
 
-    def generate(self, ids: Any, n: int, temperature: float = 1.0, rng: np.random.Generator | None = None,
-                 top_k: int | None = None) -> np.ndarray:
-        """ids (B, T) followed by n sampled tokens: each from softmax(logits / temperature) of the last
-        block_size tokens (only the top_k most likely, if given)."""
+    def generate(self, ids: Any, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
+        """ids followed by max_new_tokens sampled tokens, as nanoGPT's generate: each from softmax(logits /
+        temperature) of the last block_size tokens (only the top_k most likely, if given). ids: (B, T) token ids, or
+        one sequence (T,), which gives one sequence back; from a prompt, `model.generate(tok.encode("ROMEO:"), 200)`.
+        """
+        if isinstance(ids, str):
+            raise TypeError("GPT.generate: give token ids, not text: encode the prompt first, "
+                            "model.generate(tok.encode(prompt), max_new_tokens), and decode what comes back")
+        a = np.asarray(ids)
+        if a.dtype.kind not in "iu" or a.ndim not in (1, 2) or a.shape[-1] == 0:
+            raise ValueError(f"GPT.generate: ids must be whole numbers of shape (T,) or (batch, T), T >= 1, got "
+                             f"{_checks.describe(ids)}")
+        vocab = self.wte.num_embeddings
+        if a.min() < 0 or a.max() >= vocab:
+            raise ValueError(f"GPT.generate: token ids must be in [0, {vocab}), got {a.min()} to {a.max()}")
+        max_new_tokens = _checks.whole("GPT.generate", "max_new_tokens", max_new_tokens, least=0)
+        temperature = _checks.number("GPT.generate", "temperature", temperature, lo=0, lo_open=True)
+        if top_k is not None:
+            top_k = min(_checks.whole("GPT.generate", "top_k", top_k), vocab)
         rng = rng if rng is not None else np.random.default_rng()
-        ids = np.array(ids, dtype=np.int64)
+        out = np.array(a.reshape(1, -1) if a.ndim == 1 else a, dtype=np.int64)
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                for _ in range(n):
-                    logits = self(ids[:, -self.block_size:]).data[:, -1, :] / temperature  # (B, vocab)
+                for _ in range(max_new_tokens):
+                    logits = self(out[:, -self.block_size:]).data[:, -1, :] / temperature  # (B, vocab)
                     if top_k is not None:
                         cut = np.sort(logits, axis=-1)[:, -top_k][:, None]
                         logits = np.where(logits < cut, -np.inf, logits)
                     p = np.exp(logits - logits.max(axis=-1, keepdims=True))
                     p /= p.sum(axis=-1, keepdims=True)
                     nxt = np.array([rng.choice(len(row), p=row) for row in p])
-                    ids = np.concatenate([ids, nxt[:, None]], axis=1)
+                    out = np.concatenate([out, nxt[:, None]], axis=1)
         finally:
             self.train(was_training)
-        return ids
+        return out[0] if a.ndim == 1 else out

@@ -88,6 +88,8 @@ CALLS = {
                    {"bias": True, "rng": 0}),
     "nn.GRUCell": (lambda i, h, x, s, **k: tl.nn.GRUCell(i, h, **k)(x, s), lambda: (3, 4, _x(), np.zeros((2, 4))),
                    {"bias": True, "rng": 0}),
+    "nn.LSTMCell": (lambda i, h, x, s, **k: tl.nn.LSTMCell(i, h, **k)(x, s),
+                    lambda: (3, 4, _x(), (np.zeros((2, 4)), np.zeros((2, 4)))), {"bias": True, "rng": 0}),
     "nn.ModuleList": (lambda m: tl.nn.ModuleList(m).parameters(), lambda: ([tl.nn.Linear(2, 2, rng=0)],), {}),
     "nn.ModuleDict": (lambda m: tl.nn.ModuleDict(m).parameters(), lambda: ({"a": tl.nn.Linear(2, 2, rng=0)},), {}),
     # tl.optim

@@ -362,3 +362,40 @@ def test_generate_takes_one_sequence_a_prompt_and_nanogpts_names():
         model.generate(np.zeros((1, 1, 2), np.int64), 5)
     with pytest.raises(ValueError, match=r"token ids must be in \[0, 6\)"):
         model.generate([9], 5)
+
+
+@pytest.mark.parametrize("i", range(len(TORCH["lstm"])), ids=["ordinary", "saturated"])
+def test_lstm_cell_matches_pytorch_first_and_second_order(i):
+    rec = TORCH["lstm"][i]
+    cell = nn.LSTMCell(3, 4)
+    for w in ("weight_ih", "weight_hh"):
+        getattr(cell, w).data[...] = np.array(rec["weights"][w]).T  # PyTorch's (4 * hidden, in), gates i, f, g, o
+    for b in ("bias_ih", "bias_hh"):
+        getattr(cell, b).data[...] = rec["weights"][b]
+    x, h, c = _inputs(rec)
+    out = tl.concatenate(list(cell(x, (h, c))), axis=1)  # h' and c' side by side, as recorded
+    np.testing.assert_allclose(out.data, rec["out"], rtol=1e-10, atol=1e-12)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    grads = tl.vjp(out, [x, h, c, *(getattr(cell, n) for n in names)], grad=np.array(rec["g"]), create_graph=True)
+    for got, want in zip(grads[:3], rec["grads"]):
+        np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-12)
+    for got, n in zip(grads[3:], names):
+        want = np.array(rec["weight_grads"][n])
+        np.testing.assert_allclose(got.data, want.T if want.ndim == 2 else want, rtol=1e-10, atol=1e-12, err_msg=n)
+    (gg,) = tl.vjp((grads[0] * np.array(rec["h"])).sum(), [x])
+    np.testing.assert_allclose(gg, rec["second"], rtol=1e-8, atol=1e-10)
+
+
+def test_lstm_cell_state_defaults_to_zeros_and_is_a_pair():
+    cell = nn.LSTMCell(3, 2, rng=0)
+    x = _rng().standard_normal((4, 3))
+    h, c = cell(x)
+    zeros = np.zeros((4, 2))
+    h0, c0 = cell(x, (zeros, zeros))
+    assert np.array_equal(h.data, h0.data) and np.array_equal(c.data, c0.data)
+    assert gradcheck(lambda a: tl.concatenate(list(cell(a, (a[:, :2], a[:, 1:] * 0.5))), axis=1), Value(x))
+    assert gradgradcheck(lambda a: cell(a, (a[:, :2], a[:, 1:]))[0], Value(x))
+    with pytest.raises(TypeError, match=r"LSTMCell: the state is a pair \(h, c\)"):
+        cell(x, zeros)
+    with pytest.raises(ValueError, match=r"LSTMCell: expected a hidden state of shape \(4, 2\)"):
+        cell(x, (zeros, np.zeros((4, 3))))

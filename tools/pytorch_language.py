@@ -1,7 +1,7 @@
 """Record what PyTorch computes for the language-model layers: Embedding, LayerNorm, RMSNorm, GELU (both forms),
 scaled_dot_product_attention (causal, a boolean mask, a float mask with -inf), a nanoGPT attention block, RNNCell,
-GRUCell, BatchNorm1d over (B, T, C) and cross-entropy with ignore_index, label_smoothing and reduction="none" on
-(B, T, vocab) logits, a -inf logit among them.
+GRUCell, LSTMCell (ordinary and saturated), BatchNorm1d over (B, T, C) and cross-entropy with ignore_index,
+label_smoothing and reduction="none" on (B, T, vocab) logits, a -inf logit among them.
 
     .venv-peers/bin/python tools/pytorch_language.py > tests/data/pytorch_language.json
 
@@ -143,6 +143,17 @@ def main():
                                            label_smoothing=0.1), [rng.standard_normal((2, 3, 5))])
     rec["probs"] = probs.tolist()
     out["cross_entropy_probabilities"] = rec
+
+    # LSTMCell (recorded last, so that the draws above stay as they were): h' and c' side by side, an ordinary state
+    # and a saturated one
+    out["lstm"] = []
+    for scale in (1.0, 40.0):
+        cell = torch.nn.LSTMCell(3, 4).double()
+        rec = record(lambda a, b, c: torch.cat(cell(a, (b, c)), dim=1),
+                     [rng.standard_normal((2, 3)) * scale, rng.standard_normal((2, 4)), rng.standard_normal((2, 4))],
+                     module_weights(cell))
+        rec["scale"] = scale
+        out["lstm"].append(rec)
 
     json.dump(out, sys.stdout, allow_nan=False)
     print()

@@ -28,9 +28,9 @@ from .layers import (
 from .losses import BCE, MSE, BCEWithLogits, CrossEntropy
 from .module import Module
 from .norm import BatchNorm1d, LayerNorm, RMSNorm
-from .recurrent import GRUCell, RNNCell
+from .recurrent import GRUCell, LSTMCell, RNNCell
 
 __all__ = ["Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "Sigmoid", "Tanh", "ReLU",
            "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy",
            "Embedding", "LayerNorm", "RMSNorm", "GELU", "attention", "CausalSelfAttention", "RNNCell", "GRUCell",
-           "ModuleList", "ModuleDict"]
+           "LSTMCell", "ModuleList", "ModuleDict"]

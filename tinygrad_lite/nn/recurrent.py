@@ -1,8 +1,8 @@
-"""Recurrent cells, makemore's recurrent models: RNNCell and GRUCell take one time step, (batch, input) and the
-previous hidden state (batch, hidden), and give the next hidden state; loop over the time axis yourself.
-Plain Value arithmetic, so every gradient comes from the engine. Weights are (in, out) as Linear's (the
-transposes of PyTorch's weight_ih and weight_hh; a GRU's three gates side by side in PyTorch's order r, z, n),
-drawn uniform within +-1/sqrt(hidden_size) as PyTorch's.
+"""Recurrent cells, makemore's recurrent models: RNNCell, GRUCell and LSTMCell take one time step, (batch, input)
+and the previous state, and give the next; loop over the time axis yourself. Plain Value arithmetic, so every
+gradient comes from the engine. Weights are (in, out) as Linear's (the transposes of PyTorch's weight_ih and
+weight_hh; the gates side by side in PyTorch's order: a GRU's r, z, n, an LSTM's i, f, g, o), drawn uniform
+within +-1/sqrt(hidden_size) as PyTorch's.
 """
 
 from __future__ import annotations
@@ -77,3 +77,28 @@ class GRUCell(_Cell):
         z = (xi[:, H:2 * H] + hi[:, H:2 * H]).sigmoid()
         n = (xi[:, 2 * H:] + r * hi[:, 2 * H:]).tanh()
         return (1 - z) * n + z * h
+
+
+class LSTMCell(_Cell):
+    """A long short-term memory cell, as PyTorch's: the gates i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of
+    (x @ weight_ih + bias_ih + h @ weight_hh + bias_hh), split in four; c' = f * c + i * g, h' = o * tanh(c').
+    cell(x, (h, c)) -> (h', c'); the state defaults to zeros."""
+
+    gates = 4
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Value, Value]:
+        if state is None:
+            h = c = None
+        elif isinstance(state, (tuple, list)) and len(state) == 2:
+            h, c = state
+        else:
+            raise TypeError(f"LSTMCell: the state is a pair (h, c), each (batch, {self.hidden_size}), or None, got "
+                            f"{_checks.describe(state)}")
+        x, h = self._inputs(x, h)
+        c = self._inputs(x, c)[1]
+        H = self.hidden_size
+        gates = self._affine(x, self.weight_ih, self.bias_ih) + self._affine(h, self.weight_hh, self.bias_hh)
+        i, f, o = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid(), gates[:, 3 * H:].sigmoid()
+        g = gates[:, 2 * H:3 * H].tanh()
+        c_next = f * c + i * g
+        return o * c_next.tanh(), c_next

@@ -94,3 +94,14 @@ def test_value_is_one_class_written_out_and_nothing_is_attached_to_it_later():
                     assert not (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and
                                 t.value.id == "Value"), f"{name} assigns an attribute of Value"
     assert "TYPE_CHECKING" not in (PACKAGE / "value.py").read_text()
+
+
+def test_importing_the_package_changes_nothing_outside_it():
+    """No module calls into the C allocator (or anything) at import: memory.tune() is only defined there, and only
+    the command line's trainings call it (tests/test_memory.py checks the allocator in fresh processes)."""
+    tree = ast.parse((PACKAGE / "memory.py").read_text())
+    top_level_calls = [node for stmt in tree.body if not isinstance(stmt, (ast.FunctionDef, ast.ClassDef))
+                       for node in ast.walk(stmt) if isinstance(node, ast.Call)]
+    assert not top_level_calls, "memory.py calls something at import"
+    callers = {name for name, path in _modules().items() if "memory.tune" in _calls(path)}
+    assert callers == {"tinygrad_lite.cli"}, callers

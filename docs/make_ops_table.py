@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 from tinygrad_lite import ops
+from tinygrad_lite.pytorch_names import markdown_table
 from tinygrad_lite.value import Value
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,9 +104,23 @@ def with_item(text: str, start: str, item: str) -> str:
     return "\n".join(lines[:first] + item.split("\n") + lines[end:])
 
 
+def with_section(text: str, heading: str, body: str) -> str:
+    """text with the section under `heading` (to the next heading or the end) replaced by body."""
+    start = text.index(heading) + len(heading)
+    end = text.find("\n## ", start)
+    return text[:start] + "\n\n" + body + "\n" + (text[end:] if end != -1 else "")
+
+
+PYTORCH_NAMES_INTRO = ("Each PyTorch name below either works in tinygrad_lite or, used there, raises an AttributeError "
+                       "that says the tinygrad_lite way (the same words as here: both come from "
+                       "`tinygrad_lite/pytorch_names.py`).")
+
+
 GENERATED = {"docs/ops.md": lambda text: render(),
              "README.md": lambda text: with_item(text, "- Operators ", readme_methods()),
-             "docs/coming_from.md": lambda text: with_item(text, "| ops |", coming_from_methods())}
+             "docs/coming_from.md": lambda text: with_section(with_item(text, "| ops |", coming_from_methods()),
+                                                              "## PyTorch's names, and the tinygrad_lite way",
+                                                              PYTORCH_NAMES_INTRO + "\n\n" + markdown_table())}
 
 
 if __name__ == "__main__":

@@ -131,7 +131,8 @@ METHODS = {
     "transpose": (((1, 0),), {}), "swapaxes": ((0, 1), {}), "squeeze": ((), {"axis": None}), "expand_dims": ((0,), {}),
     "clip": ((), {"lo": 0.1, "hi": 0.4}), "leaky_relu": ((), {"slope": 0.1}), "broadcast_to": (((4, 2, 3),), {}),
     "astype": ((np.float32,), {}), "minimum": ((0.2,), {}), "maximum": ((0.2,), {}), "argmax": ((), {"axis": 1}),
-    "argmin": ((), {"axis": 0}), "matmul": ((np.ones((3, 2)),), {}), "backward": ((np.ones((2, 3)),), {}),
+    "argmin": ((), {"axis": 0}), "flatten": ((1,), {}),
+    "matmul": ((np.ones((3, 2)),), {}), "backward": ((np.ones((2, 3)),), {}),
     "register_hook": ((lambda g: None,), {}), "__getitem__": (((0, slice(1, 3)),), {}),
 }
 METHODS.update({op.name: ((), {"axis": 1}) for op in ops.TABLE.values()  # a table entry along an axis: found here
@@ -218,4 +219,4 @@ NO_ARGUMENTS = {"tl.Function", "tl.no_grad", "tl.enable_grad", "tl.is_grad_enabl
                 "data.perceptron", "data.sleep_study", "data.sleep_study_overfitting", "data.xor3", "data.digits",
                 "data.names", "data.shakespeare"}
 NO_PARAMETERS = {"item", "tolist", "numpy", "detach", "zero_grad", "retain_grad", "sqrt", "square", "gelu", "silu",
-                 "flatten", "add", "sub", "mul", "div", "pow", "scatter", "getitem", "im2col", "col2im", "where"}
+                 "dim", "add", "sub", "mul", "div", "pow", "scatter", "getitem", "im2col", "col2im", "where"}

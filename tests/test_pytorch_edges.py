@@ -20,7 +20,7 @@ RECORDED = json.loads((Path(__file__).parent / "data" / "pytorch_edges.json").re
 
 # The public Value methods that are not differentiable operations (or that the op table covers, see test_ops).
 NOT_OPS = {"item", "tolist", "numpy", "detach", "zero_grad", "retain_grad", "register_hook", "backward", "argmax",
-           "argmin"}
+           "argmin", "dim"}
 
 LOSSES = {"MSE": tl.nn.MSE, "BCE": tl.nn.BCE, "BCEWithLogits": tl.nn.BCEWithLogits, "CrossEntropy": tl.nn.CrossEntropy}
 

@@ -20,6 +20,11 @@ from .value import Value, concatenate, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:  # PyTorch's names a learner reaches for (torch.cat, torch.randn), answered
+    from .pytorch_names import missing
+    raise missing("tl", "tinygrad_lite", name) if not name.startswith("_") else AttributeError(name)
+
 __all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "enable_grad", "explain", "grad",
            "health", "hessian", "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops", "optim",
            "replay", "stack", "testing", "value_and_grad", "vjp", "where", "__version__"]

@@ -14,7 +14,7 @@ would mix old and new numbers (PyTorch does the same with its version counters).
 
 A graph's values are Values (Recorded); an op's other inputs are constants (arrays and numbers). This module
 reads a Value's node fields (`_op`, `_inputs`, `_saved`, `_params`, `_version_at`), `_data`, `_version_box`,
-`requires_grad` and, where hooks exist, `_hooked_grad`.
+`requires_grad` and, where hooks exist, `_hooks`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import modes, ops
+from ._checks import describe, floats
 
 NEVER_WRITTEN = (0,)  # the version box of a value never written since it was made: shared, replaced on a first write
 # State of the whole process, here in one place (the modes and the observers, in modes.py, are per thread and task):
@@ -164,7 +165,7 @@ def _walk(values: list[Any], seed: Any, create_graph: bool, tell: bool) -> Itera
     for value in reversed(values):
         g = grads.pop(value)
         if hooks and getattr(value, "_hooks", None):
-            g = value._hooked_grad(g, create_graph)
+            g = hooked_grad(value, g, create_graph)
         op = value._op
         if op is None:
             yield value, g, []
@@ -232,6 +233,32 @@ def accumulate(value: Any, g: Any, create_graph: bool = False) -> None:
     else:
         total = value._grad + g
         value._grad = np.array(total) if isinstance(total, np.generic) else total
+
+
+def hooked_grad(value: Any, g: Any, create_graph: bool) -> Any:
+    """g after value's hooks (register_hook): a hook's result (an array, a number, a list) replaces it."""
+    for fn in list(value._hooks):
+        replaced = fn(g)
+        if replaced is None:
+            continue
+        if isinstance(replaced, Recorded):
+            replaced = replaced if create_graph else replaced._data
+        else:
+            try:
+                replaced = floats(replaced, value.dtype, copy=False)
+            except TypeError:
+                raise TypeError(f"register_hook: hook {getattr(fn, '__name__', fn)!r} returned "
+                                f"{describe(replaced)}; a hook returns None or a gradient of shape "
+                                f"{value.shape}") from None
+            if replaced.shape != value.shape and replaced.size == 1:  # a number for a whole gradient
+                replaced = ops.expand(replaced.reshape(()), value.shape)
+            if create_graph:
+                replaced = type(value)._leaf(replaced, requires_grad=False)
+        if replaced.shape != value.shape:
+            raise ValueError(f"register_hook: hook {getattr(fn, '__name__', fn)!r} returned a gradient of shape "
+                             f"{replaced.shape} for a value of shape {value.shape}")
+        g = replaced
+    return g
 
 
 class HookHandle:

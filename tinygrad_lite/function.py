@@ -78,6 +78,11 @@ class FunctionCtx:
 class Function:
     """Base class of user-defined operations; see the module's documentation for an example."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        name = type(self).__name__
+        raise TypeError(f"{name}: call {name}.apply(...) with the inputs, not {name}(...) (a Function is not made "
+                        "into an object, as in PyTorch)")
+
     @staticmethod
     def forward(ctx: FunctionCtx, *arrays: Any) -> Any:
         raise NotImplementedError("a Function needs @staticmethod forward(ctx, *arrays)")

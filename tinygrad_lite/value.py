@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks, backward, modes, ops
+from . import _checks, backward, modes, ops, pytorch_names
 from .backward import NEVER_WRITTEN, VERSION_CLOCK, Recorded, bump_version
 
 _observing = modes.observing  # the observers of recording (a tuple, empty unless something optional is on)
@@ -241,7 +241,20 @@ class Value(Recorded):
     shape = property(lambda self: self._data.shape, doc="The shape of data.")
     ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
     dtype = property(lambda self: self._data.dtype, doc="The float dtype of data.")
-    size = property(lambda self: self._data.size, doc="The number of elements.")
+
+    @property
+    def size(self) -> _Size:
+        """The number of elements (numpy's); called with an axis, x.size(0), the length of that axis (PyTorch's)."""
+        return _Size(self._data.size, self._data.shape)
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for ndim)."""
+        return self._data.ndim
+
+    def __getattr__(self, name: str) -> Any:  # only for a name Value does not have: PyTorch's, answered with ours
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise pytorch_names.missing("Value", "Value", name)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (grad becomes None, as in PyTorch)."""
@@ -556,10 +569,10 @@ class Value(Recorded):
     def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
         """Mean: f(x) = sum(x) / n over axis (NaN, with numpy's warning, over nothing)."""
         total = self.sum(axis=axis, keepdims=keepdims)
-        if self.size == 0 and total.size:
+        if self._data.size == 0 and total._data.size:
             warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=2)
             return total * np.nan
-        return total * (total.size / self.size if self.size else 1.0)
+        return total * (total._data.size / self._data.size if self._data.size else 1.0)
 
     @_composite
     def min(self, axis: Any = None, keepdims: bool = False) -> Value:
@@ -575,7 +588,7 @@ class Value(Recorded):
         ddof = _checks.whole("var", "ddof", ddof, least=0)
         d = self - self.mean(axis=axis, keepdims=True)
         total = (d * d).sum(axis=axis, keepdims=keepdims)
-        return total / float(max(self.size // max(total.size, 1) - ddof, 0))
+        return total / float(max(self._data.size // max(total._data.size, 1) - ddof, 0))
 
     @_composite
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Value:
@@ -659,9 +672,17 @@ class Value(Recorded):
         """Fold: windows of shape (N, OH, OW, kh, kw, C) added back into an image of `shape` (im2col's adjoint)."""
         return apply(COL2IM, self, shape=shape, kernel=kernel, stride=stride, padding=padding)
 
-    def flatten(self) -> Value:
-        """The numbers as one axis: f(x) = x.reshape(-1)."""
-        return self.reshape(-1)
+    def flatten(self, start_dim: int = 0) -> Value:
+        """The numbers as one axis: f(x) = x.reshape(-1); from axis start_dim on only, as PyTorch's flatten(1)."""
+        n = max(self.ndim, 1)
+        try:
+            start = operator.index(start_dim)
+            if not -n <= start < n:
+                raise IndexError
+        except (TypeError, IndexError):
+            raise ValueError(f"flatten: start_dim must be a whole number in [-{n}, {n}) for shape {self.shape}, got "
+                             f"{_checks.describe(start_dim)}") from None
+        return self.reshape(self.shape[:start % n] + (-1,))
 
     @_composite
     def squeeze(self, axis: Any = None) -> Value:
@@ -740,32 +761,6 @@ class Value(Recorded):
         hooked[key] = weakref.ref(self, lambda _: hooked.pop(key, None))  # gone with the Value
         return backward.HookHandle(self, fn)
 
-    def _hooked_grad(self, g: Any, create_graph: bool) -> Any:
-        """g after this value's hooks (the backward walk calls it): a hook's result (an array, a number, a list)
-        replaces it."""
-        for fn in list(self._hooks):
-            replaced = fn(g)
-            if replaced is None:
-                continue
-            if isinstance(replaced, Value):
-                replaced = replaced if create_graph else replaced._data
-            else:
-                try:
-                    replaced = _checks.floats(replaced, self.dtype, copy=False)
-                except TypeError:
-                    raise TypeError(f"register_hook: hook {getattr(fn, '__name__', fn)!r} returned "
-                                    f"{_checks.describe(replaced)}; a hook returns None or a gradient of shape "
-                                    f"{self.shape}") from None
-                if replaced.shape != self.shape and replaced.size == 1:  # a number for a whole gradient
-                    replaced = ops.expand(replaced.reshape(()), self.shape)
-                if create_graph:
-                    replaced = Value._leaf(replaced, requires_grad=False)
-            if replaced.shape != self.shape:
-                raise ValueError(f"register_hook: hook {getattr(fn, '__name__', fn)!r} returned a gradient of shape "
-                                 f"{replaced.shape} for a value of shape {self.shape}")
-            g = replaced
-        return g
-
     def retain_grad(self) -> None:
         """Keep this computed value's gradient in `.grad` after backward (a leaf keeps its own anyway), as PyTorch's
         retain_grad."""
@@ -797,6 +792,21 @@ class Value(Recorded):
         self._ran = this_pass
 
 
+class _Size(int):
+    """numpy's size (an int: the number of elements) that PyTorch's x.size(dim) also answers."""
+
+    shape: tuple[int, ...]
+
+    def __new__(cls, n: int, shape: tuple[int, ...]) -> _Size:
+        self = super().__new__(cls, n)
+        self.shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None) -> Any:
+        """x.size() is the shape, x.size(dim) one axis's length, as PyTorch's."""
+        return self.shape if dim is None else self.shape[operator.index(dim)]
+
+
 # ---- helpers of the methods ------------------------------------------------------------------------------------
 
 def _seed(root: Value, grad: Any, create_graph: bool, who: str = "backward") -> Any:
@@ -805,7 +815,7 @@ def _seed(root: Value, grad: Any, create_graph: bool, who: str = "backward") -> 
         raise RuntimeError(f"{who}: this Value does not require grad (it was computed from constants only, or under "
                            "no_grad())")
     if grad is None:
-        if root.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(f"{who}: a scalar output is needed, got shape {root.shape}; for a non-scalar output "
                                f"pass grad=, an array of shape {root.shape}")
         seed = np.array(1, root.dtype) if root.ndim == 0 else ops.expand(np.array(1, root.dtype), root.shape)

@@ -34,3 +34,8 @@ __all__ = ["Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d"
            "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy",
            "Embedding", "LayerNorm", "RMSNorm", "GELU", "attention", "CausalSelfAttention", "RNNCell", "GRUCell",
            "LSTMCell", "ModuleList", "ModuleDict"]
+
+
+def __getattr__(name: str) -> object:  # PyTorch's names (nn.CrossEntropyLoss, nn.functional), answered with ours
+    from ..pytorch_names import missing
+    raise missing("tl.nn", "tinygrad_lite.nn", name) if not name.startswith("_") else AttributeError(name)

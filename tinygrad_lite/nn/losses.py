@@ -140,6 +140,12 @@ class CrossEntropy(Module):
                                  f"whole numbers; class labels are whole numbers from 0 to {k - 1} "
                                  f"(probabilities would have the logits' shape {logits.shape})")
             t = t.astype(np.int64)
+        pytorch_layout = logits.shape[:1] + logits.shape[2:]  # (N, C, d...) with targets (N, d...), as PyTorch's
+        if isinstance(t, np.ndarray) and t.dtype.kind in "iu" and t.shape != logits.shape[:-1] and \
+                logits.ndim > 2 and t.shape == pytorch_layout:
+            raise ValueError(f"CrossEntropy: logits of shape {logits.shape} with targets of shape {t.shape} look like "
+                             "PyTorch's layout (N, C, ...), but here the class axis is last: give "
+                             "logits.swapaxes(1, -1), of shape (N, ..., C)")
         if isinstance(t, np.ndarray) and t.shape == logits.shape[:-1] and t.dtype.kind in "iu":
             kept = t != self.ignore_index
             if t.size and not np.all((t[kept] >= 0) & (t[kept] < k)):

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from .. import _checks, modes
+from .. import _checks, modes, pytorch_names
 from ..backward import bump_version
 from ..value import Value, _write
 from .archive import read_arrays, write_arrays
@@ -37,6 +37,11 @@ class Module:
     """
 
     training: bool = True
+
+    def __getattr__(self, name: str) -> Any:  # only for a name the module does not have: PyTorch's, answered with ours
+        if name.startswith("_") or name not in pytorch_names.NAMES["Module"]:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise pytorch_names.missing("Module", type(self).__name__, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         token = modes.calling(self)  # each value the forward records notes the modules being called
@@ -140,6 +145,9 @@ class Module:
             target = np.dtype(dtype)
         except TypeError:
             target = None
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cuda", "cpu", "mps"):
+            raise TypeError(f"{type(self).__name__}.to({dtype!r}): {pytorch_names.NO_GPU}; to() takes a float dtype "
+                            "such as np.float32")
         if target is None or target.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: give a float dtype such as np.float32 or np.float64, "
                             f"got {dtype!r}")

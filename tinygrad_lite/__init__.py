@@ -10,7 +10,7 @@ tl.nn (layers, losses), tl.optim (SGD, Adam, minimize), tl.data (the tutorials' 
 tl.testing (gradcheck, strategies). The tutorials' programs: tinygrad_lite.programs.tutorials.
 """
 
-from . import data, memory, nn, ops, optim, testing  # noqa: F401
+from . import data, exercises, memory, nn, ops, optim, testing  # noqa: F401
 from .function import Function
 from .functional import grad, hessian, jacobian, value_and_grad, vjp
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad

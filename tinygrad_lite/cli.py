@@ -339,6 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("csv", help="the CSV file of new rows")
     p.add_argument("-o", "--output", metavar="FILE", help="write the predictions here (.csv) instead of stdout")
     p.set_defaults(handler=lambda args, parser=p: predict(args, parser))
+    p = sub.add_parser("exercises", help="write a backward pass by hand and have the engine grade it",
+                       description="Exercises graded by the engine: list them, start one (writes its file), check "
+                                   "it (exit 0 when right, 1 when not), ask for a hint, or see a solution.",
+                       epilog="example: tinygrad-lite exercises start 1, then tinygrad-lite exercises check 1")
+    p.add_argument("action", nargs="?", choices=["list", "start", "check", "hint", "solution"], default="list")
+    p.add_argument("n", nargs="?", type=_count, help="the exercise's number")
+    p.add_argument("--dir", default=".", help="the folder of your exercise files (default: the current folder)")
+    p.set_defaults(handler=lambda args, parser=p: exercises(args, parser))
     p = sub.add_parser("graph", help="draw a computation graph (SVG, PNG, PDF or DOT)",
                        description="Draw a tutorial's loss after one backward pass, or your own expression.",
                        epilog='example: tinygrad-lite graph --expr "tanh(a*b + c)" a=2 b=-3 c=10 -o neuron.svg')
@@ -366,6 +374,15 @@ def _join_expr(argv: list[str]) -> list[str]:
         else:
             out.append(arg)
     return out
+
+
+def exercises(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .exercises import main as run
+    try:
+        return run(args.action, args.n, args.dir)
+    except ValueError as e:
+        parser.error(str(e))
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:

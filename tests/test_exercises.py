@@ -1,0 +1,96 @@
+"""The exercises: every shipped solution passes its check, every untouched template fails it, and for each
+exercise two typical wrong answers are caught with the message meant for them; the command line and the progress
+file."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tinygrad_lite import exercises
+from tinygrad_lite.exercises import _all
+
+NUMBERS = [e.number for e in _all()]
+
+# exercise -> [(the function's wrong body, the words the check must say)]
+WRONG = {
+    1: [("mul_backward", "    return g * a, g * b", "swapped: d(a*b)/da is b, not a"),
+        ("tanh_backward", "    return g * (1 - x * x)", "1 - tanh(x)^2, not 1 - x^2")],
+    2: [("pow_backward", "    return g * x ** (n - 1)", "the factor n"),
+        ("exp_backward", "    return g * x", "d(e^x)/dx is e^x itself")],
+    3: [("sum_to", "    return g", "the sum: g must be summed over the broadcast axes"),
+        ("sum_to", "    lead = g.ndim - len(shape)\n"
+                   "    return g.sum(axis=tuple(i for i in range(g.ndim) if i < lead or shape[i - lead] == 1))",
+         "keep the size-1 axes")],
+    4: [("matmul_backward", "    return g @ B, A.T @ g", "a missing transpose: dL/dA = g @ B.T"),
+        ("matmul_backward", "    return g @ B.T, g @ A.T", "the order: A.T @ g, not g @ A.T")],
+    5: [("softmax_ce_backward", "    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)\n"
+                                "    p[np.arange(len(targets)), targets] -= 1\n    return p",
+         "the mean: divide by N"),
+        ("softmax_ce_backward", "    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)\n"
+                                "    p[np.arange(len(targets)), targets] -= 1\n    return -p / len(targets)",
+         "a sign: softmax minus the one-hot targets")],
+    6: [("adam_step", "    m = b1 * m + (1 - b1) * g\n    v = b2 * v + (1 - b2) * g * g\n"
+                      "    return p - lr * m / (np.sqrt(v) + eps), m, v", "the bias correction"),
+        ("adam_step", "    m = b1 * m + (1 - b1) * g\n    v = b2 * v + (1 - b2) * g\n"
+                      "    return p - lr * m / (np.sqrt(v) + eps), m, v", "v averages g squared, not g")],
+}
+
+
+def _with_body(template, function, body):
+    head = template.index(f"def {function}(")
+    todo = template.index("    raise NotImplementedError  # TODO", head)
+    return template[:todo] + body + template[todo + len("    raise NotImplementedError  # TODO"):]
+
+
+def test_there_are_exercises_and_each_has_two_wrong_answers_here():
+    assert NUMBERS == list(range(1, len(NUMBERS) + 1)) and sorted(WRONG) == NUMBERS
+
+
+@pytest.mark.parametrize("n", NUMBERS)
+def test_the_solution_passes_and_the_template_does_not(n, tmp_path):
+    e = exercises.exercise(n)
+    exercises.start(n, tmp_path)
+    right, said = exercises.check(n, tmp_path)
+    assert not right and "not done yet: fill in the TODO" in said
+    (tmp_path / e.file).write_text(exercises.solution(n))
+    right, said = exercises.check(n, tmp_path)
+    assert right, said
+    assert json.loads((tmp_path / exercises.PROGRESS).read_text())["passed"] == [n]
+
+
+@pytest.mark.parametrize("n, k", [(n, k) for n in NUMBERS for k in range(2)])
+def test_a_typical_wrong_answer_is_named(n, k, tmp_path):
+    e = exercises.exercise(n)
+    function, body, words = WRONG[n][k]
+    text = exercises.solution(n)
+    start = text.index(f"def {function}(")
+    end = text.find("\ndef ", start + 1)
+    original = text[start:end if end != -1 else len(text)]
+    doc_end = original.index('"""', original.index('"""') + 3) + 3
+    (tmp_path / e.file).write_text(text.replace(original, original[:doc_end] + "\n" + body + "\n"))
+    right, said = exercises.check(n, tmp_path)
+    assert not right and f"Likely mistake: {words}" in said, said
+    assert "expected" in said and function in said
+    right, said = exercises.check(n, tmp_path)
+    assert "\nHint: " in said  # from the second failed check on
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tinygrad_lite", "exercises", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_the_command_line_starts_checks_hints_and_lists(tmp_path):
+    assert _cli("start", "2", cwd=tmp_path).returncode == 0 and (tmp_path / "ex02_pow_exp.py").exists()
+    again = _cli("start", "2", cwd=tmp_path)
+    assert again.returncode == 2 and "is there already (your work)" in again.stderr  # nothing overwritten
+    assert _cli("check", "2", cwd=tmp_path).returncode == 1
+    (tmp_path / "ex02_pow_exp.py").write_text(_cli("solution", "2", cwd=tmp_path).stdout)
+    done = _cli("check", "2", "--dir", str(tmp_path), cwd="/")
+    assert done.returncode == 0 and "right" in done.stdout
+    assert "passed" in _cli(cwd=tmp_path).stdout.splitlines()[1]
+    assert _cli("hint", "3", cwd=tmp_path).stdout.strip() == exercises.exercise(3).hints[0]
+    wrong = _cli("check", "99", cwd=tmp_path)
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1 and "no exercise 99" in wrong.stderr

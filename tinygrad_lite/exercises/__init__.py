@@ -27,8 +27,8 @@ PROGRESS = ".exercises.json"
 
 
 def _all() -> list[Exercise]:
-    from . import backprop, training
-    return [*backprop.EXERCISES, *training.EXERCISES]
+    from . import backprop, layers, training
+    return sorted([*backprop.EXERCISES, *layers.EXERCISES, *training.EXERCISES], key=lambda e: e.number)
 
 
 def exercise(n: Any) -> Exercise:

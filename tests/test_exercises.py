@@ -60,6 +60,25 @@ WRONG = {
           "a flipped kernel"),
          ("conv2d", "    from numpy.lib.stride_tricks import sliding_window_view as win\n"
                     "    return np.einsum('nchwab,ocab->nhwo', win(x, w.shape[2:], axis=(2, 3)), w)", "the layout")],
+    12: [("attention_backward", "    s = q @ k.T / np.sqrt(q.shape[1])\n"
+                                "    p = np.exp(s) / np.exp(s).sum(1, keepdims=True)\n"
+                                "    dp = dout @ v.T\n    ds = p * (dp - (p * dp).sum(1, keepdims=True))\n"
+                                "    return ds @ k, ds.T @ q, p @ dout", "a missing transpose: dL/dv = p.T @ dout"),
+         ("attention_backward", "    s = q @ k.T / np.sqrt(q.shape[1])\n"
+                                "    p = np.exp(s) / np.exp(s).sum(1, keepdims=True)\n"
+                                "    dp = dout @ v.T\n    ds = p * (dp - (p * dp).sum(1, keepdims=True))\n"
+                                "    return ds @ k, ds.T @ q, p.T @ dout", "the scale: dL/dq = ds @ k / sqrt(d)")],
+    13: [("block_forward", "    x = ln_1(x + attn(x))\n    return ln_2(x + mlp(x))", "pre-norm"),
+         ("block_forward", "    return mlp(ln_2(attn(ln_1(x))))", "the residual connections")],
+    14: [("train", "    model = tl.nn.Sequential(tl.nn.Linear(2, 8, rng=0), tl.nn.Tanh(),\n"
+                   "                             tl.nn.Linear(8, 2, rng=1))\n"
+                   "    model[2].weight.data[...] = 0.0\n    model[2].bias.data[...] = 0.0\n"
+                   "    return model", "the optimiser's step()"),
+         ("train", "    model = tl.nn.Sequential(tl.nn.Linear(2, 8, rng=0), tl.nn.Tanh(),\n"
+                   "                             tl.nn.Linear(8, 2, rng=1))\n"
+                   "    opt = tl.optim.SGD(model.parameters(), lr=0.01)\n    for _ in range(20):\n"
+                   "        opt.zero_grad()\n        tl.nn.CrossEntropy()(model(X), y).backward()\n        opt.step()\n"
+                   "    return model", "too few steps")],
     11: [("adam_step", "    m = b1 * m + (1 - b1) * g\n    v = b2 * v + (1 - b2) * g * g\n"
                       "    return p - lr * m / (np.sqrt(v) + eps), m, v", "the bias correction"),
         ("adam_step", "    m = b1 * m + (1 - b1) * g\n    v = b2 * v + (1 - b2) * g\n"

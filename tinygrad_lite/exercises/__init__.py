@@ -27,8 +27,9 @@ PROGRESS = ".exercises.json"
 
 
 def _all() -> list[Exercise]:
-    from . import backprop, layers, training
-    return sorted([*backprop.EXERCISES, *layers.EXERCISES, *training.EXERCISES], key=lambda e: e.number)
+    from . import backprop, layers, models, training
+    return sorted([*backprop.EXERCISES, *layers.EXERCISES, *training.EXERCISES, *models.EXERCISES],
+                  key=lambda e: e.number)
 
 
 def exercise(n: Any) -> Exercise:

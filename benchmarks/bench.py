@@ -33,6 +33,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +41,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_lite as tl  # noqa: E402
+
+# The workloads' data are this module's arrays on purpose, never rebound: the replays keep them, as they warn.
+warnings.filterwarnings("ignore", message="replay: .* neither an argument nor a module's attribute")
 
 # ---- W1: perceptron -------------------------------------------------------------------------------
 X1 = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)

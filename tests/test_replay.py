@@ -485,3 +485,15 @@ def test_batchnorm_in_eval_mode_replays_and_reads_its_running_statistics_afresh(
     assert step.replaying
     model[1].running_mean.data = model[1].running_mean.data + 1.0
     _same(_replayed_grads(step, model.parameters(), X3), _eager_grads(fn, model.parameters(), X3))
+
+
+def test_a_layer_given_an_outside_array_replays_and_sees_its_numbers_change():
+    data = np.linspace(-1, 1, 12).reshape(4, 3)
+    model = _mlp()
+    fn = lambda: (model(data) ** 2).sum()  # noqa: E731  (the layer wraps the array in a new Value at each call)
+    step = tl.replay(fn)
+    with pytest.warns(UserWarning, match="neither an argument"):
+        step(), step()
+    data *= 3.0  # written into: seen
+    _same(_replayed_grads(step, model.parameters()), _eager_grads(fn, model.parameters()))
+    assert step.replaying

@@ -90,3 +90,12 @@ def test_rebinding_a_parameter_is_explained_when_its_grad_is_read():
     (w * w).sum().backward()
     with pytest.warns(UserWarning, match=r"w = w - lr \* w.grad.*w.data -= lr \* w.grad"):
         assert w.grad is None
+
+
+def test_a_constant_the_graph_uses_is_said_before_it_is_used():
+    """softmax's shift (the row's max, which changes no gradient) is a constant: the forward lines say what it is,
+    before the line that subtracts it."""
+    x = tl.Value([[1.0, 2.0, 3.0]], name="x")
+    lines = str(tl.explain(x.softmax().sum())).splitlines()
+    at = next(i for i, line in enumerate(lines) if "v1 = constant (no gradient)" in line)
+    assert lines[at].rstrip().endswith("3") and "x - v1" in lines[at + 1]

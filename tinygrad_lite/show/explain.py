@@ -43,8 +43,9 @@ def explain(root: Value, max_values: int = 24) -> Explanation:
     root_name = walk_["root_name"]
     width = max([len(v["name"]) for v in values if v["value"]], default=1)
 
-    forward = [f"  {v['name']:>{width}} = {'input (parameter)':36s} shape {str(tuple(v['shape'])):8s} {v['data']}"
-               for v in values if v["value"] and v["role"] == "parameter"]
+    kinds = {"parameter": "input (parameter)", "constant": "constant (no gradient)"}
+    forward = [f"  {v['name']:>{width}} = {kinds[v['role']]:36s} shape {str(tuple(v['shape'])):8s} {v['data']}"
+               for v in values if v["value"] and v["role"] in kinds]
     for f in walk_["forward"]:
         forward.append(f"  {f['name']:>{width}} = {f['expr']:36s} shape {str(tuple(f['shape'])):8s} {f['data']}")
 

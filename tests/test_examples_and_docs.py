@@ -181,3 +181,16 @@ def test_a_page_number_may_differ_by_one_unit_of_its_last_digit_and_no_more():
     assert not _same_but_last_digits("loss 2.37\n", "loss 2.35\n")
     assert not _same_but_last_digits("loss 2.35 of 450\n", "loss 2.35 of 451 \n")
     assert not _same_but_last_digits("dev 2.35\n", "train 2.35\n")
+
+
+def test_the_first_example_pastes_into_a_python_prompt():
+    """Python's prompt needs a blank line to end a loop before the next statement: the index's first block has it,
+    so pasting it line by line (as an interactive console reads it) runs it."""
+    import code as console
+    block = BLOCK.search((ROOT / "docs" / "index.md").read_text()).group(1)
+    shell, out = console.InteractiveConsole(), io.StringIO()
+    with contextlib.redirect_stdout(out):
+        more = False
+        for line in block.splitlines() + [""]:
+            more = shell.push(line)
+    assert not more and out.getvalue() == "0.99993704\n"

@@ -3,15 +3,13 @@
 Needs the plot extra (matplotlib) and a Graphviz renderer (`dot`, or the svg extra).
 """
 
-import inspect
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
 import tinygrad_lite as tl
-from tinygrad_lite.programs import demos, gpt, plots, tutorials
+from tinygrad_lite.programs import demos, plots, tutorials
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "pictures"
 
@@ -41,8 +39,6 @@ def main() -> None:
     v = tl.Value([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]], name="v")
     tl.explain(tl.nn.attention(q, k, v, causal=True).sum()).save_html(
         OUT / "attention_steps.html", title="An attention head's backward pass, step by step")
-    # the GPT's source, as the package ships it, for the page to show (docs/tutorial_gpt.md)
-    shutil.copy(inspect.getsourcefile(gpt), OUT / "gpt.py")
     # how autograd works: one expression before and after backward, and broadcasting
     a, b, c = tl.Value(2.0, name="a"), tl.Value(-3.0, name="b"), tl.Value(10.0, name="c")
     e = a * b

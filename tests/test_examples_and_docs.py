@@ -1,6 +1,7 @@
 """The runnable promises: examples run and print what they say; generated docs are current."""
 
 import contextlib
+import inspect
 import io
 import re
 import runpy
@@ -194,3 +195,10 @@ def test_the_first_example_pastes_into_a_python_prompt():
         for line in block.splitlines() + [""]:
             more = shell.push(line)
     assert not more and out.getvalue() == "0.99993704\n"
+
+
+def test_the_gpt_page_shows_the_model_as_the_package_has_it():
+    from tinygrad_lite.programs import gpt
+    shown = re.findall(r"```\{code-block\} python\n(.*?)\n```", (ROOT / "docs" / "tutorial_gpt.md").read_text(), re.S)
+    source = inspect.getsource(gpt.GPT)
+    assert shown[:2] == [inspect.getsource(gpt.Block).rstrip(), source[:source.index("    def optimizer")].rstrip()]

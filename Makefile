@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A fresh hypothesis seed per run, printed in pytest's header; `make test SEED=123` replays one.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 
-.PHONY: test check demo docs bench bench-peers clean
+.PHONY: test check demo docs notebooks bench bench-peers clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@echo "Setting up .venv: tinygrad-lite with numpy, scipy, matplotlib, the WebAssembly Graphviz and the test"
@@ -36,6 +36,10 @@ docs: $(VENV)/.installed
 	$(BIN)/python docs/make_pictures.py
 	$(BIN)/python docs/make_ops_table.py
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# The tutorial pages as Jupyter notebooks (notebooks/), converted by jupytext from docs/tutorial_*.md.
+notebooks: $(VENV)/.installed
+	$(BIN)/python docs/make_notebooks.py
 
 # The benchmarks run as a user runs them: no variable set (benchmarks/peers.py says what each engine gets).
 bench: $(VENV)/.installed

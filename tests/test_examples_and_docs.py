@@ -202,3 +202,34 @@ def test_the_gpt_page_shows_the_model_as_the_package_has_it():
     shown = re.findall(r"```\{code-block\} python\n(.*?)\n```", (ROOT / "docs" / "tutorial_gpt.md").read_text(), re.S)
     source = inspect.getsource(gpt.GPT)
     assert shown[:2] == [inspect.getsource(gpt.Block).rstrip(), source[:source.index("    def optimizer")].rstrip()]
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source) for c in nb.cells]
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "docs").glob("tutorial_*.md")))
+def test_each_tutorial_page_is_a_current_notebook(page):
+    """notebooks/ holds every tutorial page as jupytext makes it (`make notebooks`): the same cells, in order."""
+    import nbformat
+    make = runpy.run_path(str(ROOT / "docs" / "make_notebooks.py"))
+    path = ROOT / "notebooks" / f"{page}.ipynb"
+    assert path.exists(), "run: make notebooks"
+    assert _cells(nbformat.read(path, as_version=4)) == _cells(make["notebook"](ROOT / "docs" / f"{page}.md")), \
+        "run: make notebooks"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "docs").glob("tutorial_*.md")))
+def test_each_notebook_runs_top_to_bottom_and_prints_what_its_page_shows(page, tmp_path):
+    import nbclient
+    import nbformat
+    nb = nbformat.read(ROOT / "notebooks" / f"{page}.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = ["".join(o.get("text", "") for o in c.outputs if o.get("name") == "stdout")
+               for c in nb.cells if c.cell_type == "code"]
+    shown = [m.group(2) for m in BLOCK.finditer((ROOT / "docs" / f"{page}.md").read_text())]
+    for got, want in zip(printed, shown):
+        if want is not None:
+            assert _same_but_last_digits(got, want), f"{page}: a cell printed {got!r}, the page shows {want!r}"

@@ -78,7 +78,7 @@ def test_demo_narrates_and_writes_plots(demo_runs):
     assert pngs == ["digits_confusion.png", "digits_curves.png", "digits_mistakes.png", "moons_boundary.png",
                     "names_embedding.png", "names_loss.png", "perceptron_loss.png", "regressor_cost.png",
                     "regressor_grid.png", "regressor_overfitting.png", "regressor_predictions.png",
-                    "regressor_sigmoid.png", "shakespeare_loss.png", "xor_loss.png"]
+                    "regressor_sigmoid.png", "shakespeare_attention.png", "shakespeare_loss.png", "xor_loss.png"]
     assert "training accuracy 100.0% (100 of 100)" in done.stdout and "CNN conv-pool-conv-pool-linear" in done.stdout
     assert all((tmp_path / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
     for name in ("perceptron", "regressor"):  # each tutorial's graph, and its backward pass as a page to step through

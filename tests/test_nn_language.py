@@ -399,3 +399,15 @@ def test_lstm_cell_state_defaults_to_zeros_and_is_a_pair():
         cell(x, zeros)
     with pytest.raises(ValueError, match=r"LSTMCell: expected a hidden state of shape \(4, 2\)"):
         cell(x, (zeros, np.zeros((4, 3))))
+
+
+def test_the_gpt_gives_each_blocks_attention_map_as_its_layer_computes_it():
+    from tinygrad_lite.programs.gpt import GPT
+    model = GPT(7, block_size=6, n_layer=2, n_head=2, n_embd=8, seed=0)
+    ids = np.array([[1, 2, 3, 4, 5]])
+    logits, maps = model(ids, need_weights=True)
+    assert np.array_equal(logits.data, model(ids).data) and [m.shape for m in maps] == [(1, 2, 5, 5)] * 2
+    first = model.blocks[0]
+    x = model.wte(ids) + model.wpe(np.arange(5))
+    _, weights = first.attn(first.ln_1(x), need_weights=True)
+    np.testing.assert_array_equal(maps[0], weights.data)

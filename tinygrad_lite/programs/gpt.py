@@ -30,9 +30,11 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd, bias=False, rng=rng), nn.GELU(),
                                  nn.Linear(4 * n_embd, n_embd, bias=False, rng=rng), nn.Dropout(dropout, rng=rng))
 
-    def forward(self, x: Value) -> Value:  # (B, T, C) -> (B, T, C)
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x: Value, need_weights: bool = False) -> Any:  # (B, T, C) -> (B, T, C)
+        attended, weights = self.attn(self.ln_1(x), need_weights=True)  # weights: (B, heads, T, T)
+        x = x + attended
+        x = x + self.mlp(self.ln_2(x))
+        return (x, weights) if need_weights else x
 
 
 class GPT(nn.Module):
@@ -52,15 +54,20 @@ class GPT(nn.Module):
                 std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("proj.weight", "mlp.layers.2.weight")) else 0.02
                 p.data[...] = rng.normal(0.0, std, p.shape)
 
-    def forward(self, ids: Any) -> Value:
+    def forward(self, ids: Any, need_weights: bool = False) -> Any:
+        """ids (B, T) -> logits (B, T, vocab); with need_weights=True, (logits, each block's attention weights,
+        (B, heads, T, T) arrays): attention maps."""
         ids = np.asarray(ids)
         B, T = ids.shape
         if T > self.block_size:
             raise ValueError(f"GPT: a context of {T} tokens is longer than block_size {self.block_size}")
         x = self.drop(self.wte(ids) + self.wpe(np.arange(T)))  # (B, T, C)
+        maps = []
         for block in self.blocks:
-            x = block(x)
-        return self.ln_f(x) @ self.wte.weight.swapaxes(0, 1)  # (B, T, C) @ (C, vocab) -> (B, T, vocab)
+            x, weights = block(x, need_weights=True)
+            maps.append(weights.data)
+        logits = self.ln_f(x) @ self.wte.weight.swapaxes(0, 1)  # (B, T, C) @ (C, vocab) -> (B, T, vocab)
+        return (logits, maps) if need_weights else logits
 
     def optimizer(self, lr: float, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.99)) -> Any:
         """AdamW with nanoGPT's two groups: the matrices decay, the LayerNorm weights do not."""

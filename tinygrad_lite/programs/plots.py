@@ -228,7 +228,23 @@ def shakespeare(run: Run, folder: Path) -> list[Path]:
     ax.set(xlabel="step", ylabel="loss (nats per character)", title="A small GPT on tiny Shakespeare")
     ax.grid(True, alpha=0.3)
     _legend_outside(ax, ncol=3)
-    return [_save(fig, folder, "shakespeare_loss.png")]
+    return [_save(fig, folder, "shakespeare_loss.png"), attention_map(run.curves["attention"]["weights"],
+                                                                      run.curves["attention"]["text"], folder)]
+
+
+def attention_map(weights: Any, text: str, folder: Path, name: str = "shakespeare_attention.png") -> Path:
+    """One head's attention weights (T, T) over a line of text: row t, how much the character at t attends to
+    each character up to it (darker is more)."""
+    plt = _pyplot()
+    weights = np.asarray(weights)
+    shown = [c if c.strip() else "␣" for c in text]  # a space as a visible mark
+    fig, ax = plt.subplots(figsize=(8.5, 8))
+    ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=max(float(weights.max()), 1e-9))
+    ax.set_xticks(range(len(shown)), shown, fontsize=7, family="monospace")
+    ax.set_yticks(range(len(shown)), shown, fontsize=7, family="monospace")
+    ax.set(xlabel="attends to (keys)", ylabel="character (queries)",
+           title="The last block's first attention head over a line of Shakespeare")
+    return _save(fig, folder, name)
 
 
 def available() -> bool:

@@ -95,6 +95,9 @@ def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, sa
                                      rng=np.random.default_rng(seed + 1))[0, 1:])
     summary = {"iters": iters, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds,
                "parameters": sum(p.size for p in params), "evals": evals, "sample": text}
+    line = tok.decode(val_ids[:48])  # a line of the validation text, and how the last block's first head reads it
+    with no_grad():
+        _, maps = model(val_ids[None, :48], need_weights=True)
     narration = [f"a GPT of {summary['parameters']:,} parameters (nanoGPT's CPU configuration), {iters} steps of "
                  f"batch {BATCH} x {model.block_size} characters, float32 (the seconds are in --json):",
                  f"  train loss {train_loss:.2f}, validation loss {val_loss:.2f} (nanoGPT reaches 1.88 at 2,000 "
@@ -102,7 +105,8 @@ def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, sa
     narration += ["    " + line for line in text.splitlines()] + [""]
     if save is not None:
         narration.append(f"checkpoint: {save_checkpoint(model, tok, save)}")
-    return Run(summary, narration, {"loss": losses, "evals": evals})
+    return Run(summary, narration, {"loss": losses, "evals": evals,
+                                    "attention": {"text": line, "weights": maps[-1][0, 0]}})
 
 
 # ---- checkpoints and sampling ---------------------------------------------------------------------------------

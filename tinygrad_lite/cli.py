@@ -69,13 +69,14 @@ def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for name in names:
         short = PROGRAMS[name].short
         budget = short if args.name == "all" and short is not None else options
+        if not args.json:  # what it is doing, before it does it
+            print(f"== {PROGRAMS[name].title} ==", flush=True)
         run = PROGRAMS[name](args.seed, show_progress=sys.stderr.isatty(), **budget)  # the bar goes to stderr
         results[name] = run.summary
         written = _plot(name, run, out) if plots_ok and out is not None else []
         if out is not None and name in LOSSES:
             written += _draw_loss(name, out)
         if not args.json:
-            print(f"== {PROGRAMS[name].title} ==")
             print("\n".join(run.narration))
             for path in written:
                 kind = "graph" if "_graph." in path.name else "page" if path.suffix == ".html" else "plot"

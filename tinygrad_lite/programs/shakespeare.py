@@ -11,6 +11,7 @@ trains, the last 10% validates.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -54,13 +55,15 @@ def estimate_loss(model: GPT, ids: np.ndarray, batches: int, seed: int) -> float
     return _mean_loss(model, (data.text_batch(ids, BATCH, model.block_size, rng) for _ in range(batches)))
 
 
-def split_loss(model: GPT, ids: np.ndarray, batch_size: int = 64) -> float:
+def split_loss(model: GPT, ids: np.ndarray, batch_size: int = 64, show_progress: bool = False) -> float:
     """The mean loss over every character of ids, cut into windows of block_size that do not overlap (the last,
     shorter, one left out): the whole split's figure, not an estimate from random windows."""
     T = model.block_size
     n = (len(ids) - 1) // T
     x, y = ids[:n * T].reshape((n, T)), ids[1:n * T + 1].reshape((n, T))
-    return _mean_loss(model, ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, n, batch_size)))
+    starts = progress(range(0, n, batch_size), "validation loss (the whole text)", show_progress,
+                      total=len(range(0, n, batch_size)))
+    return _mean_loss(model, ((x[i:i + batch_size], y[i:i + batch_size]) for i in starts))
 
 
 def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, save: str | Path | None = None,
@@ -89,8 +92,10 @@ def shakespeare(seed: int = 0, iters: int = 250, show_progress: bool = False, sa
             evals.append({"step": step + 1, "val": estimate_loss(model, val_ids, 10, seed + 1)})
     seconds = time.perf_counter() - start
     train_loss = estimate_loss(model, train_ids, eval_batches, seed + 1)
-    val_loss = split_loss(model, val_ids)
+    val_loss = split_loss(model, val_ids, show_progress=show_progress)
     evals.append({"step": iters, "val": val_loss})
+    if show_progress:
+        print("writing 500 characters with the trained model ...", file=sys.stderr, flush=True)
     text = tok.decode(model.generate(np.zeros((1, 1), np.int64), 500, temperature=0.8,
                                      rng=np.random.default_rng(seed + 1))[0, 1:])
     summary = {"iters": iters, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds,

@@ -101,26 +101,33 @@ def test_causal_self_attention_matches_nanogpts_block():
     np.testing.assert_allclose(gg, rec["second"], rtol=1e-8, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["rnn", "gru"])
-def test_recurrent_cells_match_pytorch(name):
-    rec = TORCH[name]
-    cell = (nn.RNNCell if name == "rnn" else nn.GRUCell)(3, 4)
-    for w in ("weight_ih", "weight_hh"):
-        getattr(cell, w).data[...] = np.array(rec["weights"][w]).T  # PyTorch's (gates * hidden, in)
-    for b in ("bias_ih", "bias_hh"):
-        getattr(cell, b).data[...] = rec["weights"][b]
-    x, h = _inputs(rec)
-    out = cell(x, h)
+CELL_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _cell_against_pytorch(cell, rec, step):
+    """A recurrent cell with PyTorch's recorded weights (their (gates * hidden, in) matrices transposed) against
+    the record: step(cell, *inputs) -> the recorded output; the inputs' and weights' gradients; the second order."""
+    for w in CELL_WEIGHTS:
+        recorded = np.array(rec["weights"][w])
+        getattr(cell, w).data[...] = recorded.T if recorded.ndim == 2 else recorded
+    inputs = _inputs(rec)
+    out = step(cell, *inputs)
     np.testing.assert_allclose(out.data, rec["out"], rtol=1e-10, atol=1e-12)
-    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    grads = tl.vjp(out, [x, h, *(getattr(cell, n) for n in names)], grad=np.array(rec["g"]), create_graph=True)
-    for got, want in zip(grads[:2], rec["grads"]):
+    weights = [getattr(cell, n) for n in CELL_WEIGHTS]
+    grads = tl.vjp(out, [*inputs, *weights], grad=np.array(rec["g"]), create_graph=True)
+    for got, want in zip(grads[:len(inputs)], rec["grads"]):
         np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-12)
-    for got, n in zip(grads[2:], names):
+    for got, n in zip(grads[len(inputs):], CELL_WEIGHTS):
         want = np.array(rec["weight_grads"][n])
         np.testing.assert_allclose(got.data, want.T if want.ndim == 2 else want, rtol=1e-10, atol=1e-12, err_msg=n)
-    (gg,) = tl.vjp((grads[0] * np.array(rec["h"])).sum(), [x])
+    (gg,) = tl.vjp((grads[0] * np.array(rec["h"])).sum(), [inputs[0]])
     np.testing.assert_allclose(gg, rec["second"], rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["rnn", "gru"])
+def test_recurrent_cells_match_pytorch(name):
+    cell = (nn.RNNCell if name == "rnn" else nn.GRUCell)(3, 4)
+    _cell_against_pytorch(cell, TORCH[name], lambda cell, x, h: cell(x, h))
 
 
 def test_batchnorm_over_batch_time_channels_matches_pytorch():
@@ -366,24 +373,9 @@ def test_generate_takes_one_sequence_a_prompt_and_nanogpts_names():
 
 @pytest.mark.parametrize("i", range(len(TORCH["lstm"])), ids=["ordinary", "saturated"])
 def test_lstm_cell_matches_pytorch_first_and_second_order(i):
-    rec = TORCH["lstm"][i]
-    cell = nn.LSTMCell(3, 4)
-    for w in ("weight_ih", "weight_hh"):
-        getattr(cell, w).data[...] = np.array(rec["weights"][w]).T  # PyTorch's (4 * hidden, in), gates i, f, g, o
-    for b in ("bias_ih", "bias_hh"):
-        getattr(cell, b).data[...] = rec["weights"][b]
-    x, h, c = _inputs(rec)
-    out = tl.concatenate(list(cell(x, (h, c))), axis=1)  # h' and c' side by side, as recorded
-    np.testing.assert_allclose(out.data, rec["out"], rtol=1e-10, atol=1e-12)
-    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    grads = tl.vjp(out, [x, h, c, *(getattr(cell, n) for n in names)], grad=np.array(rec["g"]), create_graph=True)
-    for got, want in zip(grads[:3], rec["grads"]):
-        np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-12)
-    for got, n in zip(grads[3:], names):
-        want = np.array(rec["weight_grads"][n])
-        np.testing.assert_allclose(got.data, want.T if want.ndim == 2 else want, rtol=1e-10, atol=1e-12, err_msg=n)
-    (gg,) = tl.vjp((grads[0] * np.array(rec["h"])).sum(), [x])
-    np.testing.assert_allclose(gg, rec["second"], rtol=1e-8, atol=1e-10)
+    # h' and c' side by side, as recorded; PyTorch's gates in its order i, f, g, o
+    _cell_against_pytorch(nn.LSTMCell(3, 4), TORCH["lstm"][i],
+                          lambda cell, x, h, c: tl.concatenate(list(cell(x, (h, c))), axis=1))
 
 
 def test_lstm_cell_state_defaults_to_zeros_and_is_a_pair():

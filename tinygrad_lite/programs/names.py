@@ -3,7 +3,7 @@ descent, then an MLP on three characters of context (Bengio et al. 2003), the ML
 WaveNet-style hierarchy on eight characters. Every model is scored on the same 80/10/10 split (seed 0) in nats
 per character, and samples 10 names.
 
-    names(steps=4000)          the default: each network trains 4,000 steps (about a minute in all on 2 cores)
+    names(steps=4000)          the default: each network trains 4,000 steps (16 seconds in all on 2 cores)
     names(steps=200_000)       makemore's budget (`tinygrad-lite demo names --full`)
 """
 

@@ -90,9 +90,11 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
 
 
 def _share_version(out: Value, args: Sequence[Any]) -> None:
-    """A view shares its input's version: a write through either is seen by a backward through the other."""
+    """A view shares its input's version: a write through either is seen by a backward through the other. numpy
+    gives every view the array that owns the memory as its base, so one comparison finds the input it views."""
+    owner = out._data.base
     for a in args:
-        if isinstance(a, Value) and np.may_share_memory(out._data, a._data):
+        if isinstance(a, Value) and (a._data is owner or a._data.base is owner):
             out._version_box = a._shared_version()
             return
 

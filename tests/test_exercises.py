@@ -86,12 +86,6 @@ WRONG = {
 }
 
 
-def _with_body(template, function, body):
-    head = template.index(f"def {function}(")
-    todo = template.index("    raise NotImplementedError  # TODO", head)
-    return template[:todo] + body + template[todo + len("    raise NotImplementedError  # TODO"):]
-
-
 def test_there_are_exercises_and_each_has_two_wrong_answers_here():
     assert NUMBERS == list(range(1, len(NUMBERS) + 1)) and sorted(WRONG) == NUMBERS
 

@@ -51,22 +51,53 @@ def touched(what: str, value: Any) -> None:
         observer.touched(what, value)
 
 
-class observe:
-    """A `with` block during which observer watches the engine (on top of those already watching)."""
+class _Mode:
+    """A `with` block (or a decorator) that sets a mode flag and puts the old value back afterwards.
 
-    def __init__(self, observer: Observer):
-        self.observer = observer
+    One object may be entered again, nested, or from several threads: the old values are kept on a stack
+    per thread and task (a context variable), not on the object.
+    """
 
-    def __enter__(self) -> Observer:
-        _saved_modes.set(_saved_modes.get() + ((_observers, _observers.get()),))
-        _observers.set(_observers.get() + (self.observer,))
-        return self.observer
+    def __init__(self, flag: contextvars.ContextVar[Any], value: Any):
+        self.flag, self.value = flag, value
+
+    def _entered(self) -> Any:
+        """The flag's value inside the block."""
+        return self.value
+
+    def __enter__(self) -> None:
+        _saved_modes.set(_saved_modes.get() + ((self.flag, self.flag.get()),))
+        self.flag.set(self._entered())
 
     def __exit__(self, *exc: Any) -> None:
         saved = _saved_modes.get()
         flag, value = saved[-1]
         flag.set(value)
         _saved_modes.set(saved[:-1])
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn) or inspect.iscoroutinefunction(fn):
+            raise TypeError(f"{type(self).__name__} cannot decorate the generator or coroutine function "
+                            f"{fn.__name__}: its body runs after the call returns, outside the block; "
+                            "use the `with` block inside it")
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class observe(_Mode):
+    """A `with` block (or a decorator) during which observer watches the engine, on top of those already
+    watching."""
+
+    def __init__(self, observer: Observer):
+        super().__init__(_observers, None)
+        self.observer = observer
+
+    def _entered(self) -> tuple[Observer, ...]:
+        return _observers.get() + (self.observer,)
 
 
 # The modules whose forward is running, outermost first: while any is, an observer notes them on each recorded value
@@ -97,39 +128,6 @@ def returned(tokens: tuple[Any, ...]) -> None:
     if len(tokens) > 1:
         _observers.reset(tokens[1])
     _modules.reset(tokens[0])
-
-
-class _Mode:
-    """A `with` block (or a decorator) that sets a mode flag and puts the old value back afterwards.
-
-    One object may be entered again, nested, or from several threads: the old values are kept on a stack
-    per thread and task (a context variable), not on the object.
-    """
-
-    def __init__(self, flag: contextvars.ContextVar[bool], value: bool):
-        self.flag, self.value = flag, value
-
-    def __enter__(self) -> None:
-        _saved_modes.set(_saved_modes.get() + ((self.flag, self.flag.get()),))
-        self.flag.set(self.value)
-
-    def __exit__(self, *exc: Any) -> None:
-        saved = _saved_modes.get()
-        flag, value = saved[-1]
-        flag.set(value)
-        _saved_modes.set(saved[:-1])
-
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn) or inspect.iscoroutinefunction(fn):
-            raise TypeError(f"{type(self).__name__} cannot decorate the generator or coroutine function "
-                            f"{fn.__name__}: its body runs after the call returns, outside the block; "
-                            "use the `with` block inside it")
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
-                return fn(*args, **kwargs)
-        return wrapper
 
 
 class no_grad(_Mode):
@@ -176,8 +174,6 @@ class detect_anomaly(observe):
 
     def __init__(self) -> None:
         super().__init__(_ANOMALIES)
-
-    __call__ = _Mode.__call__
 
 
 def checking() -> bool:

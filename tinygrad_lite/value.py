@@ -63,7 +63,7 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
     out._version_box, out._grad, out.name, out._op = NEVER_WRITTEN, None, None, None
     if type(data) is np.ndarray and data.base is not None:  # a view (reshape, slice): it shares its input's version
         _share_version(out, args)
-    given = inputs
+    taken = inputs  # the operands as the op took them (before the copies below)
     if needs_grad and _recording():
         if arrays:  # the caller's arrays, copied: writing into them later changes nothing backward reads
             datas = [d.copy() if type(d) is np.ndarray and d is a else d for d, a in zip(datas, inputs)]
@@ -75,7 +75,7 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
     observers = _observing()
     if observers:
         for observer in observers:
-            observer.ran(op, given, params, out, args)
+            observer.ran(op, taken, params, out, args)
     return out
 
 
@@ -214,7 +214,8 @@ class Value(Recorded):
     def grad(self, g: Any) -> None:
         """None forgets the gradient; a number (micrograd's `p.grad = 0.0`) fills data's shape with it; an array
         must have data's shape."""
-        modes.touched("grad", self)
+        if _observing():
+            modes.touched("grad", self)
         if g is not None and not isinstance(g, Value):
             try:
                 g = _checks.floats(g, self.dtype)

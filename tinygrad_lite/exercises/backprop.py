@@ -8,18 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..value import Value
-from .checking import compare, draws
-from .exercise import Exercise
-
-
-def _grads(f: Any, *xs: Any, g: Any = 1.0) -> list[np.ndarray]:
-    """The engine's gradients of f at xs for the upstream gradient g."""
-    vs = [Value(x) for x in xs]
-    out = f(*vs)
-    out.backward(np.broadcast_to(np.asarray(g, dtype=np.float64), out.shape).copy())
-    return [v.grad for v in vs]
-
+from .checking import compare, draws, engine_grads
+from .exercise import Exercise, solved
 
 # ---- 1. micrograd's scalar rules -------------------------------------------------------------------------------
 
@@ -50,17 +40,17 @@ def tanh_backward(g, x):
 def _check_scalar(m: Any) -> None:
     for r in draws(1):
         a, b, g = (float(v) for v in r.uniform(-2, 2, 3))
-        da, db = _grads(lambda x, y: x + y, a, b, g=g)
+        da, db = engine_grads(lambda x, y: x + y, a, b, g=g)
         got = m.add_backward(g, a, b)
         compare("add_backward", "dL/da", got[0], da, ((-g, "a sign: d(a+b)/da is +1"),))
         compare("add_backward", "dL/db", got[1], db, ((-g, "a sign: d(a+b)/db is +1, not -1"),))
-        da, db = _grads(lambda x, y: x * y, a, b, g=g)
+        da, db = engine_grads(lambda x, y: x * y, a, b, g=g)
         got = m.mul_backward(g, a, b)
         compare("mul_backward", "dL/da", got[0], da, ((g * a, "swapped: d(a*b)/da is b, not a"),
                                                         (b, "the chain rule: multiply by g")))
         compare("mul_backward", "dL/db", got[1], db, ((g * b, "swapped: d(a*b)/db is a, not b"),
                                                         (a, "the chain rule: multiply by g")))
-        (dx,) = _grads(lambda x: x.tanh(), a, g=g)
+        (dx,) = engine_grads(lambda x: x.tanh(), a, g=g)
         compare("tanh_backward", "dL/dx", m.tanh_backward(g, a), dx,
                 ((g * (1 - a * a), "1 - tanh(x)^2, not 1 - x^2: square the output, not the input"),
                  (1 - np.tanh(a) ** 2, "the chain rule: multiply by g")))
@@ -90,11 +80,11 @@ def exp_backward(g, x):
 def _check_power(m: Any) -> None:
     for r in draws(2):
         x, g, n = r.uniform(0.5, 2, (2, 3)), r.standard_normal((2, 3)), float(r.choice([2.0, 3.0, 0.5, -1.0]))
-        (dx,) = _grads(lambda v: v ** n, x, g=g)
+        (dx,) = engine_grads(lambda v: v ** n, x, g=g)
         compare("pow_backward", f"dL/dx for n = {n:g}", m.pow_backward(g, x, n), dx,
                 ((g * x ** (n - 1), "the factor n: d(x^n)/dx = n x^(n-1)"),
                  (g * n * x ** n, "the exponent: n x^(n-1), one less than n")))
-        (dx,) = _grads(lambda v: v.exp(), x, g=g)
+        (dx,) = engine_grads(lambda v: v.exp(), x, g=g)
         compare("exp_backward", "dL/dx", m.exp_backward(g, x), dx,
                 ((g * x, "d(e^x)/dx is e^x itself"), (np.exp(x), "the chain rule: multiply by g")))
 
@@ -124,7 +114,7 @@ def _check_sum_to(m: Any) -> None:
     for (s1, s2), r in zip(SHAPES, draws(3, len(SHAPES))):
         a, b = r.standard_normal(s1), r.standard_normal(s2)
         g = r.standard_normal(np.broadcast_shapes(s1, s2))
-        _, db = _grads(lambda x, y: x + y, a, b, g=g)
+        _, db = engine_grads(lambda x, y: x + y, a, b, g=g)
         lead = g.ndim - len(s2)
         squeezed = g.sum(axis=tuple(range(lead)))
         mistakes: list[tuple[Any, str]] = [(g, "the sum: g must be summed over the broadcast axes")]
@@ -154,7 +144,7 @@ def _check_matmul(m: Any) -> None:
     # square shapes first: there a missing transpose gives numbers (to name), not a shape error
     for (i, k, j), r in zip([(3, 3, 3), (2, 2, 2), (3, 4, 2), (1, 4, 6)], draws(4, 4)):
         A, B, g = r.standard_normal((i, k)), r.standard_normal((k, j)), r.standard_normal((i, j))
-        dA, dB = _grads(lambda a, b: a @ b, A, B, g=g)
+        dA, dB = engine_grads(lambda a, b: a @ b, A, B, g=g)
         got = m.matmul_backward(g, A, B)
         square = i == k == j
         compare("matmul_backward", "dL/dA", got[0], dA,
@@ -186,7 +176,7 @@ def _check_softmax_ce(m: Any) -> None:
     from ..nn import CrossEntropy
     for (n, c), r in zip([(4, 3), (8, 5), (1, 2), (6, 27)], draws(5, 4)):
         logits, targets = r.standard_normal((n, c)) * 2, r.integers(0, c, n)
-        (d,) = _grads(lambda z: CrossEntropy()(z, targets), logits)
+        (d,) = engine_grads(lambda z: CrossEntropy()(z, targets), logits)
         p = np.exp(logits - logits.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
         onehot = np.eye(c)[targets]
@@ -198,27 +188,19 @@ def _check_softmax_ce(m: Any) -> None:
                 mistakes if n > 1 else mistakes[1:])
 
 
-def _solution(template: str, bodies: dict[str, str]) -> str:
-    for name, body in bodies.items():
-        head = template.index(f"def {name}(")
-        todo = template.index("    raise NotImplementedError  # TODO", head)
-        template = template[:todo] + body + template[todo + len("    raise NotImplementedError  # TODO"):]
-    return template
-
-
 EXERCISES = [
     Exercise(1, "scalar_backward", "the backward of +, * and tanh (micrograd)", SCALAR,
-             _solution(SCALAR, {"add_backward": "    return g, g",
+             solved(SCALAR, {"add_backward": "    return g, g",
                                 "mul_backward": "    return g * b, g * a",
                                 "tanh_backward": "    t = math.tanh(x)\n    return g * (1 - t * t)"}),
              ("d(a*b)/da is b: each input's gradient is g times the other input.",
               "tanh's derivative is 1 - tanh(x)^2: compute t = math.tanh(x) first."), _check_scalar),
     Exercise(2, "pow_exp", "the backward of x ** n and exp(x)", POWER,
-             _solution(POWER, {"pow_backward": "    return g * n * x ** (n - 1)",
+             solved(POWER, {"pow_backward": "    return g * n * x ** (n - 1)",
                                "exp_backward": "    return g * np.exp(x)"}),
              ("d(x^n)/dx = n x^(n-1); multiply by g (the chain rule).", "exp is its own derivative."), _check_power),
     Exercise(3, "sum_to", "undoing broadcasting (sum_to)", SUM_TO,
-             _solution(SUM_TO, {"sum_to": "    lead = g.ndim - len(shape)\n"
+             solved(SUM_TO, {"sum_to": "    lead = g.ndim - len(shape)\n"
                                           "    g = g.sum(axis=tuple(range(lead)))\n"
                                           "    axes = tuple(i for i, n in enumerate(shape)\n"
                                           "                 if n == 1 and g.shape[i] != 1)\n"
@@ -226,11 +208,11 @@ EXERCISES = [
              ("First sum over the g.ndim - len(shape) leading axes that numpy added.",
               "Then sum over each axis where shape has 1, with keepdims=True."), _check_sum_to),
     Exercise(4, "matmul_backward", "matmul's backward", MATMUL,
-             _solution(MATMUL, {"matmul_backward": "    return g @ B.T, A.T @ g"}),
+             solved(MATMUL, {"matmul_backward": "    return g @ B.T, A.T @ g"}),
              ("dL/dA has A's shape (m, k): g is (m, n) and B is (k, n), so g @ B.T.",
               "dL/dB has B's shape (k, n): A.T is (k, m) and g is (m, n)."), _check_matmul),
     Exercise(5, "softmax_ce_backward", "softmax with cross-entropy's backward in one expression", SOFTMAX_CE,
-             _solution(SOFTMAX_CE, {"softmax_ce_backward":
+             solved(SOFTMAX_CE, {"softmax_ce_backward":
                                     "    p = np.exp(logits - logits.max(axis=1, keepdims=True))\n"
                                     "    p /= p.sum(axis=1, keepdims=True)\n"
                                     "    p[np.arange(len(targets)), targets] -= 1\n"

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..value import Value
 from .exercise import Wrong
 
 
@@ -34,3 +35,11 @@ def compare(fn: str, what: str, got: Any, expected: Any, mistakes: tuple[tuple[A
 def draws(seed: int = 0, count: int = 5) -> list[np.random.Generator]:
     """Independent generators for the check's drawn inputs (fixed, so a check says the same each time)."""
     return [np.random.default_rng([seed, k]) for k in range(count)]
+
+
+def engine_grads(f: Any, *xs: Any, g: Any = 1.0) -> list[np.ndarray]:
+    """The engine's gradients of f at xs (arrays or numbers) for the upstream gradient g."""
+    vs = [Value(x) for x in xs]
+    out = f(*vs)
+    out.backward(np.broadcast_to(np.asarray(g, dtype=np.float64), out.shape).copy())
+    return [v.grad for v in vs]

@@ -24,3 +24,14 @@ class Exercise:
     @property
     def file(self) -> str:
         return f"ex{self.number:02d}_{self.name}.py"
+
+
+TODO = "    raise NotImplementedError  # TODO"
+
+
+def solved(template: str, bodies: dict[str, str]) -> str:
+    """The template with each named function's TODO line replaced by its body (a solution file)."""
+    for name, body in bodies.items():
+        todo = template.index(TODO, template.index(f"def {name}("))
+        template = template[:todo] + body + template[todo + len(TODO):]
+    return template

@@ -9,9 +9,8 @@ import numpy as np
 
 from ..nn import Conv2d
 from ..value import Value
-from .backprop import _grads, _solution
-from .checking import compare, draws
-from .exercise import Exercise, Wrong
+from .checking import compare, draws, engine_grads
+from .exercise import Exercise, Wrong, solved
 
 TOPO = '''"""Exercise 7: the topological order backward walks: every value of the graph under `root`, each one after all
 the values it was computed from, each once.
@@ -113,7 +112,7 @@ def _norm_check(fn: str, axis: int) -> Any:
 
             def y(v: Value) -> Value:
                 return (v - v.mean(axis=axis, keepdims=True)) / (v.var(axis=axis, keepdims=True) + 1e-5).sqrt() * gamma
-            (dx,) = _grads(y, x, g=dy)
+            (dx,) = engine_grads(y, x, g=dy)
             std = np.sqrt(x.var(axis=axis, keepdims=True) + 1e-5)
             s1 = np.sqrt(x.var(axis=axis, keepdims=True, ddof=1) + 1e-5)  # the one-expression form with n - 1
             xhat, d = (x - x.mean(axis=axis, keepdims=True)) / s1, dy * gamma
@@ -154,7 +153,7 @@ def _check_conv(m: Any) -> None:
 
 EXERCISES = [
     Exercise(7, "topo", "the topological order", TOPO,
-             _solution(TOPO, {"topo": "    order, done, stack = [], set(), [(root, False)]\n"
+             solved(TOPO, {"topo": "    order, done, stack = [], set(), [(root, False)]\n"
                                       "    while stack:\n"
                                       "        v, parents_done = stack.pop()\n"
                                       "        if parents_done:\n"
@@ -168,7 +167,7 @@ EXERCISES = [
               "On a stack, push (v, True) before v's parents: when it comes back up, its parents are all done."),
              _check_topo),
     Exercise(8, "batchnorm_backward", "BatchNorm's backward in one expression", BATCHNORM,
-             _solution(BATCHNORM, {"batchnorm_backward":
+             solved(BATCHNORM, {"batchnorm_backward":
                                    "    n = x.shape[0]\n"
                                    "    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)\n"
                                    "    d = dy * gamma\n"
@@ -177,7 +176,7 @@ EXERCISES = [
               "dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / std, the means over the batch."),
              _norm_check("batchnorm_backward", 0)),
     Exercise(9, "layernorm_backward", "LayerNorm's backward", LAYERNORM,
-             _solution(LAYERNORM, {"layernorm_backward":
+             solved(LAYERNORM, {"layernorm_backward":
                                    "    mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)\n"
                                    "    xhat, d = (x - mu) / np.sqrt(var + eps), dy * gamma\n"
                                    "    mean = lambda a: a.mean(-1, keepdims=True)  # noqa: E731\n"
@@ -186,7 +185,7 @@ EXERCISES = [
               "dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / std, per row."),
              _norm_check("layernorm_backward", -1)),
     Exercise(10, "conv_im2col", "a convolution through im2col", CONV,
-             _solution(CONV, {"conv2d":
+             solved(CONV, {"conv2d":
                               "    N, C, H, W = x.shape\n"
                               "    O, _, kh, kw = w.shape\n"
                               "    oh, ow = H - kh + 1, W - kw + 1\n"

@@ -10,9 +10,8 @@ import numpy as np
 from .. import data, nn
 from ..programs.gpt import Block
 from ..value import Value
-from .backprop import _grads, _solution
-from .checking import compare, draws
-from .exercise import Exercise, Wrong
+from .checking import compare, draws, engine_grads
+from .exercise import Exercise, Wrong, solved
 
 ATTENTION = '''"""Exercise 12: one attention head's backward. out = softmax(q @ k.T / sqrt(d)) @ v, with q and k of
 shape (T, d) and v of shape (T, dv); the softmax is over each row (no mask).
@@ -33,7 +32,7 @@ def attention_backward(dout, q, k, v):
 def _check_attention(m: Any) -> None:
     for (t, d, dv), r in zip([(4, 3, 2), (5, 4, 4), (2, 2, 3)], draws(12, 3)):
         q, k, v, dout = (r.standard_normal(s) for s in ((t, d), (t, d), (t, dv), (t, dv)))
-        dq, dk, dvv = _grads(lambda a, b, c: (a @ b.T / np.sqrt(d)).softmax(axis=-1) @ c, q, k, v, g=dout)
+        dq, dk, dvv = engine_grads(lambda a, b, c: (a @ b.T / np.sqrt(d)).softmax(axis=-1) @ c, q, k, v, g=dout)
         s = q @ k.T / np.sqrt(d)
         p = np.exp(s - s.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
@@ -112,7 +111,7 @@ def _check_train(m: Any) -> None:
 
 EXERCISES = [
     Exercise(12, "attention_backward", "one attention head's backward", ATTENTION,
-             _solution(ATTENTION, {"attention_backward":
+             solved(ATTENTION, {"attention_backward":
                                    "    d = q.shape[-1]\n"
                                    "    s = q @ k.T / np.sqrt(d)\n"
                                    "    p = np.exp(s - s.max(axis=1, keepdims=True))\n"
@@ -124,11 +123,11 @@ EXERCISES = [
              ("dL/dv = p.T @ dout and dL/dp = dout @ v.T, p the softmax's output.",
               "Through the softmax, then ds / sqrt(d): dq = ds @ k and dk = ds.T @ q."), _check_attention),
     Exercise(13, "gpt_block", "a GPT block's forward from the layers", BLOCK,
-             _solution(BLOCK, {"block_forward": "    x = x + attn(ln_1(x))\n    return x + mlp(ln_2(x))"}),
+             solved(BLOCK, {"block_forward": "    x = x + attn(ln_1(x))\n    return x + mlp(ln_2(x))"}),
              ("Each branch starts from a LayerNorm of the running x, and its output is added to x.",
               "Two lines: x = x + attn(ln_1(x)), then x + mlp(ln_2(x))."), _check_block),
     Exercise(14, "training_loop", "a training loop that reaches a stated loss", TRAIN,
-             _solution(TRAIN, {"train":
+             solved(TRAIN, {"train":
                                "    model = tl.nn.Sequential(tl.nn.Linear(2, 64, rng=0), tl.nn.Tanh(),\n"
                                "                             tl.nn.Linear(64, 2, rng=1))\n"
                                "    opt, loss_fn = tl.optim.Adam(model.parameters(), lr=0.01), tl.nn.CrossEntropy()\n"

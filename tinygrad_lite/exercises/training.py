@@ -8,9 +8,8 @@ import numpy as np
 
 from .. import optim
 from ..value import Value
-from .backprop import _solution
 from .checking import compare, draws
-from .exercise import Exercise
+from .exercise import Exercise, solved
 
 ADAM = '''"""Exercise 11: one step of Adam, as PyTorch's (and tl.optim.Adam).
 
@@ -83,14 +82,14 @@ def _check_step(mod: Any) -> None:
 
 EXERCISES = [
     Exercise(6, "train_step", "a neuron's training step by hand", STEP,
-             _solution(STEP, {"train_step": "    w, x = np.asarray(w, dtype=float), np.asarray(x, dtype=float)\n"
+             solved(STEP, {"train_step": "    w, x = np.asarray(w, dtype=float), np.asarray(x, dtype=float)\n"
                                             "    y_hat = np.tanh(w @ x + b)\n"
                                             "    dz = 2 * (y_hat - y) * (1 - y_hat ** 2)  # dloss/dz, z = w . x + b\n"
                                             "    return w - lr * dz * x, b - lr * dz"}),
              ("dloss/dy_hat = 2 (y_hat - y); dy_hat/dz = 1 - y_hat^2; dz/dw = x and dz/db = 1.",
               "Multiply along the chain, then w - lr * dloss/dw."), _check_step),
     Exercise(11, "adam_step", "Adam's update", ADAM,
-             _solution(ADAM, {"adam_step": "    m = b1 * m + (1 - b1) * g\n"
+             solved(ADAM, {"adam_step": "    m = b1 * m + (1 - b1) * g\n"
                                            "    v = b2 * v + (1 - b2) * g * g\n"
                                            "    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)\n"
                                            "    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v"}),

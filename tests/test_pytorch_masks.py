@@ -40,6 +40,11 @@ def test_causal_attention_is_aligned_top_left_as_pytorchs_is_causal(case):
     _check(ATTENTION[case], lambda q, k, v: nn.attention(q, k, v, causal=True))
 
 
+@pytest.mark.parametrize("case", [k for k in ATTENTION if k.startswith("lower_right_")])
+def test_causal_lower_right_matches_pytorchs_causal_lower_right(case):
+    _check(ATTENTION[case], lambda q, k, v: nn.attention(q, k, v, causal="lower_right"))
+
+
 def test_causal_lower_right_is_the_top_left_mask_shifted_to_the_last_key():
     r = np.random.default_rng(1)
     q, k, v = r.standard_normal((1, 2, 3)), r.standard_normal((1, 5, 3)), r.standard_normal((1, 5, 2))

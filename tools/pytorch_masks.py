@@ -3,8 +3,8 @@
     .venv-peers/bin/python tools/pytorch_masks.py > tests/data/pytorch_masks.json
 
 - scaled_dot_product_attention with causal masks where the keys are more or fewer than the queries (top-left
-  aligned), boolean and float masks with a row that may attend to nothing, a causal and a boolean mask together,
-  and an integer mask (refused); forward, the gradients for a random output direction, and the second order;
+  aligned, and causal_lower_right), boolean and float masks with a row that may attend to nothing, a causal and a
+  boolean mask together, and an integer mask (refused); forward, the gradients for a random output direction, and the second order;
 - attention written by hand with masked_fill(-inf), a fully masked row left out of the loss (finite gradients);
 - for each op that picks or clips (where, relu, leaky_relu, clamp, maximum, minimum, abs, floor, ceil, round,
   sign, max over an axis, max and average pooling): its input's gradient for an upstream gradient holding NaN and
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.attention
 import torch.nn.functional as F
+from torch.nn.attention.bias import causal_lower_right
 
 rng = np.random.default_rng(29)
 
@@ -36,16 +37,17 @@ def listed(x):
     return x.detach().tolist() if isinstance(x, torch.Tensor) else x
 
 
-def record(fn, inputs, second=True):
+def record(fn, inputs, second=True, draw=None):
     """fn(*inputs): the output, each input's gradient for a random direction g, and <d(g . out)/d input0, h>."""
+    draw = rng if draw is None else draw
     xs = [t(x) for x in inputs]
     out = fn(*xs)
-    g = rng.standard_normal(out.shape)
+    g = draw.standard_normal(out.shape)
     grads = torch.autograd.grad((out * t(g, False)).sum(), xs, create_graph=second, allow_unused=True)
     rec = {"inputs": [np.asarray(x).tolist() for x in inputs], "out": listed(out), "g": g.tolist(),
            "grads": [listed(gr) if gr is not None else np.zeros(np.shape(x)).tolist() for gr, x in zip(grads, inputs)]}
     if second:
-        h = rng.standard_normal(xs[0].shape)
+        h = draw.standard_normal(xs[0].shape)
         (gg,) = torch.autograd.grad((grads[0] * t(h, False)).sum(), xs[0], allow_unused=True)
         rec["h"], rec["second"] = h.tolist(), listed(gg) if gg is not None else np.zeros(xs[0].shape).tolist()
     return rec
@@ -90,6 +92,13 @@ def attention():
     rec = record(by_hand, [q, k, v], second=False)
     rec["mask"], rec["rows_kept"] = mask.tolist(), [0, 2, 3]
     out["masked_fill_row_left_out"] = rec
+    # PyTorch's causal_lower_right (tl's causal="lower_right"); its own generator, so the draws above stay as they were
+    own = np.random.default_rng(291)
+    for T, S in ((2, 5), (4, 4), (1, 3)):
+        q, k, v = own.standard_normal((2, T, 3)), own.standard_normal((2, S, 3)), own.standard_normal((2, S, 2))
+        out[f"lower_right_T{T}_S{S}"] = record(
+            lambda a, b, c, T=T, S=S: F.scaled_dot_product_attention(a, b, c, attn_mask=causal_lower_right(T, S)),
+            [q, k, v], draw=own)
     return out
 
 

@@ -4,7 +4,8 @@
 
 - scaled_dot_product_attention with causal masks where the keys are more or fewer than the queries (top-left
   aligned, and causal_lower_right), boolean and float masks with a row that may attend to nothing, a causal and a
-  boolean mask together, and an integer mask (refused); forward, the gradients for a random output direction, and the second order;
+  boolean mask together, and an integer mask (refused); forward, the gradients for a random output direction, and
+  the second order;
 - attention written by hand with masked_fill(-inf), a fully masked row left out of the loss (finite gradients);
 - for each op that picks or clips (where, relu, leaky_relu, clamp, maximum, minimum, abs, floor, ceil, round,
   sign, max over an axis, max and average pooling): its input's gradient for an upstream gradient holding NaN and

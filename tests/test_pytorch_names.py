@@ -68,3 +68,11 @@ def test_the_docs_table_is_made_from_the_same_names():
     for where, names in NAMES.items():
         for name, way in names.items():
             assert way.replace("|", "&#124;") in page, (where, name)
+
+
+def test_the_classes_answer_exactly_the_listed_names_through_descriptors():
+    """Value and Module hold one Missing descriptor per listed name (no __getattr__, which would slow every read)."""
+    from tinygrad_lite.pytorch_names import Missing
+    for cls, where in ((Value, "Value"), (nn.Module, "Module")):
+        assert sorted(k for k, v in vars(cls).items() if isinstance(v, Missing)) == sorted(NAMES[where])
+        assert "__getattr__" not in vars(cls)

@@ -96,6 +96,23 @@ WORKS = {  # PyTorch's names that work, being the same thing under a second name
 }
 
 
+class Missing:
+    """A name of PyTorch's that the class does not have: reading it (x.view) raises the AttributeError that says the
+    tinygrad_lite way. A descriptor written into the class body, so that every other attribute is read at full
+    speed (a __getattr__ on the class would slow each one)."""
+
+    def __init__(self, where: str):
+        self.where, self.name = where, ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type | None = None) -> Missing:
+        if obj is None:
+            return self  # the class itself (help(), inspection): the descriptor
+        raise missing(self.where, type(obj).__name__, self.name)
+
+
 def missing(where: str, owner: str, name: str) -> AttributeError:
     """The AttributeError for a name `owner` lacks: with PyTorch's name, the tinygrad_lite way; else Python's own."""
     way = NAMES[where].get(name)

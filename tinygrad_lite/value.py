@@ -15,6 +15,7 @@ point, the observers in modes.py: `apply` tells each of them what ran; nothing e
 
 from __future__ import annotations
 
+import builtins  # the class has a name float of its own (PyTorch's x.float(), answered)
 import functools
 import operator
 import warnings
@@ -60,7 +61,8 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
         raise _shape_error(op, datas, params, e) from None
     out = Value.__new__(Value)
     out._data = data if type(data) is np.ndarray else np.asarray(data)
-    out._version_box, out._grad, out.name, out._op = NEVER_WRITTEN, None, None, None
+    out._version_box = NEVER_WRITTEN
+    out._grad = out.name = None
     if type(data) is np.ndarray and data.base is not None:  # a view (reshape, slice): it shares its input's version
         _share_version(out, args)
     taken = inputs  # the operands as the op took them (before the copies below)
@@ -72,6 +74,7 @@ def apply(op: ops.Op, *args: Any, **params: Any) -> Value:
         out._op, out._inputs, out._saved, out._params, out._version_at = op, inputs, datas, params, VERSION_CLOCK[0]
     else:
         out.requires_grad = False
+        out._op = None
     observers = _observing()
     if observers:
         for observer in observers:
@@ -254,10 +257,10 @@ class Value(Recorded):
         """The number of axes (PyTorch's name for ndim)."""
         return self._data.ndim
 
-    def __getattr__(self, name: str) -> Any:  # only for a name Value does not have: PyTorch's, answered with ours
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise pytorch_names.missing("Value", "Value", name)
+    # PyTorch's names a learner reaches for: reading one raises an AttributeError with the tinygrad_lite way
+    (view, permute, unsqueeze, clamp, masked_fill, contiguous, float, double, norm, numel, cuda, cpu, to,
+     requires_grad_, add_, sub_, mul_, div_, zero_, fill_, copy_, clamp_, normal_, uniform_, grad_fn, is_leaf) = (
+        pytorch_names.Missing("Value") for _ in range(26))
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (grad becomes None, as in PyTorch)."""
@@ -272,7 +275,7 @@ class Value(Recorded):
         return v
 
     # ---- conversions: Python numbers, numpy, printing ----
-    def item(self) -> float:
+    def item(self) -> builtins.float:
         """The single number in a one-element Value, as a Python float."""
         return self.data.item()
 
@@ -284,12 +287,12 @@ class Value(Recorded):
         """The data as an ndarray (shared, not copied)."""
         return self.data
 
-    def _number(self, what: str) -> float:
+    def _number(self, what: str) -> builtins.float:
         if self._data.size != 1:
             raise TypeError(f"{what}: only a one-element Value converts to a Python number, got shape {self.shape}")
         return self.data.item()
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:
         return float(self._number("float()"))
 
     def __int__(self) -> int:
@@ -514,7 +517,7 @@ class Value(Recorded):
         """Rectified linear unit: f(x) = max(x, 0)."""
         return apply(RELU, self)
 
-    def leaky_relu(self, slope: float = 0.01) -> Value:
+    def leaky_relu(self, slope: builtins.float = 0.01) -> Value:
         """Leaky ReLU: f(x) = x where x > 0, else slope * x."""
         return apply(LEAKY_RELU, self, slope=_weak(slope))
 

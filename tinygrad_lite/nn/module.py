@@ -38,10 +38,8 @@ class Module:
 
     training: bool = True
 
-    def __getattr__(self, name: str) -> Any:  # only for a name the module does not have: PyTorch's, answered with ours
-        if name.startswith("_") or name not in pytorch_names.NAMES["Module"]:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        raise pytorch_names.missing("Module", type(self).__name__, name)
+    # PyTorch's names a learner reaches for: reading one raises an AttributeError with the tinygrad_lite way
+    cuda, cpu, half, float, double = (pytorch_names.Missing("Module") for _ in range(5))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         token = modes.calling(self)  # each value the forward records notes the modules being called

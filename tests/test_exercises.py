@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tinygrad_lite import exercises
@@ -117,6 +118,42 @@ def test_a_typical_wrong_answer_is_named(n, k, tmp_path):
     assert function in said
     right, said = exercises.check(n, tmp_path)
     assert "\nHint: " in said  # from the second failed check on
+
+
+def test_an_answer_right_only_on_the_fixed_cases_is_caught_by_the_search(tmp_path):
+    # the fixed cases of exercise 10 are square images and kernels; OW computed from H and kh passes them all
+    e = exercises.exercise(10)
+    text = exercises.solution(10).replace("oh, ow = H - kh + 1, W - kw + 1", "oh = ow = H - kh + 1")
+    assert text != exercises.solution(10)
+    (tmp_path / e.file).write_text(text)
+    right, said = exercises.check(10, tmp_path)
+    assert not right and "found by the search over drawn inputs" in said, said
+
+
+def test_the_search_draws_shapes_beyond_the_fixed_cases_and_shrinks_a_failure():
+    from tinygrad_lite.exercises.checking import Wrong, run
+
+    seen = []
+
+    def trial(m, r, n, f):
+        x = r.standard_normal((n, f))
+        seen.append(x.shape)
+        if n >= 3 and f >= 2:  # wrong from (3, 2) on: the smallest failing case is (3, 2)
+            raise Wrong(f"failed at shape {x.shape}")
+
+    with pytest.raises(Wrong, match=r"found by the search over drawn inputs: failed at shape \(3, 2\)$"):
+        run(None, trial, [(1, 1), (2, 5)], seed=0,
+            shapes=lambda st, hnp: st.tuples(st.integers(1, 9), st.integers(1, 9)))
+    assert seen[:2] == [(1, 1), (2, 5)] and len(set(seen)) > 5
+    seen.clear()
+    run(None, lambda m, r, n: seen.append(r.uniform(0, 1, n)), [(2,)], seed=0,
+        shapes=lambda st, hnp: st.tuples(st.integers(1, 4)))
+    again = list(seen)
+    seen.clear()
+    run(None, lambda m, r, n: seen.append(r.uniform(0, 1, n)), [(2,)], seed=0,
+        shapes=lambda st, hnp: st.tuples(st.integers(1, 4)))
+    # the same numbers at each check, so a learner reads the same message twice
+    assert len(seen) == len(again) > 10 and all(np.array_equal(a, b) for a, b in zip(seen, again))
 
 
 def _cli(*args, cwd):

@@ -7,9 +7,10 @@
     tinygrad-lite exercises solution 1          # a complete file that passes
 
 The same from Python: `tl.exercises.start(1)`, `tl.exercises.check(1)`, ... A check computes the answer with the
-engine (the library's own ops and their gradients) on several drawn inputs and shapes, and says which function,
-which input and element, what was expected against what came, and, for the usual wrong answers (a missing
-transpose, a forgotten 1/N or sum, a sign), the likely mistake; from the second failed check on, a hint too.
+engine (the library's own ops and their gradients), first on a few fixed cases, then on inputs and shapes that
+hypothesis draws (derandomised: the same at each check; a failure is shrunk to the smallest case found), and says
+which function, which input and element, what was expected against what came, and, for the usual wrong answers (a
+missing transpose, a forgotten 1/N or sum, a sign), the likely mistake; from the second failed check on, a hint.
 Progress (what passed, how many checks failed, which hints were given) lives in `.exercises.json` in the folder.
 """
 

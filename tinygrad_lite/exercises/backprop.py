@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .checking import compare, draws, engine_grads
+from .checking import compare, engine_grads, run
 from .exercise import Exercise, solved
 
 # ---- 1. micrograd's scalar rules -------------------------------------------------------------------------------
@@ -37,23 +37,26 @@ def tanh_backward(g, x):
 '''
 
 
+def _scalar_trial(m: Any, r: Any) -> None:
+    a, b, g = (float(v) for v in r.uniform(-2, 2, 3))
+    da, db = engine_grads(lambda x, y: x + y, a, b, g=g)
+    got = m.add_backward(g, a, b)
+    compare("add_backward", "dL/da", got[0], da, ((-g, "a sign: d(a+b)/da is +1"),))
+    compare("add_backward", "dL/db", got[1], db, ((-g, "a sign: d(a+b)/db is +1, not -1"),))
+    da, db = engine_grads(lambda x, y: x * y, a, b, g=g)
+    got = m.mul_backward(g, a, b)
+    compare("mul_backward", "dL/da", got[0], da, ((g * a, "swapped: d(a*b)/da is b, not a"),
+                                                    (b, "the chain rule: multiply by g")))
+    compare("mul_backward", "dL/db", got[1], db, ((g * b, "swapped: d(a*b)/db is a, not b"),
+                                                    (a, "the chain rule: multiply by g")))
+    (dx,) = engine_grads(lambda x: x.tanh(), a, g=g)
+    compare("tanh_backward", "dL/dx", m.tanh_backward(g, a), dx,
+            ((g * (1 - a * a), "1 - tanh(x)^2, not 1 - x^2: square the output, not the input"),
+             (1 - np.tanh(a) ** 2, "the chain rule: multiply by g")))
+
+
 def _check_scalar(m: Any) -> None:
-    for r in draws(1):
-        a, b, g = (float(v) for v in r.uniform(-2, 2, 3))
-        da, db = engine_grads(lambda x, y: x + y, a, b, g=g)
-        got = m.add_backward(g, a, b)
-        compare("add_backward", "dL/da", got[0], da, ((-g, "a sign: d(a+b)/da is +1"),))
-        compare("add_backward", "dL/db", got[1], db, ((-g, "a sign: d(a+b)/db is +1, not -1"),))
-        da, db = engine_grads(lambda x, y: x * y, a, b, g=g)
-        got = m.mul_backward(g, a, b)
-        compare("mul_backward", "dL/da", got[0], da, ((g * a, "swapped: d(a*b)/da is b, not a"),
-                                                        (b, "the chain rule: multiply by g")))
-        compare("mul_backward", "dL/db", got[1], db, ((g * b, "swapped: d(a*b)/db is a, not b"),
-                                                        (a, "the chain rule: multiply by g")))
-        (dx,) = engine_grads(lambda x: x.tanh(), a, g=g)
-        compare("tanh_backward", "dL/dx", m.tanh_backward(g, a), dx,
-                ((g * (1 - a * a), "1 - tanh(x)^2, not 1 - x^2: square the output, not the input"),
-                 (1 - np.tanh(a) ** 2, "the chain rule: multiply by g")))
+    run(m, _scalar_trial, [()] * 5, seed=1)
 
 
 # ---- 2. powers and exponentials ----------------------------------------------------------------------------------
@@ -77,16 +80,20 @@ def exp_backward(g, x):
 '''
 
 
+def _power_trial(m: Any, r: Any, shape: tuple[int, ...]) -> None:
+    x, g, n = r.uniform(0.5, 2, shape), r.standard_normal(shape), float(r.choice([2.0, 3.0, 0.5, -1.0]))
+    (dx,) = engine_grads(lambda v: v ** n, x, g=g)
+    compare("pow_backward", f"dL/dx for n = {n:g}", m.pow_backward(g, x, n), dx,
+            ((g * x ** (n - 1), "the factor n: d(x^n)/dx = n x^(n-1)"),
+             (g * n * x ** n, "the exponent: n x^(n-1), one less than n")))
+    (dx,) = engine_grads(lambda v: v.exp(), x, g=g)
+    compare("exp_backward", "dL/dx", m.exp_backward(g, x), dx,
+            ((g * x, "d(e^x)/dx is e^x itself"), (np.exp(x), "the chain rule: multiply by g")))
+
+
 def _check_power(m: Any) -> None:
-    for r in draws(2):
-        x, g, n = r.uniform(0.5, 2, (2, 3)), r.standard_normal((2, 3)), float(r.choice([2.0, 3.0, 0.5, -1.0]))
-        (dx,) = engine_grads(lambda v: v ** n, x, g=g)
-        compare("pow_backward", f"dL/dx for n = {n:g}", m.pow_backward(g, x, n), dx,
-                ((g * x ** (n - 1), "the factor n: d(x^n)/dx = n x^(n-1)"),
-                 (g * n * x ** n, "the exponent: n x^(n-1), one less than n")))
-        (dx,) = engine_grads(lambda v: v.exp(), x, g=g)
-        compare("exp_backward", "dL/dx", m.exp_backward(g, x), dx,
-                ((g * x, "d(e^x)/dx is e^x itself"), (np.exp(x), "the chain rule: multiply by g")))
+    run(m, _power_trial, [((2, 3),)] * 5, seed=2,
+        shapes=lambda st, hnp: st.tuples(hnp.array_shapes(min_dims=0, max_dims=3)))
 
 
 # ---- 3. undoing broadcasting -------------------------------------------------------------------------------------
@@ -110,18 +117,22 @@ SHAPES = [((3, 4), (1, 4)), ((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((2, 3), ()), (
           ((4, 2), (4, 1))]
 
 
+def _sum_to_trial(m: Any, r: Any, s1: tuple[int, ...], s2: tuple[int, ...]) -> None:
+    a, b = r.standard_normal(s1), r.standard_normal(s2)
+    g = r.standard_normal(np.broadcast_shapes(s1, s2))
+    _, db = engine_grads(lambda x, y: x + y, a, b, g=g)
+    lead = g.ndim - len(s2)
+    squeezed = g.sum(axis=tuple(range(lead)))
+    mistakes: list[tuple[Any, str]] = [(g, "the sum: g must be summed over the broadcast axes")]
+    if squeezed.shape != s2:
+        flat = squeezed.sum(axis=tuple(i for i, n in enumerate(s2) if n == 1 and squeezed.shape[i] != 1))
+        mistakes.append((flat, "keep the size-1 axes (keepdims=True): the shape must be the input's"))
+    compare("sum_to", f"g of shape {g.shape} summed to {s2}", m.sum_to(g, s2), db, tuple(mistakes))
+
+
 def _check_sum_to(m: Any) -> None:
-    for (s1, s2), r in zip(SHAPES, draws(3, len(SHAPES))):
-        a, b = r.standard_normal(s1), r.standard_normal(s2)
-        g = r.standard_normal(np.broadcast_shapes(s1, s2))
-        _, db = engine_grads(lambda x, y: x + y, a, b, g=g)
-        lead = g.ndim - len(s2)
-        squeezed = g.sum(axis=tuple(range(lead)))
-        mistakes: list[tuple[Any, str]] = [(g, "the sum: g must be summed over the broadcast axes")]
-        if squeezed.shape != s2:
-            flat = squeezed.sum(axis=tuple(i for i, n in enumerate(s2) if n == 1 and squeezed.shape[i] != 1))
-            mistakes.append((flat, "keep the size-1 axes (keepdims=True): the shape must be the input's"))
-        compare("sum_to", f"g of shape {g.shape} summed to {s2}", m.sum_to(g, s2), db, tuple(mistakes))
+    run(m, _sum_to_trial, SHAPES, seed=3, shapes=lambda st, hnp: hnp.mutually_broadcastable_shapes(
+        num_shapes=2, max_dims=4, max_side=4).map(lambda b: b.input_shapes))
 
 
 # ---- 4. matmul -------------------------------------------------------------------------------------------------
@@ -140,19 +151,23 @@ def matmul_backward(g, A, B):
 '''
 
 
+def _matmul_trial(m: Any, r: Any, i: int, k: int, j: int) -> None:
+    A, B, g = r.standard_normal((i, k)), r.standard_normal((k, j)), r.standard_normal((i, j))
+    dA, dB = engine_grads(lambda a, b: a @ b, A, B, g=g)
+    got = m.matmul_backward(g, A, B)
+    square = i == k == j
+    compare("matmul_backward", "dL/dA", got[0], dA,
+            ((g @ B if square else -dA, "a missing transpose: dL/dA = g @ B.T"), (-dA, "a sign"),
+             (B.T @ g if square else -dA, "the order: g @ B.T, not B.T @ g")))
+    compare("matmul_backward", "dL/dB", got[1], dB,
+            ((A @ g if square else -dB, "a missing transpose: dL/dB = A.T @ g"), (-dB, "a sign"),
+             (g @ A.T if square else -dB, "the order: A.T @ g, not g @ A.T")))
+
+
 def _check_matmul(m: Any) -> None:
     # square shapes first: there a missing transpose gives numbers (to name), not a shape error
-    for (i, k, j), r in zip([(3, 3, 3), (2, 2, 2), (3, 4, 2), (1, 4, 6)], draws(4, 4)):
-        A, B, g = r.standard_normal((i, k)), r.standard_normal((k, j)), r.standard_normal((i, j))
-        dA, dB = engine_grads(lambda a, b: a @ b, A, B, g=g)
-        got = m.matmul_backward(g, A, B)
-        square = i == k == j
-        compare("matmul_backward", "dL/dA", got[0], dA,
-                ((g @ B if square else -dA, "a missing transpose: dL/dA = g @ B.T"), (-dA, "a sign"),
-                 (B.T @ g if square else -dA, "the order: g @ B.T, not B.T @ g")))
-        compare("matmul_backward", "dL/dB", got[1], dB,
-                ((A @ g if square else -dB, "a missing transpose: dL/dB = A.T @ g"), (-dB, "a sign"),
-                 (g @ A.T if square else -dB, "the order: A.T @ g, not g @ A.T")))
+    run(m, _matmul_trial, [(3, 3, 3), (2, 2, 2), (3, 4, 2), (1, 4, 6)], seed=4,
+        shapes=lambda st, hnp: st.tuples(*[st.integers(1, 5)] * 3))
 
 
 # ---- 5. softmax with cross-entropy in one expression -------------------------------------------------------------
@@ -172,20 +187,24 @@ def softmax_ce_backward(logits, targets):
 '''
 
 
-def _check_softmax_ce(m: Any) -> None:
+def _softmax_ce_trial(m: Any, r: Any, n: int, c: int) -> None:
     from ..nn import CrossEntropy
-    for (n, c), r in zip([(4, 3), (8, 5), (1, 2), (6, 27)], draws(5, 4)):
-        logits, targets = r.standard_normal((n, c)) * 2, r.integers(0, c, n)
-        (d,) = engine_grads(lambda z: CrossEntropy()(z, targets), logits)
-        p = np.exp(logits - logits.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        onehot = np.eye(c)[targets]
-        mistakes = ((p - onehot, "the mean: divide by N, the number of rows"),
-                    ((onehot - p) / n, "a sign: softmax minus the one-hot targets"),
-                    (p / n, "subtract 1 at each row's target class"))
-        got = m.softmax_ce_backward(logits, targets)
-        compare("softmax_ce_backward", f"dL/dlogits for {n} rows of {c} classes", got, d,
-                mistakes if n > 1 else mistakes[1:])
+    logits, targets = r.standard_normal((n, c)) * 2, r.integers(0, c, n)
+    (d,) = engine_grads(lambda z: CrossEntropy()(z, targets), logits)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    onehot = np.eye(c)[targets]
+    mistakes = ((p - onehot, "the mean: divide by N, the number of rows"),
+                ((onehot - p) / n, "a sign: softmax minus the one-hot targets"),
+                (p / n, "subtract 1 at each row's target class"))
+    got = m.softmax_ce_backward(logits, targets)
+    compare("softmax_ce_backward", f"dL/dlogits for {n} rows of {c} classes", got, d,
+            mistakes if n > 1 else mistakes[1:])
+
+
+def _check_softmax_ce(m: Any) -> None:
+    run(m, _softmax_ce_trial, [(4, 3), (8, 5), (1, 2), (6, 27)], seed=5,
+        shapes=lambda st, hnp: st.tuples(st.integers(1, 8), st.integers(2, 10)))
 
 
 EXERCISES = [

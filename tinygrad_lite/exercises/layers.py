@@ -9,7 +9,7 @@ import numpy as np
 
 from ..nn import Conv2d
 from ..value import Value
-from .checking import compare, draws, engine_grads
+from .checking import compare, engine_grads, run
 from .exercise import Exercise, Wrong, solved
 
 TOPO = '''"""Exercise 7: the topological order backward walks: every value of the graph under `root`, each one after all
@@ -32,31 +32,52 @@ def _parents(v: Any) -> list[Any]:
     return [p for p in node.inputs if isinstance(p, Value)] if node is not None else []
 
 
+def _topo_trial(m: Any, r: Any, name: str, size: int) -> None:
+    graph = _diamond() if name == "a diamond" else _chain(size) if name == "a chain" else _dag(r, size)
+    name = f"a chain of {size:,} ops" if name == "a chain" else name
+    try:
+        got = m.topo(graph, _parents)
+    except RecursionError:
+        raise Wrong(f"topo: on {name} it hit Python's recursion limit. Likely mistake: a recursive walk; keep "
+                    "the values to visit on a list (an explicit stack)") from None
+    ids = [id(v) for v in got]
+    if len(ids) != len(set(ids)):
+        raise Wrong(f"topo: on {name} a value comes more than once. Likely mistake: no set of visited values")
+    reachable = _reachable(graph)
+    if set(ids) != reachable:
+        raise Wrong(f"topo: on {name} it gave {len(set(ids))} values of the {len(reachable)} under the root")
+    position = {i: k for k, i in enumerate(ids)}
+    for v in got:
+        for p in _parents(v):
+            if position[id(p)] > position[id(v)]:
+                raise Wrong(f"topo: on {name} a value comes before one it was computed from. Likely mistake: "
+                            "append a value after its parents are all in the list, not before")
+    if got[-1] is not graph:
+        raise Wrong(f"topo: on {name} the root is not last")
+
+
 def _check_topo(m: Any) -> None:
+    run(m, _topo_trial, [("a diamond", 0), ("a chain", 3000)], seed=7,
+        shapes=lambda st, hnp: st.tuples(st.just("a drawn graph"), st.integers(1, 12)))
+
+
+def _diamond() -> Value:
     a, b = Value(2.0), Value(3.0)
     c = a * b
     d = c + a  # a diamond: a reaches d twice
-    root = (d * c).tanh()
-    for name, graph in (("a diamond", root), ("a chain of 3,000 ops", _chain(3000))):
-        try:
-            got = m.topo(graph, _parents)
-        except RecursionError:
-            raise Wrong(f"topo: on {name} it hit Python's recursion limit. Likely mistake: a recursive walk; keep "
-                        "the values to visit on a list (an explicit stack)") from None
-        ids = [id(v) for v in got]
-        if len(ids) != len(set(ids)):
-            raise Wrong(f"topo: on {name} a value comes more than once. Likely mistake: no set of visited values")
-        reachable = _reachable(graph)
-        if set(ids) != reachable:
-            raise Wrong(f"topo: on {name} it gave {len(set(ids))} values of the {len(reachable)} under the root")
-        position = {i: k for k, i in enumerate(ids)}
-        for v in got:
-            for p in _parents(v):
-                if position[id(p)] > position[id(v)]:
-                    raise Wrong(f"topo: on {name} a value comes before one it was computed from. Likely mistake: "
-                                "append a value after its parents are all in the list, not before")
-        if got[-1] is not graph:
-            raise Wrong(f"topo: on {name} the root is not last")
+    return (d * c).tanh()
+
+
+def _dag(r: Any, size: int) -> Value:
+    """A graph of `size` ops, each on one or two earlier values picked by r, all summed into one root."""
+    values = [Value(1.0), Value(2.0)]
+    for _ in range(size):
+        i, j = (int(k) for k in r.integers(0, len(values), 2))
+        values.append(values[i] * values[j] if i != j else values[i].tanh())
+    root = values[-1]
+    for v in values[:-1]:
+        root = root + v if r.integers(0, 2) else root
+    return root
 
 
 def _chain(n: int) -> Value:
@@ -106,20 +127,23 @@ def layernorm_backward(dy, x, gamma, eps=1e-5):
 
 
 def _norm_check(fn: str, axis: int) -> Any:
-    def check(m: Any) -> None:
-        for (n, f), r in zip([(8, 3), (5, 4), (16, 2)], draws(8 + axis, 3)):
-            x, gamma, dy = r.standard_normal((n, f)) * 2 + 1, r.standard_normal(f), r.standard_normal((n, f))
+    def trial(m: Any, r: Any, n: int, f: int) -> None:
+        x, gamma, dy = r.standard_normal((n, f)) * 2 + 1, r.standard_normal(f), r.standard_normal((n, f))
 
-            def y(v: Value) -> Value:
-                return (v - v.mean(axis=axis, keepdims=True)) / (v.var(axis=axis, keepdims=True) + 1e-5).sqrt() * gamma
-            (dx,) = engine_grads(y, x, g=dy)
-            std = np.sqrt(x.var(axis=axis, keepdims=True) + 1e-5)
-            s1 = np.sqrt(x.var(axis=axis, keepdims=True, ddof=1) + 1e-5)  # the one-expression form with n - 1
-            xhat, d = (x - x.mean(axis=axis, keepdims=True)) / s1, dy * gamma
-            unbiased = (d - d.mean(axis=axis, keepdims=True) - xhat * (d * xhat).mean(axis=axis, keepdims=True)) / s1
-            compare(fn, f"dL/dx for x of shape {(n, f)}", getattr(m, fn)(dy, x, gamma), dx,
-                    ((dy * gamma / std, "the statistics: the mean and the variance depend on x too"),
-                     (unbiased, "the variance divides by n (biased), not n - 1")))
+        def y(v: Value) -> Value:
+            return (v - v.mean(axis=axis, keepdims=True)) / (v.var(axis=axis, keepdims=True) + 1e-5).sqrt() * gamma
+        (dx,) = engine_grads(y, x, g=dy)
+        std = np.sqrt(x.var(axis=axis, keepdims=True) + 1e-5)
+        s1 = np.sqrt(x.var(axis=axis, keepdims=True, ddof=1) + 1e-5)  # the one-expression form with n - 1
+        xhat, d = (x - x.mean(axis=axis, keepdims=True)) / s1, dy * gamma
+        unbiased = (d - d.mean(axis=axis, keepdims=True) - xhat * (d * xhat).mean(axis=axis, keepdims=True)) / s1
+        compare(fn, f"dL/dx for x of shape {(n, f)}", getattr(m, fn)(dy, x, gamma), dx,
+                ((dy * gamma / std, "the statistics: the mean and the variance depend on x too"),
+                 (unbiased, "the variance divides by n (biased), not n - 1")))
+
+    def check(m: Any) -> None:
+        run(m, trial, [(8, 3), (5, 4), (16, 2)], seed=8 + axis,
+            shapes=lambda st, hnp: st.tuples(st.integers(2, 10), st.integers(2, 5)))
     return check
 
 
@@ -138,17 +162,24 @@ def conv2d(x, w):
 '''
 
 
+def _conv_trial(m: Any, r: Any, n: int, c: int, hw: tuple[int, int], o: int, khw: tuple[int, int]) -> None:
+    x, w = r.standard_normal((n, c, *hw)), r.standard_normal((o, c, *khw))
+    conv = Conv2d(c, o, khw, bias=False)
+    conv.weight.data[...] = w
+    expected = conv(Value(x)).data
+    flipped = Conv2d(c, o, khw, bias=False)
+    flipped.weight.data[...] = w[:, :, ::-1, ::-1]
+    compare("conv2d", f"the output for x {x.shape} and w {w.shape}", m.conv2d(x, w), expected,
+            ((flipped(Value(x)).data, "a flipped kernel: PyTorch's convolution is a cross-correlation"),
+             (expected.transpose(0, 2, 3, 1), "the layout: the output is (N, O, OH, OW), channels second")))
+
+
 def _check_conv(m: Any) -> None:
-    for (n, c, h, o, k), r in zip([(2, 3, 6, 4, 3), (1, 1, 5, 2, 2), (3, 2, 4, 1, 3)], draws(10, 3)):
-        x, w = r.standard_normal((n, c, h, h)), r.standard_normal((o, c, k, k))
-        conv = Conv2d(c, o, k, bias=False)
-        conv.weight.data[...] = w
-        expected = conv(Value(x)).data
-        flipped = Conv2d(c, o, k, bias=False)
-        flipped.weight.data[...] = w[:, :, ::-1, ::-1]
-        compare("conv2d", f"the output for x {x.shape} and w {w.shape}", m.conv2d(x, w), expected,
-                ((flipped(Value(x)).data, "a flipped kernel: PyTorch's convolution is a cross-correlation"),
-                 (expected.transpose(0, 2, 3, 1), "the layout: the output is (N, O, OH, OW), channels second")))
+    # the fixed cases are square; the search draws heights and widths apart, kernels too
+    run(m, _conv_trial, [(2, 3, (6, 6), 4, (3, 3)), (1, 1, (5, 5), 2, (2, 2)), (3, 2, (4, 4), 1, (3, 3))], seed=10,
+        examples=15, shapes=lambda st, hnp: st.tuples(
+            st.integers(1, 2), st.integers(1, 3), st.tuples(st.integers(3, 6), st.integers(3, 6)), st.integers(1, 3),
+            st.tuples(st.integers(1, 3), st.integers(1, 3))))
 
 
 EXERCISES = [

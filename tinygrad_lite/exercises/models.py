@@ -10,7 +10,7 @@ import numpy as np
 from .. import data, nn
 from ..programs.gpt import Block
 from ..value import Value
-from .checking import compare, draws, engine_grads
+from .checking import compare, engine_grads, run
 from .exercise import Exercise, Wrong, solved
 
 ATTENTION = '''"""Exercise 12: one attention head's backward. out = softmax(q @ k.T / sqrt(d)) @ v, with q and k of
@@ -29,21 +29,25 @@ def attention_backward(dout, q, k, v):
 '''
 
 
+def _attention_trial(m: Any, r: Any, t: int, d: int, dv: int) -> None:
+    q, k, v, dout = (r.standard_normal(s) for s in ((t, d), (t, d), (t, dv), (t, dv)))
+    dq, dk, dvv = engine_grads(lambda a, b, c: (a @ b.T / np.sqrt(d)).softmax(axis=-1) @ c, q, k, v, g=dout)
+    s = q @ k.T / np.sqrt(d)
+    p = np.exp(s - s.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    dp = dout @ v.T
+    ds = p * (dp - (p * dp).sum(1, keepdims=True))
+    got = m.attention_backward(dout, q, k, v)
+    compare("attention_backward", "dL/dv", got[2], dvv,
+            ((p @ dout, "a missing transpose: dL/dv = p.T @ dout"),))
+    compare("attention_backward", "dL/dq", got[0], dq, ((ds @ k, "the scale: dL/dq = ds @ k / sqrt(d)"),))
+    compare("attention_backward", "dL/dk", got[1], dk, ((ds.T @ q, "the scale: dL/dk = ds.T @ q / sqrt(d)"),
+                                                          (ds @ q / np.sqrt(d), "the transpose: ds.T @ q")))
+
+
 def _check_attention(m: Any) -> None:
-    for (t, d, dv), r in zip([(4, 3, 2), (5, 4, 4), (2, 2, 3)], draws(12, 3)):
-        q, k, v, dout = (r.standard_normal(s) for s in ((t, d), (t, d), (t, dv), (t, dv)))
-        dq, dk, dvv = engine_grads(lambda a, b, c: (a @ b.T / np.sqrt(d)).softmax(axis=-1) @ c, q, k, v, g=dout)
-        s = q @ k.T / np.sqrt(d)
-        p = np.exp(s - s.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        dp = dout @ v.T
-        ds = p * (dp - (p * dp).sum(1, keepdims=True))
-        got = m.attention_backward(dout, q, k, v)
-        compare("attention_backward", "dL/dv", got[2], dvv,
-                ((p @ dout, "a missing transpose: dL/dv = p.T @ dout"),))
-        compare("attention_backward", "dL/dq", got[0], dq, ((ds @ k, "the scale: dL/dq = ds @ k / sqrt(d)"),))
-        compare("attention_backward", "dL/dk", got[1], dk, ((ds.T @ q, "the scale: dL/dk = ds.T @ q / sqrt(d)"),
-                                                              (ds @ q / np.sqrt(d), "the transpose: ds.T @ q")))
+    run(m, _attention_trial, [(4, 3, 2), (5, 4, 4), (2, 2, 3)], seed=12,
+        shapes=lambda st, hnp: st.tuples(*[st.integers(1, 5)] * 3))
 
 
 BLOCK = '''"""Exercise 13: a GPT block's forward from its layers, as nanoGPT's: pre-norm residual blocks.
@@ -60,20 +64,24 @@ def block_forward(x, ln_1, attn, ln_2, mlp):
 '''
 
 
+def _block_trial(m: Any, r: Any, b: int, t: int, c: int) -> None:
+    block = Block(c, 2, 0.0, np.random.default_rng(int(r.integers(0, 1000))))
+    for p in block.parameters():
+        p.data = p.data + 0.1 * r.standard_normal(p.shape)  # LayerNorm's weights away from 1 and 0
+    x = Value(r.standard_normal((b, t, c)))
+    expected = block(x).data
+    post = block.ln_1(x + block.attn(x))
+    post = block.ln_2(post + block.mlp(post)).data
+    no_residual = block.mlp(block.ln_2(block.attn(block.ln_1(x)))).data
+    got = m.block_forward(x, block.ln_1, block.attn, block.ln_2, block.mlp)
+    compare("block_forward", f"the output for x of shape {(b, t, c)}", getattr(got, "data", got), expected,
+            ((post, "pre-norm: the LayerNorm comes before attention and the MLP, inside each residual branch"),
+             (no_residual, "the residual connections: add each branch's output to its input")))
+
+
 def _check_block(m: Any) -> None:
-    for (b, t, c), r in zip([(2, 4, 8), (1, 6, 8)], draws(13, 2)):
-        block = Block(c, 2, 0.0, np.random.default_rng(int(r.integers(0, 1000))))
-        for p in block.parameters():
-            p.data = p.data + 0.1 * r.standard_normal(p.shape)  # LayerNorm's weights away from 1 and 0
-        x = Value(r.standard_normal((b, t, c)))
-        expected = block(x).data
-        post = block.ln_1(x + block.attn(x))
-        post = block.ln_2(post + block.mlp(post)).data
-        no_residual = block.mlp(block.ln_2(block.attn(block.ln_1(x)))).data
-        got = m.block_forward(x, block.ln_1, block.attn, block.ln_2, block.mlp)
-        compare("block_forward", f"the output for x of shape {(b, t, c)}", getattr(got, "data", got), expected,
-                ((post, "pre-norm: the LayerNorm comes before attention and the MLP, inside each residual branch"),
-                 (no_residual, "the residual connections: add each branch's output to its input")))
+    run(m, _block_trial, [(2, 4, 8), (1, 6, 8)], seed=13, examples=10,
+        shapes=lambda st, hnp: st.tuples(st.integers(1, 3), st.integers(1, 6), st.sampled_from([2, 4, 8])))
 
 
 TRAIN = '''"""Exercise 14: a training loop that reaches a stated loss. Train a classifier of the two moons

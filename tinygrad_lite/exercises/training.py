@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import optim
 from ..value import Value
-from .checking import compare, draws
+from .checking import compare, run
 from .exercise import Exercise, solved
 
 ADAM = '''"""Exercise 11: one step of Adam, as PyTorch's (and tl.optim.Adam).
@@ -28,24 +28,27 @@ def adam_step(p, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 '''
 
 
+def _adam_trial(mod: Any, r: Any, shape: tuple[int, ...]) -> None:
+    p0, lr = r.standard_normal(shape), 0.05
+    w = Value(p0.copy())
+    opt = optim.Adam([w], lr=lr)
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    for t in range(1, 4):
+        g = r.standard_normal(shape)
+        w.grad = g.copy()
+        opt.step()
+        m_plain = 0.9 * m + 0.1 * g
+        v_plain, v_of_g = 0.999 * v + 0.001 * g * g, 0.999 * v + 0.001 * g
+        no_correction = p - lr * m_plain / (np.sqrt(v_plain) + 1e-8)
+        p, m, v = mod.adam_step(p, g, m, v, t, lr=lr)
+        compare("adam_step", f"m at step {t}", m, m_plain)
+        compare("adam_step", f"v at step {t}", v, v_plain, ((v_of_g, "v averages g squared, not g"),))
+        compare("adam_step", f"p at step {t}", p, w.data,
+                ((no_correction, "the bias correction: divide m by 1 - b1^t and v by 1 - b2^t"),))
+
+
 def _check_adam(mod: Any) -> None:
-    for r in draws(6, 3):
-        p0, lr = r.standard_normal((3, 2)), 0.05
-        w = Value(p0.copy())
-        opt = optim.Adam([w], lr=lr)
-        p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
-        for t in range(1, 4):
-            g = r.standard_normal((3, 2))
-            w.grad = g.copy()
-            opt.step()
-            m_plain = 0.9 * m + 0.1 * g
-            v_plain, v_of_g = 0.999 * v + 0.001 * g * g, 0.999 * v + 0.001 * g
-            no_correction = p - lr * m_plain / (np.sqrt(v_plain) + 1e-8)
-            p, m, v = mod.adam_step(p, g, m, v, t, lr=lr)
-            compare("adam_step", f"m at step {t}", m, m_plain)
-            compare("adam_step", f"v at step {t}", v, v_plain, ((v_of_g, "v averages g squared, not g"),))
-            compare("adam_step", f"p at step {t}", p, w.data,
-                    ((no_correction, "the bias correction: divide m by 1 - b1^t and v by 1 - b2^t"),))
+    run(mod, _adam_trial, [((3, 2),)] * 3, seed=6, shapes=lambda st, hnp: st.tuples(hnp.array_shapes(max_dims=3)))
 
 
 STEP = '''"""Exercise 6: one training step of a neuron, by hand, as micrograd's: y_hat = tanh(w . x + b), the loss
@@ -63,21 +66,24 @@ def train_step(w, b, x, y, lr):
 '''
 
 
+def _step_trial(mod: Any, r: Any, n: int) -> None:
+    w0, x, b0 = r.uniform(-1, 1, n), r.uniform(-1, 1, n), float(r.uniform(-0.5, 0.5))
+    y, lr = float(r.choice([-1.0, 1.0])), 0.1
+    w, b = Value(w0.copy()), Value(b0)
+    ((w @ x + b).tanh() - y).square().backward()
+    t = np.tanh(w0 @ x + b0)
+    plain = 2 * (t - y)  # without tanh's derivative
+    got_w, got_b = mod.train_step(w0.copy(), b0, x, y, lr)
+    compare("train_step", "the new w", got_w, w0 - lr * w.grad,
+            ((w0 - lr * plain * x, "tanh's derivative: dy_hat/dz = 1 - y_hat^2"),
+             (w0 + lr * w.grad, "the sign: step against the gradient, w - lr * dloss/dw")))
+    compare("train_step", "the new b", got_b, b0 - lr * b.grad,
+            ((b0 - lr * plain, "tanh's derivative: dy_hat/dz = 1 - y_hat^2"),
+             (b0 + lr * b.grad, "the sign: b - lr * dloss/db")))
+
+
 def _check_step(mod: Any) -> None:
-    for r in draws(6, 4):
-        w0, x, b0 = r.uniform(-1, 1, 3), r.uniform(-1, 1, 3), float(r.uniform(-0.5, 0.5))
-        y, lr = float(r.choice([-1.0, 1.0])), 0.1
-        w, b = Value(w0.copy()), Value(b0)
-        ((w @ x + b).tanh() - y).square().backward()
-        t = np.tanh(w0 @ x + b0)
-        plain = 2 * (t - y)  # without tanh's derivative
-        got_w, got_b = mod.train_step(w0.copy(), b0, x, y, lr)
-        compare("train_step", "the new w", got_w, w0 - lr * w.grad,
-                ((w0 - lr * plain * x, "tanh's derivative: dy_hat/dz = 1 - y_hat^2"),
-                 (w0 + lr * w.grad, "the sign: step against the gradient, w - lr * dloss/dw")))
-        compare("train_step", "the new b", got_b, b0 - lr * b.grad,
-                ((b0 - lr * plain, "tanh's derivative: dy_hat/dz = 1 - y_hat^2"),
-                 (b0 + lr * b.grad, "the sign: b - lr * dloss/db")))
+    run(mod, _step_trial, [(3,)] * 4, seed=6, shapes=lambda st, hnp: st.tuples(st.integers(1, 6)))
 
 
 EXERCISES = [

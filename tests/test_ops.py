@@ -273,6 +273,28 @@ def test_erf_and_gelu_agree_with_their_closed_forms():
     assert Value(np.float32([1.0])).gelu().dtype == np.float32
 
 
+def test_float32_gelu_is_within_8_ulp_of_the_exact_everywhere():
+    # float32 GELU goes through its own vectorised Phi (ops/erf.py); the exact value from math.erfc in float64
+    import math
+    x = np.concatenate([np.linspace(-15, 15, 200001), -np.logspace(-30, 1.2, 2000), np.logspace(-30, 1.2, 2000)])
+    x = x.astype(np.float32)
+    phi = np.array([0.5 * math.erfc(-t / math.sqrt(2)) for t in x.astype(np.float64)])
+    exact, tiny = phi * x.astype(np.float64), np.finfo(np.float32).tiny
+    got = Value(x).gelu().data
+    assert got.dtype == np.float32
+    normal = (np.abs(exact) >= tiny) & (phi >= tiny)  # below x = -13, Phi(x) is a subnormal float32
+    ulp = np.spacing(np.abs(exact[normal]).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(got[normal] - exact[normal]) / ulp) <= 8
+    smallest = np.float64(np.float32(1e-45))  # there: within 8 of the smallest subnormal, times x
+    assert np.all(np.abs(got[~normal] - exact[~normal]) <= 8 * smallest * np.maximum(np.abs(x[~normal]), 1))
+    special = np.float32([np.inf, -np.inf, np.nan, 0.0, -0.0, 3e38, -3e38, 1e-45, -1e-45])
+    with np.errstate(invalid="ignore"):
+        got = Value(special).gelu().data
+    np.testing.assert_array_equal(got[:2], [np.inf, np.nan])  # -inf * Phi(-inf) = -inf * 0, as PyTorch's
+    assert np.isnan(got[2]) and got[3] == 0 and got[4] == 0 and got[5] == np.float32(3e38) and got[6] == 0
+    assert got[7] == np.float32(1e-45) * 0.5 or got[7] == 0
+
+
 def test_gelu_gradient_is_phi_plus_x_phi_at_every_magnitude():
     # Its rule takes Phi(x) as out / x, which underflows for tiny x (5e-324 * Phi = 0): the closed form
     # Phi(x) + x phi(x), from math.erf, at magnitudes from the smallest subnormal to 40, of both signs.

@@ -52,6 +52,7 @@ CALLS = {
     "tl.maximum": (tl.maximum, lambda: (_x(), _x()), {}),
     "tl.minimum": (tl.minimum, lambda: (_x(), _x()), {}),
     "tl.where": (tl.where, lambda: (np.array([True, False, True]), _x(), 0.0), {}),
+    "tl.embedding": (tl.embedding, lambda: (np.array([[0, 1], [1, 1]]), _x()), {}),
     "tl.vjp": (tl.vjp, lambda: ((lambda x: (x * x).sum())(x := _x()), [x]), {}),
     "tl.draw": (tl.draw, lambda: ((_x() * 2).sum(),), {}),
     "tl.health": (lambda m, every: tl.health(m, every).close(), lambda: (tl.nn.Sequential(tl.nn.Tanh()), 10), {}),
@@ -132,6 +133,7 @@ METHODS = {
     "clip": ((), {"lo": 0.1, "hi": 0.4}), "leaky_relu": ((), {"slope": 0.1}), "broadcast_to": (((4, 2, 3),), {}),
     "astype": ((np.float32,), {}), "minimum": ((0.2,), {}), "maximum": ((0.2,), {}), "argmax": ((), {"axis": 1}),
     "argmin": ((), {"axis": 0}), "flatten": ((1,), {}),
+    "cross_entropy": ((np.array([0, 2]),), {"ignore_index": -100, "label_smoothing": 0.1, "reduction": "sum"}),
     "matmul": ((np.ones((3, 2)),), {}), "backward": ((np.ones((2, 3)),), {}),
     "register_hook": ((lambda g: None,), {}), "__getitem__": (((0, slice(1, 3)),), {}),
 }

@@ -240,7 +240,7 @@ def _twice(step, *args):
 @pytest.mark.parametrize("case, match", [
     ("branch", "different graph|differed"),
     ("dropout", "a mask"),
-    ("labels", "parameter of it is an array made inside the step"),
+    ("labels", "step made itself"),  # labels made inside the step: an input of cross_entropy, refused
     ("batchnorm", "reads a Value's numbers|changes a Value's numbers"),
     ("optimiser", "reads a Value's numbers|changes a Value's numbers"),
     ("zero_grad", "sets a .grad"),
@@ -497,3 +497,66 @@ def test_a_layer_given_an_outside_array_replays_and_sees_its_numbers_change():
     data *= 3.0  # written into: seen
     _same(_replayed_grads(step, model.parameters()), _eager_grads(fn, model.parameters()))
     assert step.replaying
+
+
+@pytest.mark.parametrize("model_name", ["gpt", "makemore_mlp"])
+def test_language_model_steps_replay_their_eager_steps_bit_for_bit(model_name):
+    """The token ids and the labels are inputs of the ops that use them (embedding, cross_entropy) and the causal
+    mask one read-only array per shape, so a language model's step replays: the same losses and parameters, bit
+    for bit, as the eager step on the same batches (new ids and labels at each call), float32, with AdamW between."""
+    from tinygrad_lite.programs import names
+    from tinygrad_lite.programs.gpt import GPT
+
+    def make():
+        if model_name == "gpt":
+            return GPT(11, block_size=6, n_layer=2, n_head=2, n_embd=8, seed=3).to(np.float32)
+        return names.mlp(11, 3, 4, 16, batchnorm=False, rng=np.random.default_rng(3)).to(np.float32)
+    eager, replayed = make(), make()
+    rng = np.random.default_rng(0)
+    shape = (4, 6) if model_name == "gpt" else (8, 3)
+    batches = [(rng.integers(0, 11, shape), rng.integers(0, 11, shape if model_name == "gpt" else shape[:1]))
+               for _ in range(5)]
+    loss_fn = nn.CrossEntropy()
+    step = tl.replay(lambda x, y: loss_fn(replayed(x), y))
+    opts = [tl.optim.AdamW(m.parameters(), lr=1e-2) for m in (eager, replayed)]
+    for x, y in batches:
+        opts[0].zero_grad()
+        expected = loss_fn(eager(x), y)
+        expected.backward()
+        opts[0].step()
+        opts[1].zero_grad()
+        got = step(x, y)
+        opts[1].step()
+        assert got.dtype == np.float32 and np.array_equal(got.data, expected.data)
+    assert step.replaying
+    for (name, a), b in zip(eager.named_parameters(), replayed.parameters()):
+        assert np.array_equal(a.data, b.data), name
+
+
+def test_a_replayed_cross_entropy_counts_the_ignored_targets_of_each_batch():
+    # The mean is over the targets not ignored: a number that comes from each batch's labels, so the op counts them
+    # at every call (a replay that kept the recorded count would divide later batches by the wrong number).
+    w = tl.Value(np.random.default_rng(0).standard_normal((3, 4)))
+    loss_fn = nn.CrossEntropy(ignore_index=-1)
+    step = tl.replay(lambda x, y: loss_fn(x @ w, y))
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    for y in ([0, 1, 2, 3, 0], [0, 1, 2, 3, 1], [0, -1, -1, 3, 1], [-1, -1, -1, -1, 2], [-1] * 5):
+        y = np.array(y)
+        w.grad = None
+        got = float(step(x, y))
+        w_eager = tl.Value(w.data.copy())
+        expected = loss_fn(x @ w_eager, y)
+        expected.backward()
+        assert np.array_equal(got, expected.item(), equal_nan=True) and np.array_equal(w.grad, w_eager.grad), y
+    assert step.replaying
+
+
+def test_a_replayed_embedding_refuses_an_id_out_of_range_as_the_eager_one_does():
+    emb = nn.Embedding(5, 2, rng=0)
+    step = tl.replay(lambda ids: emb(ids).sum())
+    for _ in range(3):
+        step(np.array([0, 4, 2]))
+    assert step.replaying
+    for bad in ([0, 5, 1], [-1, 0, 0]):  # the layer's own check does not run in a replay: the op's does
+        with pytest.raises(ValueError, match=r"embedding: ids must be whole numbers in \[0, 5\)"):
+            step(np.array(bad))

@@ -240,6 +240,16 @@ class _Plan:
             """The name in the code of input `pos` of op k: a as the first call's op took it, b the second's,
             given and given2 as the step passed them (an argument is found by what was passed)."""
             (kind, x), (kind2, y) = first.source(given), second.source(given2)
+            if kind == kind2 == "constant" and given is given2 and isinstance(given, np.ndarray) and \
+                    given.dtype.kind in "iub":  # one outside array of ids or labels, which the op takes as floats
+                key = ("outside", id(given))
+                if key not in names:
+                    names[key] = f"c{len(names)}"
+                    ns[f"K{names[key]}"] = given
+                    loads.append(f"    {names[key]} = constant(K{names[key]})  # its numbers now, as the op takes them")
+                    if given.ndim and id(given) not in module_arrays:
+                        frozen.append(f"op {k} ({second.tape[k][0].name}) reads an array of shape {given.shape}")
+                return names[key]
             if kind == "constant":
                 x = a
             if kind2 == "constant":

@@ -517,6 +517,12 @@ class Value(Recorded):
         """Rectified linear unit: f(x) = max(x, 0)."""
         return apply(RELU, self)
 
+    def cross_entropy(self, target: Any, ignore_index: int = -100, label_smoothing: builtins.float = 0.0,
+                      reduction: str = "mean") -> Value:
+        """Cross-entropy from logits (..., classes) and class indices (...) (an input): tl.nn.CrossEntropy's op."""
+        return apply(CROSS_ENTROPY, self, _index_input("cross_entropy", target), ignore_index=ignore_index,
+                     label_smoothing=label_smoothing, reduction=reduction)
+
     def leaky_relu(self, slope: builtins.float = 0.01) -> Value:
         """Leaky ReLU: f(x) = x where x > 0, else slope * x."""
         return apply(LEAKY_RELU, self, slope=_weak(slope))
@@ -916,11 +922,21 @@ def _write(v: Value, array: Any) -> None:
 
 def where(cond: Any, a: Any, b: Any) -> Value:
     """Elementwise choice, as numpy.where: a where cond is true, else b. cond (booleans; a Value's data or any
-    array) is a constant, copied; a and b get the gradient where they were chosen."""
-    mask = _checks.numeric("where", "cond", cond).copy()
-    if mask.dtype != bool:
-        mask = mask.astype(bool)
+    array) is a constant, copied unless it is read-only; a and b get the gradient where they were chosen."""
+    mask = _checks.numeric("where", "cond", cond)
+    mask = mask.astype(bool) if mask.dtype != bool or mask.flags.writeable else mask  # a copy, unless read-only
     return apply(WHERE, a, b, cond=mask)
+
+
+def embedding(ids: Any, weight: Any) -> Value:
+    """weight[ids], the rows picked by whole-number ids (an input of the op), as PyTorch's F.embedding(ids, weight)."""
+    return apply(EMBEDDING, _index_input("embedding", ids), weight)
+
+
+def _index_input(name: str, x: Any) -> Any:
+    if isinstance(x, Value) and x.requires_grad:
+        raise TypeError(f"{name}: indices have no gradient; pass them as an array (or a Value without requires_grad)")
+    return x
 
 
 def maximum(a: Any, b: Any) -> Value:
@@ -975,9 +991,9 @@ def stack(values: Sequence[Any], axis: int = 0, **pytorch: Any) -> Value:
 (ADD, SUB, MUL, DIV, POW, MATMUL, NEG, MAXIMUM, LOGADDEXP, ATAN2, WHERE, EXP, LOG, TANH, SIGMOID, SIN, COS, TAN,
  ARCTAN, SINH, COSH, LOG2, EXP2, LOG1P, EXPM1, SOFTPLUS, ERF, GELU, RELU, LEAKY_RELU, ABS, SIGN, FLOOR, CEIL, ROUND,
  CLIP, SUM, CUMSUM, CUMPROD, PROD, MAX, RESHAPE, TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER, ASTYPE, CONCATENATE, STACK,
- IM2COL, COL2IM) = (ops.TABLE[name] for name in (
+ IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY) = (ops.TABLE[name] for name in (
     "add", "sub", "mul", "div", "pow", "matmul", "neg", "maximum", "logaddexp", "atan2", "where", "exp", "log", "tanh",
     "sigmoid", "sin", "cos", "tan", "arctan", "sinh", "cosh", "log2", "exp2", "log1p", "expm1", "softplus", "erf",
     "gelu", "relu", "leaky_relu", "abs", "sign", "floor", "ceil", "round", "clip", "sum", "cumsum", "cumprod", "prod",
     "max", "reshape", "transpose", "broadcast_to", "getitem", "scatter", "astype", "concatenate", "stack", "im2col",
-    "col2im"))
+    "col2im", "embedding", "cross_entropy"))

@@ -6,6 +6,7 @@ softmax turns into a weight of exactly 0 and whose gradient is 0, as in PyTorch.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -45,9 +46,7 @@ def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask
     d = q.shape[-1]
     scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else float(scale))  # (..., T, S)
     T, S = q.shape[-2], k.shape[-2]
-    allowed = np.ones((T, S), dtype=bool)
-    if causal:
-        allowed = np.tril(allowed, S - T if isinstance(causal, str) else 0)  # query t sees keys 0..t (+ S - T)
+    allowed = _causal(T, S, S - T if isinstance(causal, str) else 0) if causal else np.ones((T, S), dtype=bool)
     if mask is not None:
         m = _checks.numeric("attention", "mask", mask)
         if m.dtype.kind in "iu":
@@ -63,15 +62,25 @@ def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask
             allowed = allowed & m
         else:
             scores = scores + m.astype(scores.dtype)
+            allowed = allowed & (m != -np.inf)  # where the mask forbids (the scores themselves are not read)
     if not allowed.all():
         scores = where(allowed, scores, -np.inf)
-    empty = np.all(scores.data == -np.inf, axis=-1, keepdims=True)  # queries that may attend to nothing
+    empty = ~np.any(allowed, axis=-1, keepdims=True)  # queries that may attend to nothing
     if empty.any():  # softmax over a row of zeros instead (finite), then 0: no NaN forward or backward
         weights = where(empty, 0.0, where(empty, 0.0, scores).softmax(axis=-1))
     else:
         weights = scores.softmax(axis=-1)
     out = (weights if dropout is None else dropout(weights)) @ v  # (..., T, dv)
     return (out, weights) if need_weights else out
+
+
+@functools.lru_cache(maxsize=32)
+def _causal(T: int, S: int, offset: int) -> np.ndarray:
+    """Query t sees keys 0..t + offset: one read-only array per shape, the same object at every call (so that a
+    replayed step keeps it as a constant of its graph)."""
+    allowed = np.tril(np.ones((T, S), dtype=bool), offset)
+    allowed.flags.writeable = False
+    return allowed
 
 
 class CausalSelfAttention(Module):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks, ops
-from ..value import Value, where
+from ..value import Value, embedding, where
 from .module import Module, _generator, _input
 
 
@@ -86,7 +86,7 @@ class Embedding(Module):
             bad = a[(a < 0) | (a >= self.num_embeddings)].flat[0]
             raise IndexError(f"Embedding: id {bad} is outside 0..{self.num_embeddings - 1} (the table has "
                              f"{self.num_embeddings} rows); is num_embeddings the vocabulary's size?")
-        return self.weight[a.astype(np.intp)]  # (..., embedding_dim)
+        return embedding(a, self.weight)  # (..., embedding_dim): the ids an input of the op, read afresh by a replay
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

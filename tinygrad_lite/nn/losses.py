@@ -155,18 +155,7 @@ class CrossEntropy(Module):
             if logits.size == 0:
                 raise ValueError(f"CrossEntropy: the batch is empty (logits shape {logits.shape}); a loss needs at "
                                  "least one example")
-            log_p = logits.log_softmax(axis=-1)
-            # the log-probability of each target class, picked by index (a -inf logit elsewhere stays out of it)
-            loss = -log_p[tuple(np.indices(t.shape, sparse=True)) + (np.where(kept, t, 0),)]
-            if eps:
-                loss = (1 - eps) * loss - (eps / k) * log_p.sum(axis=-1)
-            if kept.all():
-                return _reduce("CrossEntropy", loss, self.reduction)
-            loss = where(kept, loss, 0.0)  # an ignored target: 0, and no gradient
-            if self.reduction == "mean":  # over the targets that count (none: NaN, as PyTorch)
-                n = int(kept.sum())
-                return loss.sum() * (1 / n if n else np.nan)
-            return _reduce("CrossEntropy", loss, self.reduction)
+            return logits.cross_entropy(t, self.ignore_index, eps, self.reduction)  # one op, t one of its inputs
         _check("CrossEntropy", logits, t)
         if eps:
             t = t * (1 - eps) + eps / k

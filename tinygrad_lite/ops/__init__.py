@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import inspect
 
-from . import arithmetic, functions, reductions, shapes, windows
+from . import arithmetic, functions, lookups, reductions, shapes, windows
 from .core import (  # noqa: F401
     ABOUT,
     TABLE,
@@ -55,7 +55,7 @@ from .core import (  # noqa: F401
 from .reductions import SHIFT  # noqa: F401  (softmax's shift: an op outside the table)
 from .windows import _pair, _windows  # noqa: F401  (the layers check their sizes with these)
 
-for _family in (arithmetic, functions, reductions, shapes, windows):
+for _family in (arithmetic, functions, reductions, shapes, windows, lookups):
     for _op in _family.ENTRIES:
         assert _op.name not in TABLE, f"two entries named {_op.name}"
         TABLE[_op.name] = _op

@@ -31,7 +31,8 @@ class Block(nn.Module):
                                  nn.Linear(4 * n_embd, n_embd, bias=False, rng=rng), nn.Dropout(dropout, rng=rng))
 
     def forward(self, x: Value, need_weights: bool = False) -> Any:  # (B, T, C) -> (B, T, C)
-        attended, weights = self.attn(self.ln_1(x), need_weights=True)  # weights: (B, heads, T, T)
+        attended = self.attn(self.ln_1(x), need_weights=need_weights)  # with weights: (B, heads, T, T)
+        attended, weights = attended if need_weights else (attended, None)
         x = x + attended
         x = x + self.mlp(self.ln_2(x))
         return (x, weights) if need_weights else x
@@ -61,11 +62,14 @@ class GPT(nn.Module):
         B, T = ids.shape
         if T > self.block_size:
             raise ValueError(f"GPT: a context of {T} tokens is longer than block_size {self.block_size}")
-        x = self.drop(self.wte(ids) + self.wpe(np.arange(T)))  # (B, T, C)
+        x = self.drop(self.wte(ids) + self.wpe.weight[:T])  # (B, T, C): positions 0..T-1 are wpe's first rows
         maps = []
         for block in self.blocks:
-            x, weights = block(x, need_weights=True)
-            maps.append(weights.data)
+            if need_weights:
+                x, weights = block(x, need_weights=True)
+                maps.append(weights.data)
+            else:
+                x = block(x)
         logits = self.ln_f(x) @ self.wte.weight.swapaxes(0, 1)  # (B, T, C) @ (C, vocab) -> (B, T, vocab)
         return (logits, maps) if need_weights else logits
 

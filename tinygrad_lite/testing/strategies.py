@@ -316,6 +316,30 @@ def _col2im(draw: Any, op: ops.Op) -> Any:
     return (draw(values((shape[0], oh, ow, kh, kw, shape[1]))),), {"shape": shape, **params}
 
 
+@st.composite
+def _embedding(draw: Any, op: ops.Op) -> Any:
+    """Whole-number ids of any shape (repeats among them: their gradients add up), as ints or as whole floats, and
+    a (num_embeddings, dim) weight."""
+    n, dim = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    ids = draw(hnp.arrays(draw(st.sampled_from([np.int64, np.int32, np.float64])), shapes(max_dims=2),
+                          elements=st.integers(0, n - 1)))
+    return (ids, draw(values((n, dim)))), {}
+
+
+@st.composite
+def _cross_entropy(draw: Any, op: ops.Op) -> Any:
+    """Logits (..., classes) and class indices (...), some of them ignore_index now and then; the reduction, and
+    label smoothing from 0 to 1."""
+    shape = draw(shapes(min_dims=1, max_dims=3, min_side=2))  # one class: a loss of 0 whatever the logit
+    k, ignore = shape[-1], draw(st.sampled_from([-100, 0, 1]))
+    target = draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, k - 1) | st.just(ignore)))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    if reduction == "mean" and np.all(target == ignore):  # a mean over no target is NaN (its own test says so)
+        reduction = "sum"
+    return (draw(values(shape)), target), {"ignore_index": ignore, "reduction": reduction,
+                                           "label_smoothing": draw(st.sampled_from([0.0, 0.1, 1.0]))}
+
+
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
@@ -323,6 +347,7 @@ OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
     "reduction": _reduction, "cumulative": _cumulative, "reshape": _reshape, "transpose": _transpose,
     "broadcast_to": _broadcast_to, "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype,
     "concatenate": _concatenate, "stack": _stack, "where": _where, "im2col": _im2col, "col2im": _col2im,
+    "embedding": _embedding, "cross_entropy": _cross_entropy,
 }
 
 
@@ -341,6 +366,8 @@ def apply_op(op: ops.Op, inputs: tuple[Any, ...], params: dict[str, Any]) -> Val
         return getattr(tinygrad_lite, op.name)(list(inputs), **params)
     if op.name == "where":
         return tinygrad_lite.where(params["cond"], *inputs)
+    if not ops.about(op).method:  # a module function taking the inputs in order: tl.embedding(ids, weight)
+        return getattr(tinygrad_lite, op.name)(*inputs, **params)
     if op.name == "getitem":
         return inputs[0][params["index"]]
     if op.name in ("reshape", "transpose"):  # numpy's spelling: v.reshape(shape), v.transpose(axes)

@@ -1,7 +1,11 @@
 """W7: one training step of a GPT (nanoGPT's CPU configuration: 4 layers, 4 heads, 128-d, context 64, batch 12,
-no biases, weight tying), float32, forward + backward + gradient clipping + AdamW, in tinygrad_lite and in PyTorch.
+no biases, weight tying), float32, forward + backward + gradient clipping + AdamW, in tinygrad_lite (eager, and
+through tl.replay) and in PyTorch. W8: 500 tokens sampled after a 6-token prompt, tinygrad_lite's GPT.generate
+(which keeps the keys and values of earlier positions) against nanoGPT's own generate loop in PyTorch (no cache:
+the whole window at every token), float32.
 
-    python benchmarks/gpt_step.py            # both, if PyTorch is installed (`make bench-peers` installs it)
+    python benchmarks/gpt_step.py                    # both, if PyTorch is installed (`make bench-peers` installs it)
+    python benchmarks/gpt_step.py --glibc-defaults   # tinygrad_lite without tl.memory.tune()
 
 Each engine runs in its own process with the threads it picks by default (both use every core), from the same
 weights (tinygrad_lite's GPT(65, seed=0), copied into PyTorch's modules, Linear weights transposed) and the same
@@ -9,7 +13,7 @@ batches of tiny Shakespeare, with the memory settings its users get (tinygrad_li
 tl.memory.tune(), as `tinygrad-lite demo` does; glibc's defaults for PyTorch). The two losses of the first step
 are compared before anything is timed. The engines take turns, three processes each (the machine's noise moves a
 single run by tens of percent); reported: the lowest of the three medians of a step over 20 (after 3 to warm up),
-and the peak resident memory the steps added.
+and the peak resident memory the steps added; for W8 the lowest of three runs' times.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import numpy as np
 
 STEPS, WARMUP = 20, 3  # --quick: 2 and 1 (it runs and the engines agree; no figures)
 ROUNDS = 3
+SAMPLED = 500  # --quick: 20
+PROMPT = "ROMEO:"
+TUNE = True  # --glibc-defaults: False
 
 
 def _batches() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -38,25 +45,46 @@ def _batches() -> list[tuple[np.ndarray, np.ndarray]]:
     return [tl.data.text_batch(ids, 12, 64, rng) for _ in range(STEPS + WARMUP)]
 
 
-def tinygrad_lite_steps() -> dict[str, Any]:
+def _tinygrad_lite_model() -> Any:
     import tinygrad_lite as tl
     from tinygrad_lite.programs.gpt import GPT
 
-    tl.memory.tune()  # as `tinygrad-lite demo shakespeare` does
-    model = GPT(65, seed=0).to(np.float32)
+    if TUNE:
+        tl.memory.tune()  # as `tinygrad-lite demo shakespeare` does
+    return GPT(65, seed=0).to(np.float32)
+
+
+def tinygrad_lite_steps(replayed: bool = False) -> dict[str, Any]:
+    import tinygrad_lite as tl
+
+    model = _tinygrad_lite_model()
     opt, loss_fn, params = model.optimizer(1e-3), tl.nn.CrossEntropy(), model.parameters()
+    loss_of = tl.replay(lambda x, y: loss_fn(model(x), y)) if replayed else None
 
     def step(x: np.ndarray, y: np.ndarray) -> float:
-        loss = loss_fn(model(x), y)
         opt.zero_grad()
-        loss.backward()
+        if loss_of is not None:
+            loss = loss_of(x, y)  # forward and backward
+        else:
+            loss = loss_fn(model(x), y)
+            loss.backward()
         tl.optim.clip_grad_norm(params, 1.0)
         opt.step()
         return loss.item()
     return _time(step)
 
 
-def torch_steps() -> dict[str, Any]:
+def tinygrad_lite_sample() -> dict[str, Any]:
+    import tinygrad_lite as tl
+
+    model = _tinygrad_lite_model()
+    tok = tl.data.CharTokenizer(tl.data.shakespeare())
+    t0 = time.perf_counter()
+    model.generate(tok.encode(PROMPT), SAMPLED, rng=np.random.default_rng(0))
+    return {"seconds": time.perf_counter() - t0}
+
+
+def _torch_model() -> Any:
     import torch
     import torch.nn.functional as F
 
@@ -105,7 +133,14 @@ def torch_steps() -> dict[str, Any]:
                 x = block(x)
             return self.ln_f(x) @ self.wte.weight.T
 
-    model = Model()
+    return Model()
+
+
+def torch_steps() -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+
+    model = _torch_model()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
@@ -122,6 +157,25 @@ def torch_steps() -> dict[str, Any]:
     return _time(step)
 
 
+def torch_sample() -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+
+    import tinygrad_lite as tl
+
+    model = _torch_model().eval()
+    tok = tl.data.CharTokenizer(tl.data.shakespeare())
+    idx = torch.tensor(tok.encode(PROMPT))[None]
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    with torch.no_grad():  # nanoGPT's generate: the last block_size tokens, the last position's logits, a draw
+        for _ in range(SAMPLED):
+            logits = model(idx[:, -64:])[:, -1, :]
+            nxt = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+            idx = torch.cat((idx, nxt), dim=1)
+    return {"seconds": time.perf_counter() - t0}
+
+
 def _time(step: Any) -> dict[str, Any]:
     """The losses of every step, the step times after the warm-up, and the resident memory the steps added."""
     batches = _batches()
@@ -136,41 +190,65 @@ def _time(step: Any) -> dict[str, Any]:
     return {"losses": losses, "median_s": statistics.median(times), "min_s": min(times), "peak_added_mb": added}
 
 
+ENGINES = {"tinygrad_lite": tinygrad_lite_steps, "tinygrad_lite, tl.replay": lambda: tinygrad_lite_steps(True),
+           "torch": lambda: torch_steps()}
+SAMPLERS = {"tinygrad_lite": tinygrad_lite_sample, "torch": lambda: torch_sample()}
+
+
+def _run(flag: str, engine: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    extra = [*(["--quick"] if args.quick else []), *(["--glibc-defaults"] if args.glibc_defaults else [])]
+    done = subprocess.run([sys.executable, __file__, flag, engine, *extra], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"({engine}: {(done.stderr.strip().splitlines() or ['failed'])[-1]})", file=sys.stderr)
+        return None
+    return json.loads(done.stdout)
+
+
 def main() -> None:
+    global STEPS, WARMUP, SAMPLED, TUNE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=["tinygrad_lite", "torch"], help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="two steps after one: checks, not figures")
+    parser.add_argument("--engine", choices=list(ENGINES), help=argparse.SUPPRESS)
+    parser.add_argument("--sampler", choices=list(SAMPLERS), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="two steps after one, 20 tokens: checks, not figures")
+    parser.add_argument("--glibc-defaults", action="store_true", help="tinygrad_lite without tl.memory.tune()")
     args = parser.parse_args()
     if args.quick:
-        global STEPS, WARMUP
-        STEPS, WARMUP = 2, 1
-    if args.engine:
-        print(json.dumps({"tinygrad_lite": tinygrad_lite_steps, "torch": torch_steps}[args.engine]()))
+        STEPS, WARMUP, SAMPLED = 2, 1, 20
+    TUNE = not args.glibc_defaults
+    if args.engine or args.sampler:
+        print(json.dumps(ENGINES[args.engine]() if args.engine else SAMPLERS[args.sampler]()))
         return
     results: dict[str, Any] = {}
+    sampled: dict[str, Any] = {}
     for _ in range(1 if args.quick else ROUNDS):
-        for engine in ("tinygrad_lite", "torch"):
-            done = subprocess.run([sys.executable, __file__, "--engine", engine, *(["--quick"] if args.quick else [])],
-                                  capture_output=True, text=True)
-            if done.returncode != 0:
-                print(f"({engine}: {done.stderr.strip().splitlines()[-1]})", file=sys.stderr)
-                continue
-            run = json.loads(done.stdout)
-            if engine not in results or run["median_s"] < results[engine]["median_s"]:
+        for engine in ENGINES:
+            run = _run("--engine", engine, args)
+            if run and (engine not in results or run["median_s"] < results[engine]["median_s"]):
                 results[engine] = run
-    if len(results) == 2:
-        mine, theirs = results["tinygrad_lite"]["losses"][0], results["torch"]["losses"][0]
-        if not np.isclose(mine, theirs, rtol=1e-5):
-            raise SystemExit(f"W7: the first losses differ: tinygrad_lite {mine}, PyTorch {theirs}")
-    print("| W7 GPT step (nanoGPT CPU config, float32) | median | min | peak memory added |")
-    print("|---|---|---|---|")
+        for engine in SAMPLERS:
+            run = _run("--sampler", engine, args)
+            if run and (engine not in sampled or run["seconds"] < sampled[engine]["seconds"]):
+                sampled[engine] = run
+    if "torch" in results:
+        theirs = results["torch"]["losses"][0]
+        for engine, r in results.items():
+            if not np.isclose(r["losses"][0], theirs, rtol=1e-5):
+                raise SystemExit(f"W7: the first losses differ: {engine} {r['losses'][0]}, PyTorch {theirs}")
+    print("| W7 GPT step (nanoGPT CPU config, float32) | median | min | peak memory added | against PyTorch |")
+    print("|---|---|---|---|---|")
     for engine, r in results.items():
-        print(f"| {engine} | {r['median_s'] * 1e3:.1f} ms | {r['min_s'] * 1e3:.1f} ms | {r['peak_added_mb']:.0f} MB |")
-    if len(results) == 2:
+        ratio = f"{r['median_s'] / results['torch']['median_s']:.2f}x" if "torch" in results else "-"
+        print(f"| {engine} | {r['median_s'] * 1e3:.1f} ms | {r['min_s'] * 1e3:.1f} ms | {r['peak_added_mb']:.0f} MB "
+              f"| {ratio} |")
+    if "torch" in results:
         t, p = results["tinygrad_lite"], results["torch"]
-        print(f"\nratio: time {t['median_s'] / p['median_s']:.2f}x PyTorch's, first loss {t['losses'][0]:.5f} "
-              f"(PyTorch {p['losses'][0]:.5f}), loss after {STEPS + WARMUP} steps {t['losses'][-1]:.4f} "
-              f"(PyTorch {p['losses'][-1]:.4f})")
+        print(f"\nfirst loss {t['losses'][0]:.5f} (PyTorch {p['losses'][0]:.5f}), loss after {STEPS + WARMUP} steps "
+              f"{t['losses'][-1]:.4f} (PyTorch {p['losses'][-1]:.4f})")
+    print(f"\n| W8 {SAMPLED} tokens sampled (float32) | seconds | against PyTorch |\n|---|---|---|")
+    names = {"tinygrad_lite": "tinygrad_lite GPT.generate (cache)", "torch": "nanoGPT's generate loop in PyTorch"}
+    for engine, r in sampled.items():
+        ratio = f"{r['seconds'] / sampled['torch']['seconds']:.2f}x" if "torch" in sampled else "-"
+        print(f"| {names[engine]} | {r['seconds']:.2f} s | {ratio} |")
 
 
 if __name__ == "__main__":

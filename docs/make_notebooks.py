@@ -21,6 +21,8 @@ def notebook(page: Path) -> object:
     """The notebook of one page, as jupytext reads it, run by a Python 3 kernel."""
     nb = jupytext.read(page, fmt="md")
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
+    for i, cell in enumerate(nb.cells):  # ids by position (nbformat draws random ones): a page's change alone shows
+        cell.id = f"cell-{i}"
     return nb
 
 

@@ -53,6 +53,7 @@ CALLS = {
     "tl.minimum": (tl.minimum, lambda: (_x(), _x()), {}),
     "tl.where": (tl.where, lambda: (np.array([True, False, True]), _x(), 0.0), {}),
     "tl.embedding": (tl.embedding, lambda: (np.array([[0, 1], [1, 1]]), _x()), {}),
+    "tl.layer_norm": (tl.layer_norm, lambda: (_x(), np.ones(3)), {"dims": 1, "eps": 1e-5}),
     "tl.vjp": (tl.vjp, lambda: ((lambda x: (x * x).sum())(x := _x()), [x]), {}),
     "tl.draw": (tl.draw, lambda: ((_x() * 2).sum(),), {}),
     "tl.health": (lambda m, every: tl.health(m, every).close(), lambda: (tl.nn.Sequential(tl.nn.Tanh()), 10), {}),

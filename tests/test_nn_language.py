@@ -374,6 +374,47 @@ def test_generate_takes_one_sequence_a_prompt_and_nanogpts_names():
         model.generate([9], 5)
 
 
+def _generate_without_cache(model, ids, n, temperature, top_k, rng):
+    """nanoGPT's generate, written out: the whole window (the last block_size tokens) through the model at every
+    token, the last position's logits, a draw."""
+    out = ids.copy()
+    with tl.no_grad():
+        for _ in range(n):
+            logits = model(out[:, -model.block_size:]).data[:, -1, :] / temperature
+            if top_k is not None:
+                logits = np.where(logits < np.sort(logits, -1)[:, -top_k][:, None], -np.inf, logits)
+            p = np.exp(logits - logits.max(-1, keepdims=True))
+            p /= p.sum(-1, keepdims=True)
+            out = np.concatenate([out, np.array([[rng.choice(len(row), p=row)] for row in p])], axis=1)
+    return out
+
+
+@pytest.mark.parametrize("prompt_length, top_k", [(1, None), (5, 3), (8, None)])
+def test_generate_with_its_cache_draws_the_tokens_nanogpts_loop_draws(prompt_length, top_k):
+    # A cache of the keys and values of earlier positions: one position's work per token within block_size, the
+    # window run afresh beyond it; the same tokens as the loop without a cache, with the same generator, for 40
+    # tokens past a block_size of 8 (float64: the two paths' sums differ in the last bits at most).
+    from tinygrad_lite.programs.gpt import GPT
+    model = GPT(11, block_size=8, n_layer=2, n_head=2, n_embd=8, seed=1)
+    ids = np.random.default_rng(2).integers(0, 11, (2, prompt_length))
+    got = model.generate(ids, 40, temperature=0.9, top_k=top_k, rng=np.random.default_rng(7))
+    model.eval()
+    expected = _generate_without_cache(model, ids, 40, 0.9, top_k, np.random.default_rng(7))
+    assert np.array_equal(got, expected)
+
+
+def test_attention_with_a_cache_gives_the_full_sequences_outputs():
+    layer = nn.CausalSelfAttention(8, 2, rng=0)
+    x = _rng().standard_normal((2, 7, 8))
+    full = layer(x).data
+    cache, parts = [], []
+    with tl.no_grad():
+        for a, b in ((0, 3), (3, 4), (4, 7)):  # a prompt of 3, then one position, then three more
+            parts.append(layer(x[:, a:b], cache=cache).data)
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), full, rtol=1e-12, atol=1e-14)
+    assert cache[0].shape == (2, 2, 7, 4)
+
+
 @pytest.mark.parametrize("i", range(len(TORCH["lstm"])), ids=["ordinary", "saturated"])
 def test_lstm_cell_matches_pytorch_first_and_second_order(i):
     # h' and c' side by side, as recorded; PyTorch's gates in its order i, f, g, o

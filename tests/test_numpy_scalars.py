@@ -12,7 +12,7 @@ from tinygrad_lite import Value, nn, ops
 from tinygrad_lite.testing import strategies as tst
 
 WITH_NUMBERS = sorted(op.name for op in ops.TABLE.values()
-                      if ops.about(op).cases in ("clip", "leaky_relu", "cross_entropy"))
+                      if ops.about(op).cases in ("clip", "leaky_relu", "cross_entropy", "layer_norm"))
 
 
 def _as_numpy(p):

@@ -124,13 +124,13 @@ def test_every_table_entry_is_a_documented_value_method_written_in_value_py():
         if ops.about(op).variadic:  # the joining ops are module functions: tl.concatenate, tl.stack
             assert getattr(tl, name).__doc__ and not hasattr(Value, name), name
             continue
-        if name == "embedding":  # PyTorch's order, embedding(ids, weight): a module function
-            assert tl.embedding.__doc__ and not hasattr(Value, name) and "apply(EMBEDDING, " in source
-            continue
         if name == "where":  # numpy's order, where(cond, a, b): a module function; PyTorch's x.where(cond, y) beside it
             assert tl.where.__doc__
             x = Value([1.0, 2.0])
             assert np.array_equal(x.where(np.array([True, False]), 5.0).data, [1.0, 5.0])
+            continue
+        if not ops.about(op).method:  # a module function: tl.embedding(ids, weight), tl.layer_norm(x, weight)
+            assert getattr(tl, name).__doc__ and not hasattr(Value, name) and f"apply({name.upper()}, " in source
             continue
         method = Value.__getitem__ if name == "getitem" else getattr(Value, name)
         assert method.__qualname__ == f"Value.{method.__name__}", name  # defined in the class, not attached later

@@ -16,7 +16,7 @@ from .functional import grad, hessian, jacobian, value_and_grad, vjp
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .replay import replay
 from .show import draw, explain, health
-from .value import Value, concatenate, embedding, maximum, minimum, stack, where
+from .value import Value, concatenate, embedding, layer_norm, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 
@@ -26,5 +26,5 @@ def __getattr__(name: str) -> object:  # PyTorch's names a learner reaches for (
     raise missing("tl", "tinygrad_lite", name) if not name.startswith("_") else AttributeError(name)
 
 __all__ = ["Function", "Value", "concatenate", "data", "detect_anomaly", "draw", "embedding", "enable_grad", "explain",
-           "grad", "health", "hessian", "is_grad_enabled", "jacobian", "maximum", "minimum", "nn", "no_grad", "ops",
-           "optim", "replay", "stack", "testing", "value_and_grad", "vjp", "where", "__version__"]
+           "grad", "health", "hessian", "is_grad_enabled", "jacobian", "layer_norm", "maximum", "minimum", "nn",
+           "no_grad", "ops", "optim", "replay", "stack", "testing", "value_and_grad", "vjp", "where", "__version__"]

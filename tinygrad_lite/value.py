@@ -933,6 +933,11 @@ def embedding(ids: Any, weight: Any) -> Value:
     return apply(EMBEDDING, _index_input("embedding", ids), weight)
 
 
+def layer_norm(x: Any, weight: Any, dims: int = 1, eps: float = 1e-5) -> Value:
+    """(x - mean) / sqrt(var + eps) * weight over x's last `dims` axes, one op (nn.LayerNorm adds its bias)."""
+    return apply(LAYER_NORM, x, weight, dims=_checks.whole("layer_norm", "dims", dims), eps=eps)
+
+
 def _index_input(name: str, x: Any) -> Any:
     if isinstance(x, Value) and x.requires_grad:
         raise TypeError(f"{name}: indices have no gradient; pass them as an array (or a Value without requires_grad)")
@@ -991,9 +996,9 @@ def stack(values: Sequence[Any], axis: int = 0, **pytorch: Any) -> Value:
 (ADD, SUB, MUL, DIV, POW, MATMUL, NEG, MAXIMUM, LOGADDEXP, ATAN2, WHERE, EXP, LOG, TANH, SIGMOID, SIN, COS, TAN,
  ARCTAN, SINH, COSH, LOG2, EXP2, LOG1P, EXPM1, SOFTPLUS, ERF, GELU, RELU, LEAKY_RELU, ABS, SIGN, FLOOR, CEIL, ROUND,
  CLIP, SUM, CUMSUM, CUMPROD, PROD, MAX, RESHAPE, TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER, ASTYPE, CONCATENATE, STACK,
- IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY) = (ops.TABLE[name] for name in (
+ IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY, LAYER_NORM) = (ops.TABLE[name] for name in (
     "add", "sub", "mul", "div", "pow", "matmul", "neg", "maximum", "logaddexp", "atan2", "where", "exp", "log", "tanh",
     "sigmoid", "sin", "cos", "tan", "arctan", "sinh", "cosh", "log2", "exp2", "log1p", "expm1", "softplus", "erf",
     "gelu", "relu", "leaky_relu", "abs", "sign", "floor", "ceil", "round", "clip", "sum", "cumsum", "cumprod", "prod",
     "max", "reshape", "transpose", "broadcast_to", "getitem", "scatter", "astype", "concatenate", "stack", "im2col",
-    "col2im", "embedding", "cross_entropy"))
+    "col2im", "embedding", "cross_entropy", "layer_norm"))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..value import where
+from ..value import concatenate, where
 from .layers import Dropout, Linear, _flag
 from .module import Module, _generator, _input
 
@@ -101,9 +101,13 @@ class CausalSelfAttention(Module):
         self.proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
         self.attn_dropout, self.resid_dropout = Dropout(dropout, rng=gen), Dropout(dropout, rng=gen)
 
-    def forward(self, x: Any, need_weights: bool = False) -> Any:
+    def forward(self, x: Any, need_weights: bool = False, cache: list[Any] | None = None) -> Any:
         """(B, T, C) -> (B, T, C); with need_weights=True, (output, weights), the weights (B, heads, T, T): how much
-        each position of each head attends to each earlier one (an attention map)."""
+        each position of each head attends to each earlier one (an attention map).
+
+        cache (for sampling, under no_grad): a list, empty at first, in which the keys and values of the positions
+        seen so far are kept; x then holds only the positions after them, whose queries attend to the cached keys
+        and their own (causal="lower_right"), so each new token costs one position's work."""
         x = _input("CausalSelfAttention", x)
         C, h = self.embed_dim, self.num_heads
         if x.ndim != 3 or x.shape[2] != C:
@@ -113,7 +117,13 @@ class CausalSelfAttention(Module):
         q, k, v = (qkv[..., i * C:(i + 1) * C].reshape((B, T, h, C // h)).swapaxes(1, 2)  # (B, h, T, C/h)
                    for i in range(3))
         _flag("CausalSelfAttention", "need_weights", need_weights)
-        heads, weights = attention(q, k, v, causal=True, dropout=self.attn_dropout, need_weights=True)  # (B, h, T, C/h)
+        causal: bool | str = True
+        if cache is not None:  # earlier positions' keys and values first: (B, h, S, C/h), S = cached + T
+            if cache:
+                k, v = concatenate([cache[0], k], axis=2), concatenate([cache[1], v], axis=2)
+            cache[:] = [k, v]
+            causal = "lower_right"
+        heads, weights = attention(q, k, v, causal=causal, dropout=self.attn_dropout, need_weights=True)
         out = self.resid_dropout(self.proj(heads.swapaxes(1, 2).reshape((B, T, C))))
         return (out, weights) if need_weights else out
 

@@ -1,5 +1,6 @@
 """Normalisation layers: BatchNorm1d (over the batch), LayerNorm and RMSNorm (over each example's features).
-Each forward is plain Value arithmetic, so every gradient comes from the engine; the names of the weights are
+BatchNorm1d and RMSNorm are plain Value arithmetic; LayerNorm is one primitive, layer_norm (a few passes where the
+arithmetic would make ten ops), with its exact rule beside it in the table. The names of the weights are
 PyTorch's, so a state copied from PyTorch loads by name.
 """
 
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..value import Value, _write
+from ..value import Value, _write, layer_norm
 from .layers import _flag
 from .module import Module, _input
 
@@ -109,11 +110,8 @@ class LayerNorm(Module):
 
     def forward(self, x: Any) -> Value:
         x = _input("LayerNorm", x)
-        axes = _check_last("LayerNorm", x, self.normalized_shape)
-        mean = x.mean(axis=axes, keepdims=True)
-        d = x - mean
-        var = (d * d).mean(axis=axes, keepdims=True)
-        out = d / (var + self.eps).sqrt() * self.weight
+        _check_last("LayerNorm", x, self.normalized_shape)
+        out = layer_norm(x, self.weight, len(self.normalized_shape), self.eps)  # one op, with its own exact rule
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:

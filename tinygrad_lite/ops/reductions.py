@@ -123,6 +123,36 @@ def _finite_max(x: np.ndarray, axis: Any, posinf: bool = False) -> np.ndarray:
     return np.where(np.isfinite(m) | (posinf & (m == np.inf)), m, 0.0).astype(x.dtype, copy=False)
 
 
+def _normalised(x: Any, dims: int, eps: float) -> tuple[Any, Any]:
+    """(x - mean) / sqrt(var + eps) and 1 / sqrt(var + eps) over x's last `dims` axes (the biased variance), in a
+    few passes; arithmetic and .mean only, so the same lines run on arrays and on Values (create_graph)."""
+    axes = tuple(range(-dims, 0))
+    d = x - x.mean(axis=axes, keepdims=True)
+    rstd = ((d * d).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    return d * rstd, rstd
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, dims: int = 1, eps: float = 1e-5) -> np.ndarray:
+    if not 0 < dims <= np.ndim(x) or np.shape(weight) != np.shape(x)[np.ndim(x) - dims:]:
+        raise ValueError(f"weight of shape {np.shape(weight)} must be the last {dims} axes of the input, "
+                         f"shape {np.shape(x)}")
+    e = np.asarray(eps) if not isinstance(eps, str) else np.asarray(None)
+    if e.ndim or e.dtype.kind not in "fiu" or not e >= 0:  # a number, a numpy scalar or a 0-d array
+        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    xhat, _ = _normalised(x, dims, float(eps))
+    return xhat * weight
+
+
+def _layer_norm_rule(g: Any, out: Any, x: Any, weight: Any, dims: int, eps: float) -> tuple[Any, Any]:
+    # xhat = (x - mean) * rstd; with dxhat = g * weight (per example, over its normalised axes):
+    # dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)); dweight = g * xhat summed over the examples.
+    axes = tuple(range(-dims, 0))
+    xhat, rstd = _normalised(x, dims, float(eps))
+    dxhat = g * weight
+    dx = (dxhat - dxhat.mean(axis=axes, keepdims=True) - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) * rstd
+    return dx, g * xhat  # the engine sums dweight over the leading axes, as for any broadcast input
+
+
 # Not in the table: softmax's shift is a constant of the graph (softmax does not change when every input moves by
 # the same amount), run by an op without recording so that it is part of the graph a replay recomputes.
 SHIFT = Op("finite_max", _finite_max, ())
@@ -146,6 +176,11 @@ ENTRIES = [
                                    (_prod_rule,                                             "product of the others"),
         doc="Product: f(x) = product of x over axis (exact at zeros: each gets the product of the others)",
         cases="reduction", special=((0.0, 1.0, 2.0),)),
+    entry("layer_norm", _layer_norm,
+          joint=(_layer_norm_rule, ("rstd (g w - mean(g w) - xhat mean(g w xhat))", "g xhat, summed")),
+          doc="Layer normalisation: f(x, w) = (x - mean) / sqrt(var + eps) * w, the mean and the biased variance over "
+              "x's last `dims` axes (w of their shape), as PyTorch's F.layer_norm without its bias",
+          arity=2, cases="layer_norm", method=False),
     entry("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",

@@ -30,8 +30,9 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd, bias=False, rng=rng), nn.GELU(),
                                  nn.Linear(4 * n_embd, n_embd, bias=False, rng=rng), nn.Dropout(dropout, rng=rng))
 
-    def forward(self, x: Value, need_weights: bool = False) -> Any:  # (B, T, C) -> (B, T, C)
-        attended = self.attn(self.ln_1(x), need_weights=need_weights)  # with weights: (B, heads, T, T)
+    def forward(self, x: Value, need_weights: bool = False, cache: list[Any] | None = None) -> Any:
+        """(B, T, C) -> (B, T, C); cache: the attention's keys and values of earlier positions (GPT.generate)."""
+        attended = self.attn(self.ln_1(x), need_weights=need_weights, cache=cache)  # weights: (B, heads, T, T)
         attended, weights = attended if need_weights else (attended, None)
         x = x + attended
         x = x + self.mlp(self.ln_2(x))
@@ -86,6 +87,8 @@ class GPT(nn.Module):
         """ids followed by max_new_tokens sampled tokens, as nanoGPT's generate: each from softmax(logits /
         temperature) of the last block_size tokens (only the top_k most likely, if given). ids: (B, T) token ids, or
         one sequence (T,), which gives one sequence back; from a prompt, `model.generate(tok.encode("ROMEO:"), 200)`.
+        The keys and values of earlier positions are kept (a cache), so that while the text fits in block_size
+        each token costs one position's forward; the tokens are those of nanoGPT's loop for the same generator.
         """
         if isinstance(ids, str):
             raise TypeError("GPT.generate: give token ids, not text: encode the prompt first, "
@@ -105,10 +108,11 @@ class GPT(nn.Module):
         out = np.array(a.reshape(1, -1) if a.ndim == 1 else a, dtype=np.int64)
         was_training = self.training
         self.eval()
+        caches: list[list[Any]] = []  # each block's keys and values of the positions already seen
         try:
             with no_grad():
                 for _ in range(max_new_tokens):
-                    logits = self(out[:, -self.block_size:]).data[:, -1, :] / temperature  # (B, vocab)
+                    logits = self._next_logits(out, caches).data[:, -1, :] / temperature  # (B, vocab)
                     if top_k is not None:
                         cut = np.sort(logits, axis=-1)[:, -top_k][:, None]
                         logits = np.where(logits < cut, -np.inf, logits)
@@ -119,3 +123,18 @@ class GPT(nn.Module):
         finally:
             self.train(was_training)
         return out[0] if a.ndim == 1 else out
+
+    def _next_logits(self, ids: np.ndarray, caches: list[list[Any]]) -> Value:
+        """The logits after ids, from the cached keys and values of the positions seen before: one position's work
+        per token while ids fit in block_size. Beyond it the window moves on, each position's place in it changes
+        and with it every cached key (the positions are learned embeddings added at the input): there the window
+        is run afresh, as nanoGPT's generate runs it for every token, so both give the same logits."""
+        T = ids.shape[1]
+        seen = caches[0][0].shape[2] if caches and caches[0] else 0
+        if T > self.block_size or not caches or seen >= T:
+            ids, seen = ids[:, -self.block_size:], 0
+            caches[:] = [[] for _ in self.blocks] if T <= self.block_size else []
+        x = self.wte(ids[:, seen:]) + self.wpe.weight[seen:ids.shape[1]]
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache=caches[i] if caches else None)
+        return self.ln_f(x[:, -1:]) @ self.wte.weight.swapaxes(0, 1)

@@ -340,6 +340,16 @@ def _cross_entropy(draw: Any, op: ops.Op) -> Any:
                                            "label_smoothing": draw(st.sampled_from([0.0, 0.1, 1.0]))}
 
 
+@st.composite
+def _layer_norm(draw: Any, op: ops.Op) -> Any:
+    """An input of 1 to 3 axes, normalised over its last 1 or 2 (each at least 2 numbers, else the variance is 0
+    and the output a constant), the weight of their shape, and eps from PyTorch's default to 1."""
+    shape = draw(shapes(min_dims=1, max_dims=3, min_side=2))
+    dims = draw(st.integers(1, min(2, len(shape))))
+    return (draw(values(shape)), draw(values(shape[len(shape) - dims:]))), \
+        {"dims": draw(_INT_TYPES)(dims), "eps": draw(st.sampled_from([1e-5, 0.1, 1.0]))}
+
+
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
@@ -347,7 +357,7 @@ OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
     "reduction": _reduction, "cumulative": _cumulative, "reshape": _reshape, "transpose": _transpose,
     "broadcast_to": _broadcast_to, "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype,
     "concatenate": _concatenate, "stack": _stack, "where": _where, "im2col": _im2col, "col2im": _col2im,
-    "embedding": _embedding, "cross_entropy": _cross_entropy,
+    "embedding": _embedding, "cross_entropy": _cross_entropy, "layer_norm": _layer_norm,
 }
 
 

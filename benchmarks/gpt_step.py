@@ -45,13 +45,13 @@ def _batches() -> list[tuple[np.ndarray, np.ndarray]]:
     return [tl.data.text_batch(ids, 12, 64, rng) for _ in range(STEPS + WARMUP)]
 
 
-def _tinygrad_lite_model() -> Any:
+def _tinygrad_lite_model(block: int = 64) -> Any:
     import tinygrad_lite as tl
     from tinygrad_lite.programs.gpt import GPT
 
     if TUNE:
         tl.memory.tune()  # as `tinygrad-lite demo shakespeare` does
-    return GPT(65, seed=0).to(np.float32)
+    return GPT(65, block_size=block, seed=0).to(np.float32)
 
 
 def tinygrad_lite_steps(replayed: bool = False) -> dict[str, Any]:
@@ -74,24 +74,24 @@ def tinygrad_lite_steps(replayed: bool = False) -> dict[str, Any]:
     return _time(step)
 
 
-def tinygrad_lite_sample() -> dict[str, Any]:
+def tinygrad_lite_sample(block: int = 64) -> dict[str, Any]:
     import tinygrad_lite as tl
 
-    model = _tinygrad_lite_model()
+    model = _tinygrad_lite_model(block)
     tok = tl.data.CharTokenizer(tl.data.shakespeare())
     t0 = time.perf_counter()
-    model.generate(tok.encode(PROMPT), SAMPLED, rng=np.random.default_rng(0))
+    model.generate(tok.encode(PROMPT), SAMPLED if block == 64 else block - len(PROMPT), rng=np.random.default_rng(0))
     return {"seconds": time.perf_counter() - t0}
 
 
-def _torch_model() -> Any:
+def _torch_model(block: int = 64) -> Any:
     import torch
     import torch.nn.functional as F
 
     from tinygrad_lite.programs.gpt import GPT
 
     C, H = 128, 4
-    state = {k: torch.tensor(v, dtype=torch.float32) for k, v in GPT(65, seed=0).state_dict().items()}
+    state = {k: torch.tensor(v, dtype=torch.float32) for k, v in GPT(65, block, seed=0).state_dict().items()}
 
     class Block(torch.nn.Module):
         def __init__(self, i: int):
@@ -119,7 +119,7 @@ def _torch_model() -> Any:
     class Model(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.wte, self.wpe = torch.nn.Embedding(65, C), torch.nn.Embedding(64, C)
+            self.wte, self.wpe = torch.nn.Embedding(65, C), torch.nn.Embedding(block, C)
             self.blocks = torch.nn.ModuleList([Block(i) for i in range(4)])
             self.ln_f = torch.nn.LayerNorm(C, bias=False)
             with torch.no_grad():
@@ -157,20 +157,20 @@ def torch_steps() -> dict[str, Any]:
     return _time(step)
 
 
-def torch_sample() -> dict[str, Any]:
+def torch_sample(block: int = 64) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
     import tinygrad_lite as tl
 
-    model = _torch_model().eval()
+    model = _torch_model(block).eval()
     tok = tl.data.CharTokenizer(tl.data.shakespeare())
     idx = torch.tensor(tok.encode(PROMPT))[None]
     torch.manual_seed(0)
     t0 = time.perf_counter()
     with torch.no_grad():  # nanoGPT's generate: the last block_size tokens, the last position's logits, a draw
-        for _ in range(SAMPLED):
-            logits = model(idx[:, -64:])[:, -1, :]
+        for _ in range(SAMPLED if block == 64 else block - len(PROMPT)):
+            logits = model(idx[:, -block:])[:, -1, :]
             nxt = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
             idx = torch.cat((idx, nxt), dim=1)
     return {"seconds": time.perf_counter() - t0}
@@ -192,7 +192,9 @@ def _time(step: Any) -> dict[str, Any]:
 
 ENGINES = {"tinygrad_lite": tinygrad_lite_steps, "tinygrad_lite, tl.replay": lambda: tinygrad_lite_steps(True),
            "torch": lambda: torch_steps()}
-SAMPLERS = {"tinygrad_lite": tinygrad_lite_sample, "torch": lambda: torch_sample()}
+SAMPLERS = {"tinygrad_lite": tinygrad_lite_sample, "torch": lambda: torch_sample(),
+            "tinygrad_lite, block 256": lambda: tinygrad_lite_sample(256),
+            "torch, block 256": lambda: torch_sample(256)}
 
 
 def _run(flag: str, engine: str, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -244,11 +246,16 @@ def main() -> None:
         t, p = results["tinygrad_lite"], results["torch"]
         print(f"\nfirst loss {t['losses'][0]:.5f} (PyTorch {p['losses'][0]:.5f}), loss after {STEPS + WARMUP} steps "
               f"{t['losses'][-1]:.4f} (PyTorch {p['losses'][-1]:.4f})")
-    print(f"\n| W8 {SAMPLED} tokens sampled (float32) | seconds | against PyTorch |\n|---|---|---|")
-    names = {"tinygrad_lite": "tinygrad_lite GPT.generate (cache)", "torch": "nanoGPT's generate loop in PyTorch"}
+    print("\n| W8 sampling (float32) | seconds | against PyTorch |\n|---|---|---|")
     for engine, r in sampled.items():
-        ratio = f"{r['seconds'] / sampled['torch']['seconds']:.2f}x" if "torch" in sampled else "-"
-        print(f"| {names[engine]} | {r['seconds']:.2f} s | {ratio} |")
+        theirs = sampled.get("torch" + engine[len("tinygrad_lite"):]) if engine.startswith("tinygrad_lite") else r
+        mine = engine.startswith("tinygrad_lite")
+        what = (f"{SAMPLED} tokens, block_size 64" + (" (mostly past the window: run afresh)" if mine else "")
+                if "256" not in engine else
+                f"{256 - len(PROMPT)} tokens, block_size 256" + (" (within the window: the cache)" if mine else ""))
+        who = "tinygrad_lite GPT.generate" if mine else "nanoGPT's loop (no cache) in PyTorch"
+        ratio = f"{r['seconds'] / theirs['seconds']:.2f}x" if theirs else "-"
+        print(f"| {who}, {what} | {r['seconds']:.2f} s | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -93,9 +93,9 @@ def test_rebinding_a_parameter_is_explained_when_its_grad_is_read():
 
 
 def test_a_constant_the_graph_uses_is_said_before_it_is_used():
-    """softmax's shift (the row's max, which changes no gradient) is a constant: the forward lines say what it is,
-    before the line that subtracts it."""
+    """log_softmax's shift (the row's max, which changes no gradient) is a constant: the forward lines say what it
+    is, before the line that subtracts it."""
     x = tl.Value([[1.0, 2.0, 3.0]], name="x")
-    lines = str(tl.explain(x.softmax().sum())).splitlines()
+    lines = str(tl.explain(x.log_softmax().sum())).splitlines()
     at = next(i for i, line in enumerate(lines) if "v1 = constant (no gradient)" in line)
     assert lines[at].rstrip().endswith("3") and "x - v1" in lines[at + 1]

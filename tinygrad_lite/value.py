@@ -612,12 +612,10 @@ class Value(Recorded):
             return v ** 0.5
         return where(spread, where(spread, v, 1.0) ** 0.5, v * 0.0)  # 0 * var: the value and gradient 0 (NaN stays)
 
-    @_composite
-    def softmax(self, axis: int = -1) -> Value:
-        """Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow).
-        A -inf logit gets probability 0, as in PyTorch; a row of only -inf, or holding +inf or NaN, is NaN."""
-        e = (self - _shift(self, axis, posinf=True)).exp()
-        return e / e.sum(axis=axis, keepdims=True)
+    def softmax(self, axis: int = -1, **pytorch: Any) -> Value:
+        """Softmax: f(x) = e^x / sum(e^x) over axis (-inf gets 0; a row of only -inf, or with +inf or NaN, is NaN)."""
+        _numpy_names("softmax", pytorch)
+        return apply(SOFTMAX, self, axis=axis)
 
     @_composite
     def log_softmax(self, axis: int = -1) -> Value:
@@ -996,9 +994,9 @@ def stack(values: Sequence[Any], axis: int = 0, **pytorch: Any) -> Value:
 (ADD, SUB, MUL, DIV, POW, MATMUL, NEG, MAXIMUM, LOGADDEXP, ATAN2, WHERE, EXP, LOG, TANH, SIGMOID, SIN, COS, TAN,
  ARCTAN, SINH, COSH, LOG2, EXP2, LOG1P, EXPM1, SOFTPLUS, ERF, GELU, RELU, LEAKY_RELU, ABS, SIGN, FLOOR, CEIL, ROUND,
  CLIP, SUM, CUMSUM, CUMPROD, PROD, MAX, RESHAPE, TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER, ASTYPE, CONCATENATE, STACK,
- IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY, LAYER_NORM) = (ops.TABLE[name] for name in (
+ IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY, LAYER_NORM, SOFTMAX) = (ops.TABLE[name] for name in (
     "add", "sub", "mul", "div", "pow", "matmul", "neg", "maximum", "logaddexp", "atan2", "where", "exp", "log", "tanh",
     "sigmoid", "sin", "cos", "tan", "arctan", "sinh", "cosh", "log2", "exp2", "log1p", "expm1", "softplus", "erf",
     "gelu", "relu", "leaky_relu", "abs", "sign", "floor", "ceil", "round", "clip", "sum", "cumsum", "cumprod", "prod",
     "max", "reshape", "transpose", "broadcast_to", "getitem", "scatter", "astype", "concatenate", "stack", "im2col",
-    "col2im", "embedding", "cross_entropy", "layer_norm"))
+    "col2im", "embedding", "cross_entropy", "layer_norm", "softmax"))

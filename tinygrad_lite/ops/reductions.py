@@ -153,6 +153,23 @@ def _layer_norm_rule(g: Any, out: Any, x: Any, weight: Any, dims: int, eps: floa
     return dx, g * xhat  # the engine sums dweight over the leading axes, as for any broadcast input
 
 
+def _softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
+    e = x - _finite_max(x, axis, posinf=True)  # a fresh array, made into the probabilities in place
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _softmax_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
+    # dx = y (g - sum(g y)) over the axis, y the output: arithmetic and .sum, so it runs on Values too
+    if type(g) is np.ndarray and type(out) is np.ndarray:
+        gy = g * out
+        gy -= out * gy.sum(axis=axis, keepdims=True)
+        return gy
+    gy = g * out
+    return gy - out * gy.sum(axis=axis, keepdims=True)
+
+
 # Not in the table: softmax's shift is a constant of the graph (softmax does not change when every input moves by
 # the same amount), run by an op without recording so that it is part of the graph a replay recomputes.
 SHIFT = Op("finite_max", _finite_max, ())
@@ -181,6 +198,10 @@ ENTRIES = [
           doc="Layer normalisation: f(x, w) = (x - mean) / sqrt(var + eps) * w, the mean and the biased variance over "
               "x's last `dims` axes (w of their shape), as PyTorch's F.layer_norm without its bias",
           arity=2, cases="layer_norm", method=False),
+    entry("softmax", _softmax,       (_softmax_rule,                                          "y (g - sum(g y))"),
+        doc="Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow; a -inf "
+            "logit gets probability 0, a row of only -inf, or holding +inf or NaN, is NaN, as PyTorch's)",
+        cases="softmax"),
     entry("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",

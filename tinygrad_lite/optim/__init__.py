@@ -229,7 +229,12 @@ class Adam(Optimizer):
             v *= b2
             v += (1 - b2) * g * g
             step_size = group["lr"] / (1 - b1 ** t)  # PyTorch's order of operations, bias corrections apart
-            p.data -= step_size * (m / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + group["eps"]))
+            update = np.sqrt(v)  # one array, made into step_size * m / (sqrt(v_hat) + eps) in place
+            update /= math.sqrt(1 - b2 ** t)
+            update += group["eps"]
+            np.divide(m, update, out=update)
+            update *= step_size
+            p.data -= update
 
 
 class AdamW(Adam):
@@ -244,7 +249,7 @@ class AdamW(Adam):
     def step(self) -> None:
         for group, _, p, _ in self._grads():
             if group["weight_decay"]:
-                p.data -= group["lr"] * group["weight_decay"] * p.data
+                p.data *= 1 - group["lr"] * group["weight_decay"]  # PyTorch's p.mul_(1 - lr * weight_decay)
         super().step()
 
 

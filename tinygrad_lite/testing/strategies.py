@@ -350,6 +350,14 @@ def _layer_norm(draw: Any, op: ops.Op) -> Any:
         {"dims": draw(_INT_TYPES)(dims), "eps": draw(st.sampled_from([1e-5, 0.1, 1.0]))}
 
 
+@st.composite
+def _softmax(draw: Any, op: ops.Op) -> Any:
+    """An input of 1 to 3 axes and one of them (maybe negative, maybe a numpy integer). Each axis at least 2 long:
+    over one number softmax is 1 whatever it is, and PyTorch's rule passes an upstream NaN through (NaN - NaN)."""
+    x = draw(values(shapes(min_dims=1, min_side=2)))
+    return (x,), {"axis": _an_axis(draw, x.ndim)}
+
+
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
@@ -357,7 +365,7 @@ OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
     "reduction": _reduction, "cumulative": _cumulative, "reshape": _reshape, "transpose": _transpose,
     "broadcast_to": _broadcast_to, "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype,
     "concatenate": _concatenate, "stack": _stack, "where": _where, "im2col": _im2col, "col2im": _col2im,
-    "embedding": _embedding, "cross_entropy": _cross_entropy, "layer_norm": _layer_norm,
+    "embedding": _embedding, "cross_entropy": _cross_entropy, "layer_norm": _layer_norm, "softmax": _softmax,
 }
 
 

@@ -3,10 +3,11 @@
 Scope: parameter discovery and saving (module.py); layers whose forward is plain Value arithmetic so that
 their gradients come from the engine, none written here: dense, convolution and containers (layers.py),
 normalisation (norm.py), attention (attention.py), recurrent cells (recurrent.py); losses that return Values
-(losses.py).
+(losses.py); the same model in PyTorch and back (bridge.py: torch imported only when it is called).
 """
 
 from .attention import CausalSelfAttention, attention
+from .bridge import from_torch, to_torch
 from .layers import (
                      GELU,
                      AvgPool2d,
@@ -33,7 +34,7 @@ from .recurrent import GRUCell, LSTMCell, RNNCell
 __all__ = ["Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "Sigmoid", "Tanh", "ReLU",
            "LeakyReLU", "Softmax", "Flatten", "Dropout", "Sequential", "MSE", "BCE", "BCEWithLogits", "CrossEntropy",
            "Embedding", "LayerNorm", "RMSNorm", "GELU", "attention", "CausalSelfAttention", "RNNCell", "GRUCell",
-           "LSTMCell", "ModuleList", "ModuleDict"]
+           "LSTMCell", "ModuleList", "ModuleDict", "to_torch", "from_torch"]
 
 
 def __getattr__(name: str) -> object:  # PyTorch's names (nn.CrossEntropyLoss, nn.functional), answered with ours

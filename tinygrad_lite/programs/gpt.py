@@ -10,6 +10,7 @@ the residual stream scaled by 1 / sqrt(2 n_layer); no biases.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -17,18 +18,20 @@ import numpy as np
 
 from .. import _checks, nn, optim
 from ..modes import no_grad
+from ..nn import bridge
 from ..value import Value
 
 
 class Block(nn.Module):
     """x + attention(LayerNorm(x)), then that + MLP(LayerNorm(that)): the MLP is C -> 4C -> GELU -> C."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float, rng: np.random.Generator):
-        self.ln_1 = nn.LayerNorm(n_embd, bias=False)
-        self.attn = nn.CausalSelfAttention(n_embd, n_head, dropout=dropout, bias=False, rng=rng)
-        self.ln_2 = nn.LayerNorm(n_embd, bias=False)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd, bias=False, rng=rng), nn.GELU(),
-                                 nn.Linear(4 * n_embd, n_embd, bias=False, rng=rng), nn.Dropout(dropout, rng=rng))
+    def __init__(self, n_embd: int, n_head: int, dropout: float, rng: np.random.Generator, bias: bool = False,
+                 gelu: str = "none"):
+        self.ln_1 = nn.LayerNorm(n_embd, bias=bias)
+        self.attn = nn.CausalSelfAttention(n_embd, n_head, dropout=dropout, bias=bias, rng=rng)
+        self.ln_2 = nn.LayerNorm(n_embd, bias=bias)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd, bias=bias, rng=rng), nn.GELU(approximate=gelu),
+                                 nn.Linear(4 * n_embd, n_embd, bias=bias, rng=rng), nn.Dropout(dropout, rng=rng))
 
     def forward(self, x: Value, need_weights: bool = False, cache: list[Any] | None = None) -> Any:
         """(B, T, C) -> (B, T, C); cache: the attention's keys and values of earlier positions (GPT.generate)."""
@@ -40,21 +43,25 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    """A decoder-only transformer over a vocabulary of vocab_size tokens and contexts of up to block_size."""
+    """A decoder-only transformer over a vocabulary of vocab_size tokens and contexts of up to block_size.
+    bias=True gives the Linear layers and LayerNorms biases, and gelu="tanh" GELU's tanh form: GPT-2's layout
+    (GPT.from_gpt2 loads its weights)."""
 
     def __init__(self, vocab_size: int, block_size: int = 64, n_layer: int = 4, n_head: int = 4, n_embd: int = 128,
-                 dropout: float = 0.0, seed: int = 0):
+                 dropout: float = 0.0, seed: int = 0, bias: bool = False, gelu: str = "none"):
         rng = np.random.default_rng(seed)
         self.block_size, self.n_head = block_size, n_head
         self.wte = nn.Embedding(vocab_size, n_embd, rng=rng)  # (vocab, C); also the output layer's weights
         self.wpe = nn.Embedding(block_size, n_embd, rng=rng)  # (T, C)
         self.drop = nn.Dropout(dropout, rng=rng)
-        self.blocks = nn.ModuleList([Block(n_embd, n_head, dropout, rng) for _ in range(n_layer)])
-        self.ln_f = nn.LayerNorm(n_embd, bias=False)
+        self.blocks = nn.ModuleList([Block(n_embd, n_head, dropout, rng, bias, gelu) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd, bias=bias)
         for name, p in self.named_parameters():  # nanoGPT's _init_weights
             if p.ndim == 2:
                 std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("proj.weight", "mlp.layers.2.weight")) else 0.02
                 p.data[...] = rng.normal(0.0, std, p.shape)
+            elif name.endswith("bias"):
+                p.data[...] = 0.0
 
     def forward(self, ids: Any, need_weights: bool = False) -> Any:
         """ids (B, T) -> logits (B, T, vocab); with need_weights=True, (logits, each block's attention weights,
@@ -138,3 +145,99 @@ class GPT(nn.Module):
         for i, block in enumerate(self.blocks):
             x = block(x, cache=caches[i] if caches else None)
         return self.ln_f(x[:, -1:]) @ self.wte.weight.swapaxes(0, 1)
+
+    @classmethod
+    def from_gpt2(cls, state_dict: dict[str, Any], n_head: int) -> GPT:
+        """A GPT holding the weights of a Hugging Face GPT2LMHeadModel's state dict (its tensors, or arrays):
+        `GPT.from_gpt2(GPT2LMHeadModel.from_pretrained("gpt2").state_dict(), n_head=12)`. Its Conv1D weights are
+        (in, out), as Linear's here; c_attn makes the queries, keys and values, c_proj mixes the heads; biases
+        everywhere; GELU's tanh form; the head is wte (tied). The sizes come from the weights, n_head from you
+        (GPT-2 small: 12)."""
+        sd = {k.removeprefix("transformer."): _array(v) for k, v in state_dict.items()}
+        sd = {k: v for k, v in sd.items() if not k.endswith((".attn.bias", ".attn.masked_bias"))}  # causal masks
+        if "wte.weight" not in sd or "wpe.weight" not in sd:
+            raise ValueError("GPT.from_gpt2: no wte.weight and wpe.weight among the keys: give the state_dict() of a "
+                             "transformers GPT2LMHeadModel or GPT2Model")
+        (vocab, n_embd), block = sd["wte.weight"].shape, sd["wpe.weight"].shape[0]
+        n_layer = len({k.split(".")[1] for k in sd if k.startswith("h.")})
+        if n_embd % n_head:
+            raise ValueError(f"GPT.from_gpt2: the embedding size {n_embd} is not a multiple of n_head {n_head}")
+        head = sd.pop("lm_head.weight", None)
+        if head is not None and not np.array_equal(head, sd["wte.weight"]):
+            raise ValueError("GPT.from_gpt2: lm_head.weight differs from wte.weight; this GPT ties them (as GPT-2)")
+        names = {"ln_1": "ln_1", "attn.c_attn": "attn.qkv", "attn.c_proj": "attn.proj", "ln_2": "ln_2",
+                 "mlp.c_fc": "mlp.layers.0", "mlp.c_proj": "mlp.layers.2"}
+        mine: dict[str, np.ndarray] = {}
+        for k, v in sd.items():
+            parts = k.split(".")
+            if parts[0] == "h":
+                inner = ".".join(parts[2:-1])
+                if inner not in names:
+                    raise ValueError(f"GPT.from_gpt2: an unknown weight {k!r} (not GPT-2's layout)")
+                k = f"blocks.{parts[1]}.{names[inner]}.{parts[-1]}"
+            mine[k] = v
+        model = cls(vocab, block, n_layer, n_head, n_embd, bias=True, gelu="tanh").to(sd["wte.weight"].dtype)
+        model.load_state_dict(mine)
+        return model
+
+
+def _array(x: Any) -> np.ndarray:
+    """A numpy array of a torch tensor (on any device) or of an array."""
+    return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+
+
+# ---- its PyTorch twin (tl.nn.to_torch and from_torch; torch is imported only when they are called) --------------
+
+@functools.cache
+def _torch_classes() -> Any:
+    import torch
+
+    class TorchBlock(torch.nn.Module):
+        tinygrad_lite_twin = "Block"
+
+        def __init__(self, ln_1: Any, attn: Any, ln_2: Any, mlp: Any):
+            super().__init__()
+            self.ln_1, self.attn, self.ln_2, self.mlp = ln_1, attn, ln_2, mlp
+
+        def forward(self, x: Any) -> Any:
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class TorchGPT(torch.nn.Module):
+        """tinygrad_lite's GPT in PyTorch: ids (B, T) -> logits (B, T, vocab), the head tied to wte."""
+
+        tinygrad_lite_twin = "GPT"
+
+        def __init__(self, wte: Any, wpe: Any, drop: Any, blocks: Any, ln_f: Any):
+            super().__init__()
+            self.wte, self.wpe, self.drop, self.blocks, self.ln_f = wte, wpe, drop, blocks, ln_f
+            self.block_size = wpe.num_embeddings
+
+        def forward(self, ids: Any) -> Any:
+            x = self.drop(self.wte(ids) + self.wpe.weight[:ids.shape[1]])
+            for block in self.blocks:
+                x = block(x)
+            return self.ln_f(x) @ self.wte.weight.T
+
+    return TorchBlock, TorchGPT
+
+
+def _block_from_torch(t: Any, convert: Any) -> Block:
+    block = Block.__new__(Block)
+    block.ln_1, block.attn, block.ln_2, block.mlp = (convert(x) for x in (t.ln_1, t.attn, t.ln_2, t.mlp))
+    return block
+
+
+def _gpt_from_torch(t: Any, convert: Any) -> GPT:
+    first = t.blocks[0]
+    model = GPT(t.wte.num_embeddings, t.block_size, len(t.blocks), first.attn.num_heads, t.wte.embedding_dim,
+                dropout=t.drop.p, bias=first.attn.qkv.bias is not None, gelu=first.mlp[1].approximate)
+    model.wte, model.wpe, model.drop, model.ln_f = (convert(x) for x in (t.wte, t.wpe, t.drop, t.ln_f))
+    model.blocks = convert(t.blocks)
+    return model
+
+
+bridge.register(Block, lambda m, convert: _torch_classes()[0](*map(convert, (m.ln_1, m.attn, m.ln_2, m.mlp))),
+                "Block", _block_from_torch)
+bridge.register(GPT, lambda m, convert: _torch_classes()[1](*map(convert, (m.wte, m.wpe, m.drop, m.blocks, m.ln_f))),
+                "GPT", _gpt_from_torch)

@@ -25,7 +25,7 @@ from ..nn.archive import write_arrays
 from .gpt import GPT
 from .training import Run, progress
 
-CONFIG = {"block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128}
+CONFIG: dict[str, Any] = {"block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128}
 BATCH, LR, MIN_LR = 12, 1e-3, 1e-4
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 IN_PLACE = ("use the Value's numbers outside the graph: `x.data += ...`, `x.data[...] = ...` (backward sees the "
             "change and refuses a graph that used the old numbers)")
-NO_GPU = ("tinygrad_lite runs on the CPU with numpy, so there is no GPU to move to; to train on one, write the model "
-          "in PyTorch (docs/coming_from.md gives each name)")
+NO_GPU = ("tinygrad_lite runs on the CPU with numpy, so there is no GPU to move to; to train on one, move the model "
+          "to PyTorch: tl.nn.to_torch(model) (docs/pytorch.md)")
 
 # where -> PyTorch's name -> the tinygrad_lite way
 NAMES: dict[str, dict[str, str]] = {

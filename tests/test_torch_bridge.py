@@ -204,3 +204,7 @@ def test_gpt2s_weights_in_this_gpt_give_transformers_logits():
         GPT.from_gpt2({"x": np.ones(2)}, n_head=2)
     with pytest.raises(ValueError, match="not a multiple of n_head 3"):
         GPT.from_gpt2(hf.state_dict(), n_head=3)
+    with pytest.raises(TypeError, match=r"GPT.from_gpt2: give a state dict \(model.state_dict\(\)\)"):
+        GPT.from_gpt2(hf, n_head=2)
+    with pytest.raises((TypeError, ValueError), match=r"GPT.from_gpt2: n_head"):
+        GPT.from_gpt2(hf.state_dict(), n_head="12")

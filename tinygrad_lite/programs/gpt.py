@@ -153,7 +153,11 @@ class GPT(nn.Module):
         (in, out), as Linear's here; c_attn makes the queries, keys and values, c_proj mixes the heads; biases
         everywhere; GELU's tanh form; the head is wte (tied). The sizes come from the weights, n_head from you
         (GPT-2 small: 12)."""
-        sd = {k.removeprefix("transformer."): _array(v) for k, v in state_dict.items()}
+        if not isinstance(state_dict, dict):
+            raise TypeError("GPT.from_gpt2: give a state dict (model.state_dict()), got "
+                            f"{_checks.describe(state_dict)}")
+        n_head = _checks.whole("GPT.from_gpt2", "n_head", n_head)
+        sd = {str(k).removeprefix("transformer."): _array(v) for k, v in state_dict.items()}
         sd = {k: v for k, v in sd.items() if not k.endswith((".attn.bias", ".attn.masked_bias"))}  # causal masks
         if "wte.weight" not in sd or "wpe.weight" not in sd:
             raise ValueError("GPT.from_gpt2: no wte.weight and wpe.weight among the keys: give the state_dict() of a "

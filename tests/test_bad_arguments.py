@@ -135,6 +135,7 @@ METHODS = {
     "astype": ((np.float32,), {}), "minimum": ((0.2,), {}), "maximum": ((0.2,), {}), "argmax": ((), {"axis": 1}),
     "argmin": ((), {"axis": 0}), "flatten": ((1,), {}),
     "cross_entropy": ((np.array([0, 2]),), {"ignore_index": -100, "label_smoothing": 0.1, "reduction": "sum"}),
+    "masked_softmax": ((np.array([[True, False, True], [False, False, False]]),), {"axis": -1}),
     "matmul": ((np.ones((3, 2)),), {}), "backward": ((np.ones((2, 3)),), {}),
     "register_hook": ((lambda g: None,), {}), "__getitem__": (((0, slice(1, 3)),), {}),
 }

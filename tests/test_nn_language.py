@@ -209,10 +209,11 @@ def test_attention_explains_draws_and_pages_with_a_mask(tmp_path):
     q = Value(np.arange(12.0).reshape(4, 3) / 10, name="q")
     out = nn.attention(q, q, q, causal=True).sum()
     text = str(tl.explain(out))
-    assert "where(" in text and "-inf" in text and "nan" not in text.lower()  # the mask, and no NaN gradient
+    # the causal mask is an input of masked_softmax (a constant (4, 4)), and no gradient is NaN
+    assert "masked_softmax(v3, const(4, 4))" in text and "nan" not in text.lower()
     assert "<svg" in tl.draw(out).svg()
     page = tl.explain(out).save_html(tmp_path / "attention.html")
-    assert "where" in page.read_text()
+    assert "masked_softmax" in page.read_text()
 
 
 # ---- float32 from end to end ------------------------------------------------------------------------------
@@ -235,9 +236,10 @@ class _TinyGPT(nn.Module):
 
 def _not_float32(root):
     """Every value of root's graph, and every float array its ops saved for backward, that is not float32
-    (the message says which op made it). The ids and the targets (an input of embedding and cross_entropy, kept as
-    the engine keeps constants, whole numbers in float64) are indices, not numbers computed with."""
-    index_input = {"embedding": 0, "cross_entropy": 1}
+    (the message says which op made it). The ids, the targets and the attention mask (an input of embedding,
+    cross_entropy and masked_softmax, kept as the engine keeps constants: whole numbers, 0 and 1, in float64) are
+    indices and booleans, not numbers computed with."""
+    index_input = {"embedding": 0, "cross_entropy": 1, "masked_softmax": 1}
     left, seen, stack = [], set(), [root]
     while stack:
         v = stack.pop()

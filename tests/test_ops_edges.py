@@ -174,7 +174,8 @@ def test_numpy_integer_axes_work_like_python_ints(axis, reduce):
 
 
 INDEXED = {"embedding": (np.array([[0, 2], [2, 1]]), np.random.default_rng(1).normal(size=(3, 2))),
-           "cross_entropy": (np.random.default_rng(2).normal(size=(4, 3)), np.array([0, 2, 2, 1]))}
+           "cross_entropy": (np.random.default_rng(2).normal(size=(4, 3)), np.array([0, 2, 2, 1])),
+           "masked_softmax": (np.random.default_rng(3).normal(size=(3, 4)), np.tril(np.ones((3, 4), dtype=int)))}
 
 
 @pytest.mark.parametrize("name", sorted(op for op in ops.TABLE if op not in ("getitem", "scatter", "broadcast_to",

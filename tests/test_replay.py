@@ -560,3 +560,27 @@ def test_a_replayed_embedding_refuses_an_id_out_of_range_as_the_eager_one_does()
     for bad in ([0, 5, 1], [-1, 0, 0]):  # the layer's own check does not run in a replay: the op's does
         with pytest.raises(ValueError, match=r"embedding: ids must be whole numbers in \[0, 5\)"):
             step(np.array(bad))
+
+
+@pytest.mark.parametrize("kind", ["bool", "float"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_an_attention_mask_passed_in_is_read_afresh_at_each_call(kind, causal):
+    # A padding mask changes with the batch: it is an input of masked_softmax (or, as floats, of the addition), so
+    # a replay reads it at each call; a batch with a query that may attend to nothing gives 0 there, as eagerly.
+    r = np.random.default_rng(0)
+    q = tl.Value(r.standard_normal((2, 4, 3)))
+    direction = r.standard_normal((2, 4, 3))
+    step = tl.replay(lambda m: (nn.attention(q, q, q, causal=causal, mask=m) * direction).sum())
+    for i in range(6):
+        allowed = r.random((2, 4, 4)) < 0.7
+        allowed[:, :, 0] |= i % 2 == 0  # every other batch, some queries may attend to nothing
+        mask = allowed if kind == "bool" else np.where(allowed, 0.0, -np.inf)
+        q.grad = None
+        got = float(step(mask))
+        grad = q.grad.copy()
+        q.grad = None
+        expected = (nn.attention(q, q, q, causal=causal, mask=mask) * direction).sum()
+        expected.backward()
+        assert np.array_equal(got, expected.item()) and np.array_equal(grad, q.grad), i
+        assert np.isfinite(got)
+    assert step.replaying

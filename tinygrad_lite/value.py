@@ -612,6 +612,10 @@ class Value(Recorded):
             return v ** 0.5
         return where(spread, where(spread, v, 1.0) ** 0.5, v * 0.0)  # 0 * var: the value and gradient 0 (NaN stays)
 
+    def masked_softmax(self, mask: Any, axis: int = -1) -> Value:
+        """Masked softmax: softmax over axis where mask (an input: True where allowed) is true, 0 elsewhere."""
+        return apply(MASKED_SOFTMAX, self, _index_input("masked_softmax", mask), axis=axis)
+
     def softmax(self, axis: int = -1, **pytorch: Any) -> Value:
         """Softmax: f(x) = e^x / sum(e^x) over axis (-inf gets 0; a row of only -inf, or with +inf or NaN, is NaN)."""
         _numpy_names("softmax", pytorch)
@@ -994,9 +998,9 @@ def stack(values: Sequence[Any], axis: int = 0, **pytorch: Any) -> Value:
 (ADD, SUB, MUL, DIV, POW, MATMUL, NEG, MAXIMUM, LOGADDEXP, ATAN2, WHERE, EXP, LOG, TANH, SIGMOID, SIN, COS, TAN,
  ARCTAN, SINH, COSH, LOG2, EXP2, LOG1P, EXPM1, SOFTPLUS, ERF, GELU, RELU, LEAKY_RELU, ABS, SIGN, FLOOR, CEIL, ROUND,
  CLIP, SUM, CUMSUM, CUMPROD, PROD, MAX, RESHAPE, TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER, ASTYPE, CONCATENATE, STACK,
- IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY, LAYER_NORM, SOFTMAX) = (ops.TABLE[name] for name in (
+ IM2COL, COL2IM, EMBEDDING, CROSS_ENTROPY, LAYER_NORM, SOFTMAX, MASKED_SOFTMAX) = (ops.TABLE[name] for name in (
     "add", "sub", "mul", "div", "pow", "matmul", "neg", "maximum", "logaddexp", "atan2", "where", "exp", "log", "tanh",
     "sigmoid", "sin", "cos", "tan", "arctan", "sinh", "cosh", "log2", "exp2", "log1p", "expm1", "softplus", "erf",
     "gelu", "relu", "leaky_relu", "abs", "sign", "floor", "ceil", "round", "clip", "sum", "cumsum", "cumprod", "prod",
     "max", "reshape", "transpose", "broadcast_to", "getitem", "scatter", "astype", "concatenate", "stack", "im2col",
-    "col2im", "embedding", "cross_entropy", "layer_norm", "softmax"))
+    "col2im", "embedding", "cross_entropy", "layer_norm", "softmax", "masked_softmax"))

@@ -46,7 +46,9 @@ def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask
     d = q.shape[-1]
     scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(d) if scale is None else float(scale))  # (..., T, S)
     T, S = q.shape[-2], k.shape[-2]
-    allowed = _causal(T, S, S - T if isinstance(causal, str) else 0) if causal else np.ones((T, S), dtype=bool)
+    # What may be attended to goes to masked_softmax as an input (so that a replayed step reads a mask passed in
+    # afresh); the causal mask is one read-only array per shape. A row with nothing allowed gives weights of 0.
+    allowed: Any = _causal(T, S, S - T if isinstance(causal, str) else 0) if causal else 1.0
     if mask is not None:
         m = _checks.numeric("attention", "mask", mask)
         if m.dtype.kind in "iu":
@@ -58,18 +60,13 @@ def attention(query: Any, key: Any, value: Any, causal: bool | str = False, mask
         except ValueError:
             raise ValueError(f"attention: mask of shape {m.shape} does not broadcast to the scores' shape "
                              f"{scores.shape} (..., T, S)") from None
-        if m.dtype == bool:
-            allowed = allowed & m
+        if m.dtype != bool:
+            scores = scores + m.astype(scores.dtype, copy=False)
+        elif causal:
+            scores, allowed = where(allowed, scores, -np.inf), m
         else:
-            scores = scores + m.astype(scores.dtype)
-            allowed = allowed & (m != -np.inf)  # where the mask forbids (the scores themselves are not read)
-    if not allowed.all():
-        scores = where(allowed, scores, -np.inf)
-    empty = ~np.any(allowed, axis=-1, keepdims=True)  # queries that may attend to nothing
-    if empty.any():  # softmax over a row of zeros instead (finite), then 0: no NaN forward or backward
-        weights = where(empty, 0.0, where(empty, 0.0, scores).softmax(axis=-1))
-    else:
-        weights = scores.softmax(axis=-1)
+            allowed = m
+    weights = scores.masked_softmax(allowed, axis=-1)
     out = (weights if dropout is None else dropout(weights)) @ v  # (..., T, dv)
     return (out, weights) if need_weights else out
 

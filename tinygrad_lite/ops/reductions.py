@@ -153,6 +153,10 @@ def _layer_norm_rule(g: Any, out: Any, x: Any, weight: Any, dims: int, eps: floa
     return dx, g * xhat  # the engine sums dweight over the leading axes, as for any broadcast input
 
 
+def _no_gradient(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+    raise TypeError("masked_softmax: the mask has no gradient: pass it as an array")
+
+
 def _softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
     e = x - _finite_max(x, axis, posinf=True)  # a fresh array, made into the probabilities in place
     np.exp(e, out=e)
@@ -168,6 +172,31 @@ def _softmax_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
         return gy
     gy = g * out
     return gy - out * gy.sum(axis=axis, keepdims=True)
+
+
+def _masked_softmax(x: np.ndarray, mask: Any, axis: Any = -1) -> np.ndarray:
+    allowed = np.asarray(mask) != 0  # the mask arrives as the engine passes constants: booleans as 0.0 and 1.0
+    if np.broadcast_shapes(allowed.shape, x.shape) != x.shape:
+        raise ValueError(f"the mask of shape {allowed.shape} does not broadcast to x's shape {x.shape}")
+    e = np.where(allowed, x, np.array(-np.inf, x.dtype))
+    e -= _finite_max(e, axis, posinf=True)
+    np.exp(e, out=e)
+    total = e.sum(axis=axis, keepdims=True)
+    np.divide(e, total, out=e, where=total > 0)  # a row with nothing allowed (or only -inf) stays 0
+    return e
+
+
+def _masked_softmax_rule(g: Any, out: Any, x: Any, mask: Any, axis: Any) -> Any:
+    # dx = y (g - sum(g y)) where allowed, 0 elsewhere; the sum over the allowed places only, so that a NaN in g
+    # where the mask forbids (an output that is 0 whatever x is) stays out of the others. A row with one place
+    # allowed (a causal mask's first query) is 1 there whatever x is: its gradient is 0, chosen too.
+    allowed = np.asarray(data(mask)) != 0
+    shape, ax = x.shape, operator.index(axis) % x.ndim
+    a = allowed.reshape((1,) * (len(shape) - allowed.ndim) + allowed.shape)
+    per_row = a.sum(axis=ax, keepdims=True) if a.shape[ax] != 1 else a * shape[ax]  # places allowed in each row
+    keep = allowed & (per_row > 1)
+    gy = select(keep, g * out)
+    return select(keep, gy - out * gy.sum(axis=axis, keepdims=True))
 
 
 # Not in the table: softmax's shift is a constant of the graph (softmax does not change when every input moves by
@@ -202,6 +231,13 @@ ENTRIES = [
         doc="Softmax: f(x) = e^x / sum(e^x) over axis (shifted by the max, so large logits do not overflow; a -inf "
             "logit gets probability 0, a row of only -inf, or holding +inf or NaN, is NaN, as PyTorch's)",
         cases="softmax"),
+    entry("masked_softmax", _masked_softmax,
+                                   (_masked_softmax_rule,                                  "y (g - sum(g y)) allowed"),
+                                   (_no_gradient,                                           "none (a mask)"),
+        doc="Masked softmax: softmax over axis of x where mask (an input, broadcast to x) is true, 0 where it is "
+            "false; a row with nothing allowed gives 0 and passes no gradient back, as PyTorch's "
+            "scaled_dot_product_attention (softmax alone gives NaN there)",
+        cases="masked_softmax"),
     entry("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),
         doc="Maximum: f(x) = max of x over axis (ties share the gradient equally)", domain="distinct",

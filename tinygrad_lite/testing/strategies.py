@@ -358,6 +358,15 @@ def _softmax(draw: Any, op: ops.Op) -> Any:
     return (x,), {"axis": _an_axis(draw, x.ndim)}
 
 
+@st.composite
+def _masked_softmax(draw: Any, op: ops.Op) -> Any:
+    """An input of 1 to 3 axes (each at least 2 long), a boolean mask that broadcasts to it (rows with nothing
+    allowed among them), and one axis."""
+    x = draw(values(shapes(min_dims=1, min_side=2)))
+    mask_shape = draw(hnp.broadcastable_shapes(x.shape, min_dims=0, max_dims=x.ndim))
+    return (x, draw(hnp.arrays(bool, mask_shape))), {"axis": _an_axis(draw, x.ndim)}
+
+
 # How to draw each family's inputs and parameters: (inputs, params) for `apply_op`. A table entry names
 # its family in `draw`; a new op of a known family needs no new test code, a new family one entry here.
 OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
@@ -366,6 +375,7 @@ OP_CASES: dict[str, Callable[[ops.Op], st.SearchStrategy[Any]]] = {
     "broadcast_to": _broadcast_to, "getitem": _getitem, "scatter": _scatter, "clip": _clip, "astype": _astype,
     "concatenate": _concatenate, "stack": _stack, "where": _where, "im2col": _im2col, "col2im": _col2im,
     "embedding": _embedding, "cross_entropy": _cross_entropy, "layer_norm": _layer_norm, "softmax": _softmax,
+    "masked_softmax": _masked_softmax,
 }
 
 

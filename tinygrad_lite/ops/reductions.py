@@ -178,18 +178,26 @@ def _masked_softmax(x: np.ndarray, mask: Any, axis: Any = -1) -> np.ndarray:
     allowed = np.asarray(mask) != 0  # the mask arrives as the engine passes constants: booleans as 0.0 and 1.0
     if np.broadcast_shapes(allowed.shape, x.shape) != x.shape:
         raise ValueError(f"the mask of shape {allowed.shape} does not broadcast to x's shape {x.shape}")
-    e = np.where(allowed, x, np.array(-np.inf, x.dtype))
+    if np.isfinite(x).all():  # then adding 0 or -inf forbids (one pass, where np.where over x is several times slower)
+        e = x + np.where(allowed, 0.0, -np.inf).astype(x.dtype)
+    else:  # +inf or NaN where the mask forbids must not count: chosen out
+        e = np.where(allowed, x, np.array(-np.inf, x.dtype))
     e -= _finite_max(e, axis, posinf=True)
     np.exp(e, out=e)
     total = e.sum(axis=axis, keepdims=True)
-    np.divide(e, total, out=e, where=total > 0)  # a row with nothing allowed (or only -inf) stays 0
+    total[total == 0] = np.inf  # a row with nothing allowed (or only -inf): 0 / inf, so it stays 0
+    e /= total
     return e
 
 
 def _masked_softmax_rule(g: Any, out: Any, x: Any, mask: Any, axis: Any) -> Any:
-    # dx = y (g - sum(g y)) where allowed, 0 elsewhere; the sum over the allowed places only, so that a NaN in g
-    # where the mask forbids (an output that is 0 whatever x is) stays out of the others. A row with one place
-    # allowed (a causal mask's first query) is 1 there whatever x is: its gradient is 0, chosen too.
+    # dx = y (g - sum(g y)), 0 where the mask forbids (y is 0 there) and in a row with one place allowed (y is 1
+    # there whatever x is: g - g). With g finite that is what the formula gives; a NaN or inf in g where the output
+    # does not depend on x (a forbidden place, a row with one place) is chosen out, so it stays out of the others.
+    if type(g) is np.ndarray and type(out) is np.ndarray and np.isfinite(g).all():
+        gy = g * out
+        gy -= out * gy.sum(axis=axis, keepdims=True)
+        return gy
     allowed = np.asarray(data(mask)) != 0
     shape, ax = x.shape, operator.index(axis) % x.ndim
     a = allowed.reshape((1,) * (len(shape) - allowed.ndim) + allowed.shape)

@@ -56,6 +56,8 @@ Where tinygrad_lite differs on purpose (each docstring says so too):
   infinite element makes the whole gradient of `var` NaN (PyTorch leaves out the mean's share).
 - `sqrt` at `-0.0`: gradient `+inf` (numpy's `(-0.0) ** -0.5`; PyTorch: `-inf`).
 - `nn.Dropout` gives 0 for a dropped `inf` or NaN (PyTorch's product with its mask gives NaN).
+- `masked_softmax` (attention's) passes no gradient where the mask forbids or where a row allows one place, even
+  when the upstream gradient holds NaN or inf there (PyTorch's softmax backward sums it into the row: NaN).
 - `max`, `min` and `nn.MaxPool2d`: a NaN in a group is its maximum and gets the gradient, as in PyTorch's
   `max(dim)` and max-pooling (PyTorch's `amax` gives NaN to the whole group).
 - `prod` gives each element the product of the others even where another element is `inf` or NaN or the whole

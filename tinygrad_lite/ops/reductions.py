@@ -244,7 +244,8 @@ ENTRIES = [
                                    (_no_gradient,                                           "none (a mask)"),
         doc="Masked softmax: softmax over axis of x where mask (an input, broadcast to x) is true, 0 where it is "
             "false; a row with nothing allowed gives 0 and passes no gradient back, as PyTorch's "
-            "scaled_dot_product_attention (softmax alone gives NaN there)",
+            "scaled_dot_product_attention (softmax alone gives NaN there); a NaN upstream where the output cannot "
+            "move passes no gradient either (PyTorch's softmax backward sums it into the row)",
         cases="masked_softmax"),
     entry("max",     lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
                                    (_max_rule,                                              "g goes to the maxima"),

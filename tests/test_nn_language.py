@@ -449,3 +449,17 @@ def test_the_gpt_gives_each_blocks_attention_map_as_its_layer_computes_it():
     x = model.wte(ids) + model.wpe(np.arange(5))
     _, weights = first.attn(first.ln_1(x), need_weights=True)
     np.testing.assert_array_equal(maps[0], weights.data)
+
+
+def test_an_index_or_mask_out_of_place_is_said_once_by_the_op_that_takes_it():
+    w = Value(np.ones((3, 2)))
+    with pytest.raises(ValueError) as e:
+        tl.embedding(np.array([0, 9]), w)
+    assert str(e.value) == "embedding: ids must be whole numbers in [0, 3), got 9 among 2 of them (shape (2,))"
+    with pytest.raises(ValueError) as e:
+        Value(np.ones((2, 3))).cross_entropy(np.array([0, 2.5]))
+    assert str(e.value) == ("cross_entropy: class indices must be whole numbers in [0, 3) or ignore_index -100, got "
+                            "2.5 among 2 of them (shape (2,))")
+    with pytest.raises(ValueError) as e:
+        Value(np.ones((2, 3))).masked_softmax(np.ones((4, 3), bool))
+    assert str(e.value) == "masked_softmax: the mask of shape (4, 3) does not broadcast to x's shape (2, 3)"

@@ -245,10 +245,14 @@ class _Plan:
                 key = ("outside", id(given))
                 if key not in names:
                     names[key] = f"c{len(names)}"
-                    ns[f"K{names[key]}"] = given
-                    loads.append(f"    {names[key]} = constant(K{names[key]})  # its numbers now, as the op takes them")
-                    if given.ndim and id(given) not in module_arrays:
-                        frozen.append(f"op {k} ({second.tape[k][0].name}) reads an array of shape {given.shape}")
+                    if not given.flags.writeable:  # read-only (the causal mask): its numbers cannot change
+                        ns[names[key]] = _checks.constant(given)
+                    else:
+                        ns[f"K{names[key]}"] = given
+                        loads.append(f"    {names[key]} = constant(K{names[key]})  # its numbers now, as the op "
+                                     "takes them")
+                        if given.ndim and id(given) not in module_arrays:
+                            frozen.append(f"op {k} ({second.tape[k][0].name}) reads an array of shape {given.shape}")
                 return names[key]
             if kind == "constant":
                 x = a

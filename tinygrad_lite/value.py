@@ -86,6 +86,8 @@ def _shape_error(op: ops.Op, datas: list[Any], params: dict[str, Any], e: Except
     """numpy's complaint about shapes (or parameters), said in terms of the op, its input shapes and what it was
     given. A plain ValueError, IndexError or TypeError (numpy's own subclasses may need more than a message)."""
     kind = next((k for k in (ValueError, IndexError, TypeError) if isinstance(e, k)), ValueError)  # overflow too
+    if isinstance(e, ops.Refused):  # the forward's own message, whole (its indices, its mask)
+        return ValueError(str(e))
     if ops.about(op).error and kind is ValueError:
         return kind(ops.about(op).error.format(*[np.shape(d) for d in datas], name=op.name, **params))
     shown = "".join(f", {k}={v!r}"[:60] for k, v in params.items() if k not in ops.about(op).hidden)

@@ -40,6 +40,7 @@ from .core import (  # noqa: F401
     TABLE,
     About,
     Op,
+    Refused,
     Rule,
     about,
     axes_of,

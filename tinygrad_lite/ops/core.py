@@ -131,6 +131,17 @@ def zeros(g: Any) -> Any:
     return select(np.zeros((), bool), g)
 
 
+class Refused(ValueError):
+    """A forward's own complete message (it names the op, the inputs and what is wrong), which apply passes on as
+    it is instead of adding the input shapes to it."""
+
+
+def no_gradient(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+    """The rule of an input that is an index or a mask (embedding's ids, cross_entropy's targets, masked_softmax's
+    mask): never called for an array; a Value that requires grad there is refused when the op is called."""
+    raise TypeError("indices and masks have no gradient: pass them as arrays")
+
+
 def data(x: Any) -> Any:
     """The numbers behind x, for the parts of a rule that are constant (masks, signs)."""
     return x if _is_array(x) else x.data

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .core import data, entry, scatter, select
+from .core import Refused, data, entry, no_gradient, scatter, select
+from .reductions import _finite_max
 
 
 def _indices(name: str, what: str, x: Any, n: int, ignore: int | None = None) -> np.ndarray:
@@ -25,10 +26,11 @@ def _indices(name: str, what: str, x: Any, n: int, ignore: int | None = None) ->
     if ignore is not None:
         bad &= whole != ignore
     if bad.any():
-        first = x[bad].flat[0]
-        raise ValueError(f"{name}: {what} must be whole numbers in [0, {n})"
+        first = x[bad].flat[0].item()
+        shown = int(first) if isinstance(first, float) and first.is_integer() else first
+        raise Refused(f"{name}: {what} must be whole numbers in [0, {n})"
                          + (f" or ignore_index {ignore}" if ignore is not None else "")
-                         + f", got {first!r} among {x.size} of them (shape {x.shape})")
+                         + f", got {shown} among {x.size} of them (shape {x.shape})")
     return whole
 
 
@@ -39,19 +41,18 @@ def _embedding(ids: Any, weight: np.ndarray) -> np.ndarray:
 
 
 def _embedding_rule(g: Any, out: Any, ids: Any, weight: Any) -> Any:
-    return scatter(g, _indices("embedding", "ids", ids, weight.shape[0]), weight.shape)  # repeated ids add up
+    return scatter(g, _whole(ids), weight.shape)  # repeated ids add up
 
 
-def _no_gradient(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
-    raise TypeError("indices (token ids, class labels) have no gradient: pass them as an array, not as a Value that "
-                    "requires grad")
+def _whole(x: Any) -> np.ndarray:
+    """The indices as integers, for the rules (the forward has checked them)."""
+    return np.asarray(data(x)).astype(np.intp)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
-    """log_softmax over the last axis, as the composite Value.log_softmax computes it (the same edges: -inf stays
-    -inf; a row of only -inf, or holding +inf or NaN, is NaN)."""
-    m = np.max(x, axis=-1, keepdims=True, initial=-np.inf)
-    s = x - np.where(np.isfinite(m) | (m == np.inf), m, 0.0).astype(x.dtype, copy=False)
+    """log_softmax over the last axis, as the composite Value.log_softmax computes it (the same shift, so the same
+    edges: -inf stays -inf; a row of only -inf, or holding +inf or NaN, is NaN)."""
+    s = x - _finite_max(x, -1, posinf=True)
     return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
 
 
@@ -88,7 +89,7 @@ def _cross_entropy_rule(g: Any, out: Any, x: Any, target: Any, ignore_index: int
     # d loss / d logits = softmax(logits) - q, q the target distribution ((1 - eps) one-hot + eps / classes), times
     # each target's share of g (g / n for the mean); an ignored target's row gets 0, chosen (a NaN in g stays out).
     k, label_smoothing = x.shape[-1], float(label_smoothing)
-    t = _indices("cross_entropy", "class indices", target, k, ignore_index)
+    t = _whole(target)
     kept = t != ignore_index
     n = int(np.count_nonzero(kept))
     q = (np.arange(k) == np.where(kept, t, 0)[..., None]) * (1 - label_smoothing) + label_smoothing / k
@@ -105,13 +106,13 @@ def _cross_entropy_rule(g: Any, out: Any, x: Any, target: Any, ignore_index: int
 
 ENTRIES = [
     # name     forward                                               (backward rule, its formula)
-    entry("embedding", _embedding, (_no_gradient,                                           "none (indices)"),
+    entry("embedding", _embedding, (no_gradient,                                            "none (indices)"),
                                    (_embedding_rule,                                        "g added to its rows"),
           doc="Embedding: f(ids, weight) = weight[ids], the rows picked by whole-number ids (an input, as PyTorch's "
               "F.embedding(input, weight))", domain=("real", "real"), cases="embedding", method=False),
     entry("cross_entropy", _cross_entropy,
                                    (_cross_entropy_rule,                                    "softmax(x) - q"),
-                                   (_no_gradient,                                           "none (indices)"),
+                                   (no_gradient,                                            "none (indices)"),
           doc="Cross-entropy from logits (..., classes) and class indices (...) (an input): -log softmax(x)[target] "
               "(with label smoothing: against (1 - eps) one-hot + eps / classes), 0 where target == ignore_index; "
               "reduced by the mean over the targets not ignored, the sum, or none",

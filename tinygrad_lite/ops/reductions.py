@@ -11,7 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from .core import Op, along, axes_of, cumprod, cumsum, data, entry, expand, keepdims_shape, scatter, select
+from .core import (
+    Op,
+    Refused,
+    along,
+    axes_of,
+    cumprod,
+    cumsum,
+    data,
+    entry,
+    expand,
+    keepdims_shape,
+    no_gradient,
+    scatter,
+    select,
+)
 
 
 def _shifted(m: Any, s: int) -> Any:
@@ -153,10 +167,6 @@ def _layer_norm_rule(g: Any, out: Any, x: Any, weight: Any, dims: int, eps: floa
     return dx, g * xhat  # the engine sums dweight over the leading axes, as for any broadcast input
 
 
-def _no_gradient(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
-    raise TypeError("masked_softmax: the mask has no gradient: pass it as an array")
-
-
 def _softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
     e = x - _finite_max(x, axis, posinf=True)  # a fresh array, made into the probabilities in place
     np.exp(e, out=e)
@@ -176,8 +186,13 @@ def _softmax_rule(g: Any, out: Any, x: Any, axis: Any) -> Any:
 
 def _masked_softmax(x: np.ndarray, mask: Any, axis: Any = -1) -> np.ndarray:
     allowed = np.asarray(mask) != 0  # the mask arrives as the engine passes constants: booleans as 0.0 and 1.0
-    if np.broadcast_shapes(allowed.shape, x.shape) != x.shape:
-        raise ValueError(f"the mask of shape {allowed.shape} does not broadcast to x's shape {x.shape}")
+    try:
+        fits = np.broadcast_shapes(allowed.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise Refused(f"masked_softmax: the mask of shape {allowed.shape} does not broadcast to x's shape "
+                         f"{x.shape}")
     if np.isfinite(x).all():  # then adding 0 or -inf forbids (one pass, where np.where over x is several times slower)
         e = x + np.where(allowed, 0.0, -np.inf).astype(x.dtype)
     else:  # +inf or NaN where the mask forbids must not count: chosen out
@@ -241,7 +256,7 @@ ENTRIES = [
         cases="softmax"),
     entry("masked_softmax", _masked_softmax,
                                    (_masked_softmax_rule,                                  "y (g - sum(g y)) allowed"),
-                                   (_no_gradient,                                           "none (a mask)"),
+                                   (no_gradient,                                            "none (a mask)"),
         doc="Masked softmax: softmax over axis of x where mask (an input, broadcast to x) is true, 0 where it is "
             "false; a row with nothing allowed gives 0 and passes no gradient back, as PyTorch's "
             "scaled_dot_product_attention (softmax alone gives NaN there); a NaN upstream where the output cannot "

@@ -71,7 +71,8 @@ def render() -> str:
 
 def method_names() -> tuple[list[str], list[str], list[str]]:
     """The primitives' Value methods (not the operators), the composites, and the module functions."""
-    primitives = [name for name, about in ops.ABOUT.items() if about.method and not about.symbol and name != "getitem"]
+    primitives = [op.name for op in ops.TABLE.values()  # the table's order (ABOUT's is the order of import)
+                  if ops.about(op).method and not ops.about(op).symbol and op.name != "getitem"]
     not_ops = {"item", "tolist", "numpy", "zero_grad", "detach", "register_hook", "retain_grad", "backward"}
     composites = [n for n, f in vars(Value).items() if inspect.isfunction(getattr(f, "__wrapped__", f)) and
                   not n.startswith("_") and n not in ops.TABLE and n not in not_ops]
